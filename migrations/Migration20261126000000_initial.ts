@@ -1,0 +1,74 @@
+// Users, password reset tokens and sessions. One history for both dialects: Kysely's schema
+// builder writes the SQL, and only the column types differ between SQLite and Postgres.
+import { Migration } from '@mikro-orm/migrations';
+import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
+
+export class Migration20261126000000_initial extends Migration {
+  override name = 'Migration20261126000000_initial';
+
+  override async up(): Promise<void> {
+    const db = this.getEntityManager().getKysely();
+    const pg = this.driver.getPlatform() instanceof PostgreSqlPlatform;
+    const varchar = (n: number) => (pg ? `varchar(${n})` : 'text') as 'text';
+    const timestamp = (pg ? 'timestamptz' : 'datetime') as 'timestamptz';
+    const serial = pg ? 'serial' : 'integer';
+
+    await db.schema
+      .createTable('user')
+      .addColumn('id', serial, (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()).notNull())
+      .addColumn('username', varchar(32), (c) => c.notNull())
+      .addColumn('email', varchar(254), (c) => c.notNull())
+      .addColumn('password_hash', varchar(255), (c) => c.notNull())
+      .addColumn('credential_version', 'integer', (c) => c.notNull().defaultTo(1))
+      .addColumn('created_at', timestamp, (c) => c.notNull())
+      .addColumn('updated_at', timestamp, (c) => c.notNull())
+      .execute();
+    await this.uniqueIndex('user', 'username', pg);
+    await this.uniqueIndex('user', 'email', pg);
+
+    await db.schema
+      .createTable('session')
+      .addColumn('sid', varchar(64), (c) => c.notNull().primaryKey())
+      .addColumn('user_id', 'integer')
+      .addColumn('data', 'text', (c) => c.notNull())
+      .addColumn('expires_at', timestamp, (c) => c.notNull())
+      .addForeignKeyConstraint('session_user_id_foreign', ['user_id'], 'user', ['id'], (c) => c.onDelete('cascade'))
+      .execute();
+    await db.schema.createIndex('session_user_id_index').on('session').column('user_id').execute();
+    await db.schema.createIndex('session_expires_at_index').on('session').column('expires_at').execute();
+
+    await db.schema
+      .createTable('password_reset_token')
+      .addColumn('id', serial, (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()).notNull())
+      .addColumn('user_id', 'integer', (c) => c.notNull())
+      .addColumn('token_hash', varchar(64), (c) => c.notNull())
+      .addColumn('expires_at', timestamp, (c) => c.notNull())
+      .addColumn('created_at', timestamp, (c) => c.notNull())
+      .addForeignKeyConstraint('password_reset_token_user_id_foreign', ['user_id'], 'user', ['id'], (c) =>
+        c.onDelete('cascade'),
+      )
+      .execute();
+    await db.schema.createIndex('password_reset_token_user_id_index').on('password_reset_token').column('user_id').execute();
+    await this.uniqueIndex('password_reset_token', 'token_hash', pg);
+    await db.schema
+      .createIndex('password_reset_token_expires_at_index')
+      .on('password_reset_token')
+      .column('expires_at')
+      .execute();
+  }
+
+  override async down(): Promise<void> {
+    const db = this.getEntityManager().getKysely();
+    await db.schema.dropTable('password_reset_token').execute();
+    await db.schema.dropTable('session').execute();
+    await db.schema.dropTable('user').execute();
+  }
+
+  /** MikroORM names and shapes uniques differently per dialect; matching it keeps drift at zero. */
+  private async uniqueIndex(table: string, column: string, pg: boolean): Promise<void> {
+    const db = this.getEntityManager().getKysely();
+    const name = `${table}_${column}_unique`;
+    if (pg) await db.schema.alterTable(table).addUniqueConstraint(name, [column]).execute();
+    else await db.schema.createIndex(name).on(table).column(column).unique().execute();
+  }
+}

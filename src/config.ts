@@ -1,0 +1,90 @@
+// The only reader of process.env: every setting typed, validated once, frozen.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+export type Config = Readonly<{
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  databaseUrl: string;
+  appBaseUrl: URL;
+  sessionSecret: string;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  resetTokenTtlMinutes: number;
+  resetThrottleSeconds: number;
+  rateLimits: boolean;
+  trustProxy: boolean | number | string | undefined;
+}>;
+
+export class ConfigError extends Error {}
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: integer(1, 65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:PATH, sqlite::memory: or postgres://…')
+    .default('sqlite:./data/inkwell.db'),
+  APP_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+  MAIL_FROM: z
+    .string()
+    .regex(/^[^\r\n\0]+$/, 'must be one line')
+    .default('Inkwell <no-reply@localhost>'),
+  RESET_TOKEN_TTL_MINUTES: integer(1, 24 * 60).default(60),
+  RESET_THROTTLE_SECONDS: integer(0, 24 * 3600).default(60),
+  RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  TRUST_PROXY: z.string().min(1).optional(),
+});
+
+/** Reads the environment (after `.env` if present); throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set", as in most deployment tools.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${String(issue.path[0])}: ${issue.message}`);
+  }
+  const v = parsed.data;
+  const production = v.NODE_ENV === 'production';
+  if (production) {
+    if (!v.SESSION_SECRET) throw new ConfigError('SESSION_SECRET: required in production (at least 32 characters)');
+    if (!v.SMTP_URL) throw new ConfigError('SMTP_URL: required in production');
+    if (!v.APP_BASE_URL?.startsWith('https://')) {
+      throw new ConfigError('APP_BASE_URL: required in production and must be an https:// URL');
+    }
+  }
+  const appBaseUrl = new URL(v.APP_BASE_URL ?? `http://localhost:${v.PORT}`);
+  if (appBaseUrl.pathname !== '/' || appBaseUrl.search || appBaseUrl.hash) {
+    throw new ConfigError('APP_BASE_URL: must be an origin such as https://blog.example.com (no path)');
+  }
+  return Object.freeze({
+    env: v.NODE_ENV,
+    port: v.PORT,
+    host: v.HOST,
+    databaseUrl: v.DATABASE_URL,
+    appBaseUrl,
+    // A per-boot secret in development: sessions simply end on restart.
+    sessionSecret: v.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
+    smtpUrl: v.SMTP_URL,
+    mailFrom: v.MAIL_FROM,
+    resetTokenTtlMinutes: v.RESET_TOKEN_TTL_MINUTES,
+    resetThrottleSeconds: v.RESET_THROTTLE_SECONDS,
+    rateLimits: v.RATE_LIMITS === 'on',
+    trustProxy: parseTrustProxy(v.TRUST_PROXY),
+  });
+}
+
+/** Express accepts true, a hop count, or a list of addresses/subnets; we accept the same words. */
+function parseTrustProxy(value: string | undefined): Config['trustProxy'] {
+  if (value === undefined || value === 'false') return undefined;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}

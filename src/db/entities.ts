@@ -1,0 +1,49 @@
+// The three tables of Inkwell, declared once for SQLite and Postgres.
+import { defineEntity, p } from '@mikro-orm/core';
+
+const UserSchema = defineEntity({
+  name: 'User',
+  tableName: 'user',
+  properties: {
+    id: p.integer().primary(),
+    username: p.string().length(32).unique(),
+    email: p.string().length(254).unique(),
+    passwordHash: p.string().length(255),
+    // Bumped by every password change; sessions opened under an older value are logged out.
+    credentialVersion: p.integer().default(1),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export class User extends UserSchema.class {}
+UserSchema.setClass(User);
+
+const PasswordResetTokenSchema = defineEntity({
+  name: 'PasswordResetToken',
+  tableName: 'password_reset_token',
+  properties: {
+    id: p.integer().primary(),
+    user: () => p.manyToOne(User).deleteRule('cascade').index().ref(),
+    tokenHash: p.string().length(64).unique(),
+    expiresAt: p.datetime().index(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export class PasswordResetToken extends PasswordResetTokenSchema.class {}
+PasswordResetTokenSchema.setClass(PasswordResetToken);
+
+const SessionSchema = defineEntity({
+  name: 'Session',
+  tableName: 'session',
+  properties: {
+    sid: p.string().length(64).primary(),
+    // Beside the data so that every session of one user ends in one statement.
+    user: () => p.manyToOne(User).deleteRule('cascade').nullable().index().ref(),
+    data: p.text(),
+    expiresAt: p.datetime().index(),
+  },
+});
+export class Session extends SessionSchema.class {}
+SessionSchema.setClass(Session);
+
+export const entities = [User, PasswordResetToken, Session];
