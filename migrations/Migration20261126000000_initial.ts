@@ -20,6 +20,7 @@ export class Migration20261126000000_initial extends Migration {
       .addColumn('email', varchar(254), (c) => c.notNull())
       .addColumn('password_hash', varchar(255), (c) => c.notNull())
       .addColumn('credential_version', 'integer', (c) => c.notNull().defaultTo(1))
+      .addColumn('reset_requested_at', timestamp)
       .addColumn('created_at', timestamp, (c) => c.notNull())
       .addColumn('updated_at', timestamp, (c) => c.notNull())
       .execute();

@@ -11,6 +11,8 @@ const UserSchema = defineEntity({
     passwordHash: p.string().length(255),
     // Bumped by every password change; sessions opened under an older value are logged out.
     credentialVersion: p.integer().default(1),
+    // When the last reset email was sent: the throttle window is claimed by one conditional update.
+    resetRequestedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },

@@ -2,14 +2,16 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EntityManager } from '@mikro-orm/sql';
+import type { MikroORM } from '@mikro-orm/core';
+import type { AbstractSqlDriver, EntityManager } from '@mikro-orm/sql';
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM as PostgresORM } from '@mikro-orm/postgresql';
 import { MikroORM as SqliteORM } from '@mikro-orm/sqlite';
 import pg from 'pg';
 import { entities } from './entities.ts';
 
-export type Orm = SqliteORM | PostgresORM;
+/** Either dialect, seen through what they share. */
+export type Orm = MikroORM<AbstractSqlDriver, EntityManager>;
 export type { EntityManager };
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -31,11 +33,11 @@ export async function openDatabase(url: string, options: { debug?: boolean } = {
     allowGlobalContext: false,
   };
   if (isPostgres(url)) {
-    return PostgresORM.init({ ...common, clientUrl: url, pool: { min: 0, max: 10 } });
+    return (await PostgresORM.init({ ...common, clientUrl: url, pool: { min: 0, max: 10 } })) as Orm;
   }
   const path = url.slice('sqlite:'.length);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const orm = await SqliteORM.init({ ...common, dbName: path });
+  const orm = (await SqliteORM.init({ ...common, dbName: path })) as Orm;
   // WAL lets readers run beside the one writer; the busy timeout waits out a writer instead of failing.
   await orm.em.getConnection().execute('pragma journal_mode = wal');
   await orm.em.getConnection().execute('pragma busy_timeout = 5000');

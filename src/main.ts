@@ -1,0 +1,72 @@
+// Start-up: config → database (migrated) → app → listen; SIGTERM/SIGINT stop it gracefully.
+import type { Server } from 'node:http';
+import { existsSync } from 'node:fs';
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { migrate, openDatabase } from './db/orm.ts';
+import { createLogger } from './log.ts';
+import { BackgroundTasks } from './mail/background.ts';
+import { Mailer } from './mail/mailer.ts';
+
+// How long a stop waits for requests and mail still in flight before closing anyway.
+const SHUTDOWN_DEADLINE_MS = 10_000;
+const PRUNE_EVERY_MS = 15 * 60_000;
+
+if (existsSync('.env')) process.loadEnvFile('.env');
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(`Configuration error: ${err.message}`);
+  process.exit(1);
+}
+
+const log = createLogger();
+const orm = await openDatabase(config.databaseUrl);
+const applied = await migrate(orm, config.databaseUrl);
+if (applied.length > 0) log.info({ applied }, 'migrations applied');
+
+if (process.argv[2] === 'migrate') {
+  await orm.close();
+  process.exit(0);
+}
+
+const tasks = new BackgroundTasks(log);
+const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, tasks });
+const { app, sessions } = buildApp({ config, orm, log, tasks, mailer });
+
+const pruning = setInterval(() => {
+  sessions.pruneExpired().catch((err: Error) => log.warn({ err: { message: err.message } }, 'session pruning failed'));
+}, PRUNE_EVERY_MS);
+pruning.unref();
+
+const server: Server = app.listen(config.port, config.host, () => {
+  log.info({ url: config.appBaseUrl.href, listening: `${config.host}:${config.port}`, env: config.env }, 'Inkwell is listening');
+  if (mailer.outbox) log.info(`no SMTP_URL: emails go to ${new URL('/dev/mailbox', config.appBaseUrl).href}`);
+});
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'stopping: no new connections, finishing requests and mail');
+  const deadline = setTimeout(() => {
+    log.error('stop deadline passed; exiting');
+    process.exit(1);
+  }, SHUTDOWN_DEADLINE_MS + 2_000);
+  deadline.unref();
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+  const left = await tasks.drain(SHUTDOWN_DEADLINE_MS);
+  if (left > 0) log.error({ left }, 'background work still unfinished at the deadline');
+  mailer.close();
+  await orm.close();
+  log.info('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

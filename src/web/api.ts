@@ -1,0 +1,85 @@
+// The JSON API for non-browser clients: the same domain calls as the pages, answered in JSON.
+import type { RequestHandler } from 'express';
+import type { Accounts, Profile } from '../accounts/index.ts';
+import type { BackgroundTasks } from '../mail/background.ts';
+import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
+import { currentUser, regenerateSession } from './middleware.ts';
+import { FORGOT_MESSAGE, logInSession } from './pages.ts';
+import { jsonError } from './respond.ts';
+import type { ResetLinks } from './reset-links.ts';
+
+const invalidInput = (fields: FieldErrors) => ['invalid_input', 'Some fields need attention.', fields] as const;
+
+// Serialised once: every email gets exactly these bytes.
+const FORGOT_BODY = JSON.stringify({ message: FORGOT_MESSAGE });
+
+export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLinks: ResetLinks }) {
+  const { accounts, tasks, resetLinks } = deps;
+
+  const register: RequestHandler = async (req, res) => {
+    const input = parse(RegisterForm, req.body);
+    if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
+    const outcome = await accounts.registerUser(input.data);
+    if (!outcome.ok) return jsonError(res, 422, ...invalidInput(outcome.fields));
+    await logInSession(req, outcome.user);
+    res.status(201).json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
+  };
+
+  const login: RequestHandler = async (req, res) => {
+    const input = parse(LoginForm, req.body);
+    if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
+    const outcome = await accounts.logIn(input.data);
+    if (!outcome.ok) return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
+    await logInSession(req, outcome.user);
+    res.json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
+  };
+
+  const logout: RequestHandler = async (req, res) => {
+    await regenerateSession(req);
+    res.status(204).end();
+  };
+
+  const me: RequestHandler = (_req, res) => {
+    res.json({ user: publicProfile(currentUser(res)!) });
+  };
+
+  const forgot: RequestHandler = (req, res) => {
+    const input = parse(ForgotForm, req.body);
+    if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
+    tasks.afterResponse(res, 'password-reset-request', () =>
+      accounts.requestPasswordReset(input.data.email, resetLinks.linkFor),
+    );
+    res.status(202).type('application/json').send(FORGOT_BODY);
+  };
+
+  const reset: RequestHandler = async (req, res) => {
+    const input = parse(ResetForm.required({ token: true }), req.body);
+    if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
+    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password);
+    if (outcome.ok) return res.json({ message: 'Your password has been reset. Log in with your new password.' });
+    switch (outcome.reason) {
+      case 'invalid':
+        return jsonError(res, 422, ...invalidInput(outcome.fields));
+      case 'invalid_token':
+        return jsonError(res, 400, 'invalid_token', 'This reset link is invalid or has expired. Ask for a new one.');
+    }
+  };
+
+  const changePassword: RequestHandler = async (req, res) => {
+    const input = parse(ChangePasswordForm, req.body);
+    if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
+    const outcome = await accounts.changePassword(currentUser(res)!.id, {
+      currentPassword: input.data.current_password,
+      newPassword: input.data.new_password,
+    });
+    if (!outcome.ok) return jsonError(res, 422, ...invalidInput(outcome.fields));
+    await logInSession(req, outcome.user);
+    res.json({ message: 'Your password has been changed. Your other sessions have been ended.' });
+  };
+
+  return { register, login, logout, me, forgot, reset, changePassword };
+}
+
+function publicProfile({ id, username, email, createdAt }: Profile) {
+  return { id, username, email, created_at: createdAt.toISOString() };
+}

@@ -1,0 +1,60 @@
+// The shape of every form and JSON body. Field names are the same snake_case in both.
+import { z } from 'zod';
+
+export type FieldErrors = Record<string, string>;
+export type Parsed<T> = { ok: true; data: T } | { ok: false; fields: FieldErrors };
+
+// One string, never an array or object (`email=a&email=b` arrives as an array).
+const single = (max: number, label: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `Enter ${label}.` : `Send ${label} as a single text value.`) })
+    .max(max, `That is too long (at most ${max} characters).`);
+
+// ASCII only: look-alike Unicode addresses cannot collide with a real account's address.
+export const email = single(254, 'your email address')
+  .trim()
+  .pipe(z.email({ error: 'Enter an email address like name@example.com.' }))
+  .transform((value) => value.toLowerCase());
+
+const username = single(32, 'a username')
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9_-]{3,32}$/, 'Use 3 to 32 letters, digits, hyphens or underscores.');
+
+// The length policy (8–256) is the domain's; this only stops absurd input before any hashing.
+const password = (label: string) => single(1024, label).min(1, `Enter ${label}.`);
+
+export const RegisterForm = z.object({ username, email, password: password('a password') });
+export const LoginForm = z.object({
+  email: single(254, 'your email address').trim().min(1, 'Enter your email address.'),
+  password: password('your password'),
+  next: single(2048, 'a return address').optional(),
+});
+export const ForgotForm = z.object({ email });
+export const ResetForm = z.object({
+  token: single(128, 'the reset token').optional(),
+  new_password: password('a new password'),
+});
+export const ChangePasswordForm = z.object({
+  current_password: password('your current password'),
+  new_password: password('a new password'),
+});
+
+/** Validates a body; expected mistakes become one message per field, never an exception. */
+export function parse<T extends z.ZodType>(schema: T, body: unknown): Parsed<z.output<T>> {
+  const result = schema.safeParse(body ?? {});
+  if (result.success) return { ok: true, data: result.data };
+  const fields: FieldErrors = {};
+  for (const issue of result.error.issues) {
+    const key = String(issue.path[0] ?? 'form');
+    fields[key] ??= issue.message;
+  }
+  return { ok: false, fields };
+}
+
+/** A local path to return to after login, or undefined for anything that could leave the site. */
+export function localPath(next: string | undefined): string | undefined {
+  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return undefined;
+  const url = new URL(next, 'http://inkwell.invalid');
+  return url.origin === 'http://inkwell.invalid' ? url.pathname + url.search : undefined;
+}
