@@ -24,12 +24,14 @@ export function isPostgres(url: string): boolean {
 }
 
 /** Connects without touching the schema; call `migrate` before serving. */
-export async function openDatabase(url: string, options: { debug?: boolean } = {}): Promise<Orm> {
+export async function openDatabase(url: string, options: { logQuery?: (sql: string) => void } = {}): Promise<Orm> {
   const common = {
     entities,
     extensions: [Migrator],
     migrations: { path: MIGRATIONS, glob: '*.ts', snapshot: false, silent: true, transactional: true },
-    debug: options.debug ?? false,
+    debug: options.logQuery ? ['query' as const] : false,
+    logger: options.logQuery ?? (() => {}),
+    colors: false,
     allowGlobalContext: false,
   };
   if (isPostgres(url)) {

@@ -1,0 +1,129 @@
+// A whole Inkwell (real database, real SMTP sink, real mailer) built in-process for one test file.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import supertest from 'supertest';
+import { inject } from 'vitest';
+import { buildApp, type App } from '../../src/app.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { migrate, openDatabase, type Orm } from '../../src/db/orm.ts';
+import { createLogger } from '../../src/log.ts';
+import { BackgroundTasks } from '../../src/mail/background.ts';
+import { Mailer } from '../../src/mail/mailer.ts';
+import { startSmtpSink, type Sink } from './smtp.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** The dialects this run covers: SQLite always, Postgres when the global setup started a cluster. */
+export function dialects(): Dialect[] {
+  return inject('postgresUrl') ? ['sqlite', 'postgres'] : ['sqlite'];
+}
+
+export type TestDatabase = { url: string; sqliteFile?: string; drop: () => Promise<void> };
+
+/** A fresh, empty database: a temporary SQLite file, or a new database in the test cluster. */
+export async function createDatabase(dialect: Dialect): Promise<TestDatabase> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'inkwell-test-'));
+    const file = join(dir, 'inkwell.db');
+    return { url: `sqlite:${file}`, sqliteFile: file, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const admin = inject('postgresUrl');
+  const name = `inkwell_${randomBytes(6).toString('hex')}`;
+  await withClient(admin, (c) => c.query(`create database ${name}`));
+  const url = admin.replace(/\/[^/]*$/, `/${name}`);
+  return { url, drop: () => withClient(admin, (c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {}) };
+}
+
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export type Harness = App & {
+  config: Config;
+  orm: Orm;
+  db: TestDatabase;
+  sink: Sink;
+  tasks: BackgroundTasks;
+  mailer: Mailer;
+  /** Every log line written so far, as raw JSON text. */
+  logs: string[];
+  /** SQL statements in the order the database received them. */
+  queries: string[];
+  request: () => supertest.Agent;
+  close: () => Promise<void>;
+};
+
+export type HarnessOptions = {
+  env?: Record<string, string>;
+  /** Point the mailer at this URL instead of the sink (e.g. a port where nothing listens yet). */
+  smtpUrl?: string;
+};
+
+export async function startHarness(dialect: Dialect, options: HarnessOptions = {}): Promise<Harness> {
+  const db = await createDatabase(dialect);
+  const sink = await startSmtpSink();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    APP_BASE_URL: 'https://inkwell.test',
+    SMTP_URL: options.smtpUrl ?? sink.url,
+    RATE_LIMITS: 'off',
+    RESET_THROTTLE_SECONDS: '0',
+    ...options.env,
+  });
+  const logs: string[] = [];
+  const log = createLogger({
+    destination: new Writable({
+      write(chunk, _encoding, done) {
+        logs.push(String(chunk));
+        done();
+      },
+    }),
+  });
+  const queries: string[] = [];
+  const orm = await openDatabase(db.url, { logQuery: (sql) => queries.push(sql) });
+  await migrate(orm, db.url);
+  const tasks = new BackgroundTasks(log);
+  // The real retry policy, with delays short enough for a test.
+  const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, tasks, retry: { attempts: 6, firstDelayMs: 100 } });
+  const built = buildApp({ config, orm, log, tasks, mailer });
+  return {
+    ...built,
+    config,
+    orm,
+    db,
+    sink,
+    tasks,
+    mailer,
+    logs,
+    queries,
+    request: () => supertest.agent(built.app),
+    async close() {
+      await tasks.drain(5_000);
+      mailer.close();
+      await orm.close();
+      await sink.stop();
+      await db.drop();
+    },
+  };
+}
+
+export const STRONG_PASSWORD = 'correct horse battery staple';
+
+/** Registers a user through the API and returns a logged-in agent. */
+export async function registeredUser(h: Harness, name = 'alice', password = STRONG_PASSWORD) {
+  const agent = h.request();
+  const res = await agent.post('/api/users').send({ username: name, email: `${name}@example.com`, password });
+  if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { agent, email: `${name}@example.com`, password, id: res.body.user.id as number };
+}

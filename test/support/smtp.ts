@@ -1,0 +1,73 @@
+// A real SMTP server in the test process: nodemailer sends to it over TCP, mailparser reads what arrived.
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+export type Sink = {
+  url: string;
+  port: number;
+  messages: ParsedMail[];
+  /** Resolves with the first message (already received or still to come) that matches. */
+  waitFor: (match: (mail: ParsedMail) => boolean, timeoutMs?: number) => Promise<ParsedMail>;
+  stop: () => Promise<void>;
+};
+
+export async function startSmtpSink(port = 0): Promise<Sink> {
+  const messages: ParsedMail[] = [];
+  const waiters = new Set<() => void>();
+  const server = new SMTPServer({
+    // The built-in STARTTLS certificate has expired; a local sink needs neither TLS nor AUTH.
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      simpleParser(stream).then((mail) => {
+        messages.push(mail);
+        for (const wake of waiters) wake();
+        callback();
+      }, callback);
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const actualPort = (server.server.address() as { port: number }).port;
+  return {
+    url: `smtp://127.0.0.1:${actualPort}`,
+    port: actualPort,
+    messages,
+    waitFor(match, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = messages.find(match);
+          if (!found) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve(found);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no matching email within ${timeoutMs} ms (received ${messages.length})`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The reset link in an email's text part. */
+export function resetLinkIn(mail: ParsedMail): string {
+  const link = /https?:\/\/\S+\/reset-password\?token=[A-Za-z0-9_-]+/.exec(mail.text ?? '')?.[0];
+  if (!link) throw new Error(`no reset link in email "${mail.subject}"`);
+  return link;
+}
+
+export function tokenOf(link: string): string {
+  return new URL(link).searchParams.get('token')!;
+}
+
+export function recipients(mail: ParsedMail): string[] {
+  const to = Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : [];
+  return to.flatMap((group) => group.value.map((a) => a.address ?? ''));
+}
