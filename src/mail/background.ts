@@ -16,7 +16,7 @@ export class BackgroundTasks {
       try {
         await work();
       } catch (err) {
-        this.#log.error({ task: name, err: describeError(err) }, 'background task failed');
+        this.#log.error({ task: name, error: describeError(err) }, 'background task failed');
       }
     })();
     this.#pending.add(task);

@@ -56,7 +56,7 @@ export class Mailer {
       } catch (err) {
         // The error says what went wrong with the server, never what the message said.
         const last = attempt >= this.#retry.attempts;
-        this.#log[last ? 'error' : 'warn']({ mail: kind, attempt, err: describeError(err) },
+        this.#log[last ? 'error' : 'warn']({ mail: kind, attempt, error: describeError(err) },
           last ? 'mail not sent; giving up' : 'mail not sent; will retry');
         if (last) return;
         await sleep(this.#retry.firstDelayMs * 2 ** (attempt - 1));

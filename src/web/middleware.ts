@@ -105,7 +105,7 @@ export function handleErrors(log: Logger) {
         : 'The request could not be understood.';
       return showError(req, res, status, err.type?.replace(/\W/g, '_') ?? 'bad_request', message);
     }
-    log.error({ err: { type: err.name, message: err.message, stack: err.stack } }, 'request failed');
+    log.error({ err }, 'request failed');
     showError(req, res, 500, 'internal', 'Something went wrong on our side. Please try again.');
   };
 }

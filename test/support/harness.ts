@@ -125,5 +125,6 @@ export async function registeredUser(h: Harness, name = 'alice', password = STRO
   const agent = h.request();
   const res = await agent.post('/api/users').send({ username: name, email: `${name}@example.com`, password });
   if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { agent, email: `${name}@example.com`, password, id: res.body.user.id as number };
+  const cookie = String(res.headers['set-cookie']?.[0] ?? '').split(';')[0];
+  return { agent, cookie, email: `${name}@example.com`, password, id: res.body.user.id as number };
 }

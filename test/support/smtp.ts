@@ -18,6 +18,8 @@ export async function startSmtpSink(port = 0): Promise<Sink> {
     // The built-in STARTTLS certificate has expired; a local sink needs neither TLS nor AUTH.
     disabledCommands: ['AUTH', 'STARTTLS'],
     logger: false,
+    // Pooled senders keep idle connections open; a test run should not wait 30 s for them on stop.
+    closeTimeout: 100,
     onData(stream, _session, callback) {
       simpleParser(stream).then((mail) => {
         messages.push(mail);

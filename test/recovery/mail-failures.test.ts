@@ -1,0 +1,69 @@
+// SMTP down: the answer does not change, the failure is logged without secrets, and retries deliver.
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dialects, registeredUser, startHarness, type Harness } from '../support/harness.ts';
+import { recipients, resetLinkIn, startSmtpSink, tokenOf } from '../support/smtp.ts';
+
+describe.each(dialects())('mail failures on %s', (dialect) => {
+  let h: Harness;
+  let port: number;
+  beforeAll(async () => {
+    port = await freePort();
+    h = await startHarness(dialect, { smtpUrl: `smtp://127.0.0.1:${port}` });
+  });
+  afterAll(() => h.close());
+
+  const logged = (text: string) => h.logs.filter((line) => line.includes(text));
+
+  it('with SMTP down the request still answers 202 and the server stays healthy; the mail arrives when SMTP returns', async () => {
+    const user = await registeredUser(h, 'carol');
+    const res = await h.request().post('/api/users/forgot-password').send({ email: user.email });
+    expect(res.status).toBe(202);
+    await until(() => logged('mail not sent; will retry').length > 0);
+    await h.request().get('/healthz').expect(200);
+    await h.request().get('/readyz').expect(200);
+
+    const sink = await startSmtpSink(port);
+    try {
+      const mail = await sink.waitFor((m) => recipients(m).includes(user.email), 15_000);
+      const token = tokenOf(resetLinkIn(mail));
+      await until(() => logged('mail sent after retry').length === 1);
+      const all = h.logs.join('\n');
+      expect(all).not.toContain(token);
+      expect(all).not.toContain('reset-password?token');
+      const failure = JSON.parse(logged('mail not sent; will retry')[0]);
+      expect(failure.error.message).toMatch(/ECONNREFUSED/);
+      expect(failure.mail).toBe('reset-instructions');
+    } finally {
+      await sink.stop();
+    }
+  });
+
+  it('when SMTP never returns, the last failure is logged as an error and nothing else breaks', async () => {
+    const user = await registeredUser(h, 'dave');
+    await h.request().post('/api/users/forgot-password').send({ email: user.email }).expect(202);
+    expect(await h.tasks.drain(15_000)).toBe(0);
+    const gaveUp = logged('mail not sent; giving up');
+    expect(gaveUp.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(gaveUp.at(-1)!).level).toBe(50);
+    await h.request().get('/healthz').expect(200);
+    await h.request().post('/api/auth/login').send({ email: user.email, password: user.password }).expect(200);
+  });
+});
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
