@@ -1,0 +1,52 @@
+// With no SMTP_URL in development, mail lands in /dev/mailbox, where the whole reset can be walked.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dialects, registeredUser, startHarness, type Harness } from '../support/harness.ts';
+
+describe.each(dialects())('dev mailbox on %s', (dialect) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(dialect, { env: { SMTP_URL: '', NODE_ENV: 'development', APP_BASE_URL: 'http://localhost:3000' } });
+  });
+  afterAll(() => h.close());
+
+  it('shows reset emails newest first, each readable with its link clickable', async () => {
+    const frank = await registeredUser(h, 'frank');
+    const grace = await registeredUser(h, 'grace');
+    for (const email of [frank.email, grace.email]) {
+      await h.request().post('/forgot-password').type('form').send({ email }).expect(202);
+      await h.tasks.drain(5_000);
+    }
+    const list = await h.request().get('/dev/mailbox').expect(200);
+    expect(list.text.indexOf(grace.email)).toBeLessThan(list.text.indexOf(frank.email));
+    expect(list.text).toContain('Reset your Inkwell password');
+    const first = /href="(\/dev\/mailbox\/\d+)"/.exec(list.text)![1];
+
+    const message = await h.request().get(first).expect(200);
+    expect(message.text).toContain(grace.email);
+    const link = /<a href="(http:\/\/localhost:3000\/reset-password\?token=[\w-]+)">/.exec(message.text)?.[1];
+    expect(link).toBeDefined();
+
+    const browser = h.request();
+    await browser.get(new URL(link!).pathname + new URL(link!).search).expect(303);
+    await browser.get('/reset-password').expect(200);
+    await browser.post('/reset-password').type('form').send({ new_password: 'walked through the mailbox' }).expect(303);
+    await h.request().post('/api/auth/login').send({ email: grace.email, password: 'walked through the mailbox' }).expect(200);
+    const after = await h.request().get('/dev/mailbox').expect(200);
+    expect(after.text).toContain('Your Inkwell password was changed');
+  });
+});
+
+describe('dev mailbox in production', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness('sqlite', {
+      env: { NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(40), APP_BASE_URL: 'https://inkwell.test' },
+    });
+  });
+  afterAll(() => h.close());
+
+  it('does not exist', async () => {
+    await h.request().get('/dev/mailbox').expect(404);
+    await h.request().get('/dev/mailbox/1').expect(404);
+  });
+});
