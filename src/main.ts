@@ -35,10 +35,12 @@ if (process.argv[2] === 'migrate') {
 
 const tasks = new BackgroundTasks(log);
 const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, tasks });
-const { app, sessions } = buildApp({ config, orm, log, tasks, mailer });
+const { app, sessions, accounts } = buildApp({ config, orm, log, tasks, mailer });
 
 const pruning = setInterval(() => {
-  sessions.pruneExpired().catch((err: Error) => log.warn({ err: { message: err.message } }, 'session pruning failed'));
+  Promise.all([sessions.pruneExpired(), accounts.deleteExpiredResetTokens()]).catch((err: Error) =>
+    log.warn({ error: { message: err.message } }, 'pruning expired rows failed'),
+  );
 }, PRUNE_EVERY_MS);
 pruning.unref();
 

@@ -125,7 +125,7 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
     await db.transactional(async (tx) => {
       // One live link per account: a new request supersedes the old one.
       await tokens.deleteTokensOf(tx, user.id);
-      await tokens.storeToken(tx, user.id, tokenHash, new Date(at.getTime() + resetTokenTtlMinutes * 60_000));
+      await tokens.storeToken(tx, user.id, tokenHash, at, new Date(at.getTime() + resetTokenTtlMinutes * 60_000));
     });
     notifier.sendResetInstructions(user, linkFor(token), resetTokenTtlMinutes);
     return 'sent';
@@ -157,6 +157,11 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
     return { ok: true };
   }
 
+  /** Housekeeping: expired links are useless, so they need not be kept. */
+  function deleteExpiredResetTokens(): Promise<number> {
+    return tokens.deleteExpiredTokens(em(), now());
+  }
+
   /** Writes the hash, bumps the credential version, and ends every session and reset link at once. */
   async function writePassword(tx: EntityManager, userId: number, passwordHash: string): Promise<number> {
     await tx.nativeUpdate(
@@ -183,7 +188,10 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
     return claimed === 1;
   }
 
-  return { findUser, registerUser, logIn, changePassword, requestPasswordReset, checkResetToken, resetPassword };
+  return {
+    findUser, registerUser, logIn, changePassword, requestPasswordReset, checkResetToken, resetPassword,
+    deleteExpiredResetTokens,
+  };
 }
 
 function profileOf(user: User): Profile {

@@ -21,8 +21,8 @@ export function hashIfWellFormed(token: unknown): string | null {
   return typeof token === 'string' && TOKEN_SHAPE.test(token) ? hashToken(token) : null;
 }
 
-export function storeToken(em: EntityManager, userId: number, tokenHash: string, expiresAt: Date) {
-  return em.insert(PasswordResetToken, { user: userId, tokenHash, expiresAt, createdAt: new Date() });
+export function storeToken(em: EntityManager, userId: number, tokenHash: string, createdAt: Date, expiresAt: Date) {
+  return em.insert(PasswordResetToken, { user: userId, tokenHash, createdAt, expiresAt });
 }
 
 /** The user id of a live token, without consuming it (a GET must never spend a link). */
@@ -44,10 +44,6 @@ export async function claimToken(em: EntityManager, tokenHash: string, now: Date
 
 export function deleteTokensOf(em: EntityManager, userId: number) {
   return em.nativeDelete(PasswordResetToken, { user: userId });
-}
-
-export async function createdSince(em: EntityManager, userId: number, since: Date): Promise<boolean> {
-  return (await em.count(PasswordResetToken, { user: userId, createdAt: { $gt: since } })) > 0;
 }
 
 export function deleteExpiredTokens(em: EntityManager, now: Date) {
