@@ -6,6 +6,8 @@ import type { Notifier } from './notifier.ts';
 import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } from './passwords.ts';
 import * as tokens from './reset-tokens.ts';
 
+export { passwordProblem };
+
 /** What a session needs to know about its user. */
 export type SessionUser = { id: number; credentialVersion: number };
 export type Profile = SessionUser & { username: string; email: string; createdAt: Date };

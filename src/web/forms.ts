@@ -1,5 +1,6 @@
 // The shape of every form and JSON body. Field names are the same snake_case in both.
 import { z } from 'zod';
+import { passwordProblem } from '../accounts/index.ts';
 
 export type FieldErrors = Record<string, string>;
 export type Parsed<T> = { ok: true; data: T } | { ok: false; fields: FieldErrors };
@@ -21,10 +22,15 @@ const username = single(32, 'a username')
   .toLowerCase()
   .regex(/^[a-z0-9_-]{3,32}$/, 'Use 3 to 32 letters, digits, hyphens or underscores.');
 
-// The length policy (8–256) is the domain's; this only stops absurd input before any hashing.
+// The ceiling only stops absurd input before any hashing; the policy for new passwords is the domain's.
 const password = (label: string) => single(1024, label).min(1, `Enter ${label}.`);
+const newPassword = (label: string) =>
+  password(label).superRefine((value, ctx) => {
+    const problem = passwordProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
-export const RegisterForm = z.object({ username, email, password: password('a password') });
+export const RegisterForm = z.object({ username, email, password: newPassword('a password') });
 export const LoginForm = z.object({
   email: single(254, 'your email address').trim().min(1, 'Enter your email address.'),
   password: password('your password'),
@@ -33,11 +39,11 @@ export const LoginForm = z.object({
 export const ForgotForm = z.object({ email });
 export const ResetForm = z.object({
   token: single(128, 'the reset token').optional(),
-  new_password: password('a new password'),
+  new_password: newPassword('a new password'),
 });
 export const ChangePasswordForm = z.object({
   current_password: password('your current password'),
-  new_password: password('a new password'),
+  new_password: newPassword('a new password'),
 });
 
 /** Validates a body; expected mistakes become one message per field, never an exception. */
