@@ -41,13 +41,12 @@ export class DatabaseSessionStore extends session.Store {
     }).then(() => callback?.(), (err) => callback?.(err));
   }
 
-  /** Only extends a row that still exists: a session ended meanwhile stays ended. */
-  override touch(sid: string, data: session.SessionData, callback?: Callback): void {
-    const em = this.#orm.em.fork();
-    em.nativeUpdate(Session, { sid }, { expiresAt: this.#expiry(data) }).then(
-      () => callback?.(),
-      (err) => callback?.(err),
-    );
+  /**
+   * Sessions have an absolute lifetime (the cookie is not rolling), so a request that changes
+   * nothing writes nothing: no database write per page view.
+   */
+  override touch(_sid: string, _data: session.SessionData, callback?: Callback): void {
+    callback?.();
   }
 
   override destroy(sid: string, callback?: Callback): void {
