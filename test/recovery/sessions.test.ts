@@ -4,8 +4,8 @@ import type { SessionData } from 'express-session';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_TTL_MS } from '../../src/app.ts';
 import { PasswordResetToken, Session } from '../../src/db/entities.ts';
-import { dialects, registeredUser, startHarness, STRONG_PASSWORD, type Harness } from '../support/harness.ts';
-import { recipients, resetLinkIn, tokenOf } from '../support/smtp.ts';
+import { dialects, registeredUser, requestResetToken, startHarness, STRONG_PASSWORD, type Harness } from '../support/harness.ts';
+import { recipients } from '../support/smtp.ts';
 
 describe.each(dialects())('sessions and password changes on %s', (dialect) => {
   let h: Harness;
@@ -21,12 +21,6 @@ describe.each(dialects())('sessions and password changes on %s', (dialect) => {
     await agent.post('/api/auth/login').send({ email, password }).expect(200);
     return agent;
   }
-  async function resetToken(email: string) {
-    const before = h.sink.messages.length;
-    await h.request().post('/api/users/forgot-password').send({ email }).expect(202);
-    const mail = await h.sink.waitFor((m) => h.sink.messages.indexOf(m) >= before && recipients(m).includes(email));
-    return tokenOf(resetLinkIn(mail));
-  }
   const sessionCount = (userId: number) => h.orm.em.fork().count(Session, { user: userId });
 
   it('a reset ends every session opened before it and logs nobody in', async () => {
@@ -34,7 +28,7 @@ describe.each(dialects())('sessions and password changes on %s', (dialect) => {
     const laptop = await logIn(user.email);
     const phone = await logIn(user.email);
     expect(await sessionCount(user.id)).toBe(3);
-    const token = await resetToken(user.email);
+    const token = await requestResetToken(h, user.email);
 
     const res = await h.request().post('/api/users/reset-password').send({ token, new_password: 'reset ends sessions' });
     expect(res.status).toBe(200);
@@ -45,7 +39,7 @@ describe.each(dialects())('sessions and password changes on %s', (dialect) => {
 
   it('a login that was in flight while the reset committed is logged out', async () => {
     const user = await registeredUser(h, nextName());
-    const token = await resetToken(user.email);
+    const token = await requestResetToken(h, user.email);
     // The race, step by step: the login checks the old password...
     const login = await h.accounts.logIn({ email: user.email, password: user.password });
     expect(login.ok).toBe(true);
@@ -89,7 +83,7 @@ describe.each(dialects())('sessions and password changes on %s', (dialect) => {
 
   it('a password change deletes outstanding reset links and sends a notice', async () => {
     const user = await registeredUser(h, nextName());
-    const token = await resetToken(user.email);
+    const token = await requestResetToken(h, user.email);
     await user.agent
       .patch('/api/users/me/password')
       .send({ current_password: user.password, new_password: 'changed again on purpose' })

@@ -3,8 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PasswordResetToken } from '../../src/db/entities.ts';
-import { dialects, registeredUser, startHarness, type Harness } from '../support/harness.ts';
-import { recipients, resetLinkIn, tokenOf } from '../support/smtp.ts';
+import { dialects, registeredUser, requestResetToken, startHarness, type Harness } from '../support/harness.ts';
 
 describe.each(dialects())('reset tokens on %s', (dialect) => {
   let h: Harness;
@@ -17,14 +16,8 @@ describe.each(dialects())('reset tokens on %s', (dialect) => {
   /** A fresh user and the token from the reset email they received. */
   async function userWithToken() {
     const user = await registeredUser(h, `user${++n}`);
-    const token = await requestToken(user.email);
+    const token = await requestResetToken(h, user.email);
     return { ...user, token };
-  }
-  async function requestToken(email: string): Promise<string> {
-    const before = h.sink.messages.length;
-    await h.request().post('/api/users/forgot-password').send({ email }).expect(202);
-    const mail = await h.sink.waitFor((m) => h.sink.messages.indexOf(m) >= before && recipients(m).includes(email));
-    return tokenOf(resetLinkIn(mail));
   }
   const redeem = (token: unknown, new_password = 'a fresh passphrase here') =>
     h.request().post('/api/users/reset-password').send({ token, new_password });
@@ -62,7 +55,7 @@ describe.each(dialects())('reset tokens on %s', (dialect) => {
     await redeem(used.token).expect(200);
 
     const superseded = await userWithToken();
-    await requestToken(superseded.email); // a newer link replaces the older one
+    await requestResetToken(h, superseded.email); // a newer link replaces the older one
 
     const answers = await Promise.all(
       [expired.token, used.token, superseded.token, 'garbage', 'A'.repeat(43), '', 12345, null].map((t) => redeem(t)),

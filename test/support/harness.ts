@@ -13,7 +13,7 @@ import { migrate, openDatabase, type Orm } from '../../src/db/orm.ts';
 import { createLogger } from '../../src/log.ts';
 import { BackgroundTasks } from '../../src/mail/background.ts';
 import { Mailer } from '../../src/mail/mailer.ts';
-import { startSmtpSink, type Sink } from './smtp.ts';
+import { recipients, resetLinkIn, startSmtpSink, tokenOf, type Sink } from './smtp.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -127,4 +127,12 @@ export async function registeredUser(h: Harness, name = 'alice', password = STRO
   if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${JSON.stringify(res.body)}`);
   const cookie = String(res.headers['set-cookie']?.[0] ?? '').split(';')[0];
   return { agent, cookie, email: `${name}@example.com`, password, id: res.body.user.id as number };
+}
+
+/** Asks for a reset link over HTTP and returns the token from the email that arrived. */
+export async function requestResetToken(h: Harness, email: string): Promise<string> {
+  const before = h.sink.messages.length;
+  await h.request().post('/api/users/forgot-password').send({ email }).expect(202);
+  const mail = await h.sink.waitFor((m) => h.sink.messages.indexOf(m) >= before && recipients(m).includes(email));
+  return tokenOf(resetLinkIn(mail));
 }
