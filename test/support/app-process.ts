@@ -1,6 +1,6 @@
 // Runs the real Inkwell process (node src/main.ts) the way a server or a container does, for deploy tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,12 +90,14 @@ export async function startApp(env: Record<string, string>): Promise<AppProcess>
 function launch(env: Record<string, string>, args: string[]): ChildProcess {
   // process.execPath is the Node 24 that runs vitest. A fresh working directory keeps a developer's
   // .env (which main.ts would read) out of the test; nothing else is inherited but PATH.
+  const cwd = mkdtempSync(join(tmpdir(), 'inkwell-proc-'));
   const child = spawn(process.execPath, [MAIN, ...args], {
-    cwd: mkdtempSync(join(tmpdir(), 'inkwell-proc-')),
+    cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
+  child.once('exit', () => rmSync(cwd, { recursive: true, force: true }));
   return child;
 }
 
