@@ -1,5 +1,5 @@
 // Start-up: config → database (migrated) → app → listen; SIGTERM/SIGINT stop it gracefully.
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
@@ -49,21 +49,35 @@ const server: Server = app.listen(config.port, config.host, () => {
   if (mailer.outbox) log.info(`no SMTP_URL: emails go to ${new URL('/dev/mailbox', config.appBaseUrl).href}`);
 });
 
+// Answers being written. A keep-alive client would hold its connection (and so the stop) open until
+// its idle timeout; told `Connection: close`, it lets go as soon as its answer is out.
+const answering = new Set<ServerResponse>();
 let stopping = false;
+server.on('request', (_req, res: ServerResponse) => {
+  if (stopping) return closeAfterAnswer(res);
+  answering.add(res);
+  res.once('close', () => answering.delete(res));
+});
+
+function closeAfterAnswer(res: ServerResponse): void {
+  if (!res.headersSent) res.setHeader('Connection', 'close');
+}
+
 async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'stopping: no new connections, finishing requests and mail');
-  const deadline = setTimeout(() => {
+  const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
+  // A request or a mail server that hangs must not keep us from exiting before the orchestrator's SIGKILL.
+  const giveUp = setTimeout(() => {
     log.error('stop deadline passed; exiting');
     process.exit(1);
   }, SHUTDOWN_DEADLINE_MS + 2_000);
-  deadline.unref();
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
-  const left = await tasks.drain(SHUTDOWN_DEADLINE_MS);
+  giveUp.unref();
+  for (const res of answering) closeAfterAnswer(res);
+  // Stops listening at once and closes idle keep-alive connections; resolves when the last answer is out.
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const left = await tasks.drain(Math.max(0, deadline - Date.now()));
   if (left > 0) log.error({ left }, 'background work still unfinished at the deadline');
   mailer.close();
   await orm.close();

@@ -17,7 +17,7 @@ export type { EntityManager };
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 // Any fixed number: every Inkwell instance on one Postgres takes the same lock.
-const MIGRATION_LOCK = 0x1a4b_3e11;
+export const MIGRATION_LOCK = 0x1a4b_3e11;
 
 export function isPostgres(url: string): boolean {
   return /^postgres(ql)?:/.test(url);

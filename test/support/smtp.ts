@@ -11,7 +11,11 @@ export type Sink = {
   stop: () => Promise<void>;
 };
 
-export async function startSmtpSink(port = 0): Promise<Sink> {
+/**
+ * `replyDelayMs` holds each message that long before answering 250 (and before it counts as
+ * received), so a sender is surely still waiting on it when a test stops the sender.
+ */
+export async function startSmtpSink(port = 0, options: { replyDelayMs?: number } = {}): Promise<Sink> {
   const messages: ParsedMail[] = [];
   const waiters = new Set<() => void>();
   const server = new SMTPServer({
@@ -22,9 +26,13 @@ export async function startSmtpSink(port = 0): Promise<Sink> {
     closeTimeout: 100,
     onData(stream, _session, callback) {
       simpleParser(stream).then((mail) => {
-        messages.push(mail);
-        for (const wake of waiters) wake();
-        callback();
+        const accept = () => {
+          messages.push(mail);
+          for (const wake of waiters) wake();
+          callback();
+        };
+        if (options.replyDelayMs) setTimeout(accept, options.replyDelayMs);
+        else accept();
       }, callback);
     },
   });

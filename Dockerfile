@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+# Inkwell in production. Node 24 runs the TypeScript sources as they are (type stripping): no build step.
+# CI proves this file's install command and CMD without a Docker engine: see test/smoke/production-install.ts.
+
+# Stage 1: the production dependencies, exactly as the lock file pins them.
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: argon2 and better-sqlite3 load the prebuilt binaries inside their packages, and
+# better-sqlite3's implicit node-gyp step would need Python, which a slim image does not have.
+# --omit=dev leaves out the `node` devDependency: the image's own Node 24 runs the app.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# Stage 2: what runs. No npm cache, no build tools, nothing of the tests.
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    DATABASE_URL=sqlite:/data/inkwell.db
+WORKDIR /app
+# Owned by root, so the app cannot rewrite its own code; the only place it writes is /data.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY migrations ./migrations
+COPY public ./public
+COPY src ./src
+COPY views ./views
+RUN mkdir /data && chown node:node /data
+VOLUME ["/data"]
+USER node
+EXPOSE 3000
+# No curl in a slim image: Node's own fetch asks /healthz (the process is up and serving).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# Node itself, not npm or a shell, so SIGTERM reaches src/main.ts: it stops taking connections,
+# finishes requests and queued mail (10 s at most, 12 s hard limit) and exits 0. Give `docker stop`
+# more than its default 10 s (`--stop-timeout 15`, compose: stop_grace_period).
+STOPSIGNAL SIGTERM
+CMD ["node", "src/main.ts"]

@@ -1,0 +1,61 @@
+// Instances that start together on one fresh Postgres database migrate it exactly once.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { MIGRATION_LOCK, openDatabase, schemaDrift } from '../../src/db/orm.ts';
+import { runMain } from '../support/app-process.ts';
+import { createDatabase, type TestDatabase } from '../support/harness.ts';
+
+describe.skipIf(!inject('postgresUrl'))('start-up migrations with several instances (Postgres)', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createDatabase('postgres');
+  });
+  afterAll(() => db?.drop());
+
+  it('two processes migrating at the same moment both succeed; the migration runs once, with zero drift', async () => {
+    // The test holds the migration lock first, so both processes are surely queued on it together;
+    // released, they race exactly as two containers started by one deploy would.
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      const env = { DATABASE_URL: db.url };
+      const runs = [runMain(env, ['migrate']), runMain(env, ['migrate'])];
+      await until(async () => {
+        const { rows } = await holder.query(
+          `select count(*)::int as n from pg_locks
+            where locktype = 'advisory' and objid = $1 and not granted
+              and database = (select oid from pg_database where datname = current_database())`,
+          [MIGRATION_LOCK],
+        );
+        return rows[0].n === 2;
+      }, 'both processes to queue on the migration lock');
+      await holder.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+
+      const results = await Promise.all(runs);
+      for (const result of results) expect(result, result.stdout + result.stderr).toMatchObject({ code: 0, signal: null });
+      // One of them applied the migration; the other found nothing left to do.
+      const applying = results.filter((r) => r.stdout.includes('"migrations applied"'));
+      expect(applying).toHaveLength(1);
+
+      const { rows } = await holder.query('select name from mikro_orm_migrations');
+      expect(rows.map((r) => r.name)).toEqual(['Migration20261126000000_initial']);
+    } finally {
+      await holder.end();
+    }
+    const orm = await openDatabase(db.url);
+    try {
+      expect(await schemaDrift(orm)).toBe('');
+    } finally {
+      await orm.close();
+    }
+  });
+});
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -1,0 +1,121 @@
+// Moving from SQLite to Postgres with `npm run db:copy`: accounts, live links and sessions survive the move.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PasswordResetToken, Session, User } from '../../src/db/entities.ts';
+import { migrate, openDatabase } from '../../src/db/orm.ts';
+import { client, startApp } from '../support/app-process.ts';
+import { createDatabase, startHarness, STRONG_PASSWORD, type Harness, type TestDatabase } from '../support/harness.ts';
+import { recipients, resetLinkIn, tokenOf } from '../support/smtp.ts';
+
+const COPY = fileURLToPath(new URL('../../src/db/copy.ts', import.meta.url));
+
+describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () => {
+  let h: Harness;
+  const targets: TestDatabase[] = [];
+  const target = async () => {
+    const db = await createDatabase('postgres');
+    targets.push(db);
+    return db;
+  };
+  let alice: { cookie: string; createdAt: string; token: string };
+
+  beforeAll(async () => {
+    // The SQLite database as the app leaves it: alice logged in with a live reset link,
+    // bob whose session and link have expired.
+    h = await startHarness('sqlite');
+    const register = async (name: string) => {
+      const res = await h.request().post('/api/users').send({ username: name, email: `${name}@example.com`, password: STRONG_PASSWORD });
+      expect(res.status).toBe(201);
+      return { id: res.body.user.id as number, cookie: String(res.headers['set-cookie'][0]).split(';')[0], createdAt: res.body.user.created_at };
+    };
+    const a = await register('alice');
+    const bob = await register('bob');
+    for (const email of ['alice@example.com', 'bob@example.com']) {
+      await h.request().post('/api/users/forgot-password').send({ email }).expect(202);
+    }
+    const mail = await h.sink.waitFor((m) => recipients(m).includes('alice@example.com'));
+    await h.sink.waitFor((m) => recipients(m).includes('bob@example.com'));
+    await h.tasks.drain(5_000);
+    const past = new Date(Date.now() - 60_000);
+    await h.orm.em.fork().nativeUpdate(PasswordResetToken, { user: bob.id }, { expiresAt: past });
+    await h.orm.em.fork().nativeUpdate(Session, { user: bob.id }, { expiresAt: past });
+    alice = { cookie: a.cookie, createdAt: a.createdAt, token: tokenOf(resetLinkIn(mail)) };
+    // Stopped, as the README says, before copying.
+    h.mailer.close();
+    await h.orm.close();
+  });
+  afterAll(async () => {
+    await h?.sink.stop();
+    await h?.db.drop();
+    for (const db of targets) await db.drop();
+  });
+
+  it('copies users, live links and live sessions; on Postgres the old password, session and link still work', async () => {
+    const pg = await target();
+    const copy = await runCopy(h.db.url, pg.url);
+    expect(copy.code, copy.stderr).toBe(0);
+    expect(copy.stdout).toContain('user: 2 copied\n');
+    expect(copy.stdout).toContain('password_reset_token: 1 copied (1 expired left behind)\n');
+    expect(copy.stdout).toContain('session: 1 copied (1 expired left behind)\n');
+
+    const app = await startApp({
+      NODE_ENV: 'test',
+      DATABASE_URL: pg.url,
+      APP_BASE_URL: h.config.appBaseUrl.origin,
+      // Same secret as before the move, or every session cookie would be refused.
+      SESSION_SECRET: h.config.sessionSecret,
+      SMTP_URL: h.sink.url,
+      RATE_LIMITS: 'off',
+    });
+    const aliceBrowser = client(app, alice.cookie);
+    const me = await aliceBrowser.get('/api/users/me');
+    expect(me.status).toBe(200);
+    expect(me.body.user).toMatchObject({ username: 'alice', created_at: alice.createdAt });
+    for (const email of ['alice@example.com', 'bob@example.com']) {
+      expect((await client(app).post('/api/auth/login', { email, password: STRONG_PASSWORD })).status).toBe(200);
+    }
+    // Sequences were moved past the copied ids: a new account gets the next id instead of colliding.
+    const carol = await client(app).post('/api/users', { username: 'carol', email: 'carol@example.com', password: STRONG_PASSWORD });
+    expect(carol.status).toBe(201);
+    expect(carol.body.user.id).toBe(3);
+
+    // The link emailed before the move still works, once, and ends alice's old session.
+    const reset = await client(app).post('/api/users/reset-password', { token: alice.token, new_password: 'moved to postgres at last' });
+    expect(reset.status).toBe(200);
+    expect((await aliceBrowser.get('/api/users/me')).status).toBe(401);
+    expect((await client(app).post('/api/auth/login', { email: 'alice@example.com', password: 'moved to postgres at last' })).status).toBe(200);
+    expect(await app.stop()).toEqual({ code: 0, signal: null });
+  });
+
+  it('refuses, changing nothing, when the target already holds data', async () => {
+    const pg = await target();
+    const orm = await openDatabase(pg.url);
+    try {
+      await migrate(orm, pg.url);
+      const at = new Date();
+      await orm.em.fork().insert(User, {
+        username: 'someone', email: 'someone@example.com', passwordHash: 'x', credentialVersion: 1, createdAt: at, updatedAt: at,
+      });
+      const copy = await runCopy(h.db.url, pg.url);
+      expect(copy.code).toBe(1);
+      expect(copy.stderr.trimEnd().split('\n')).toEqual([
+        `db:copy refused: ${pg.url} already holds data (user: 1 rows); db:copy only fills a new, empty database`,
+      ]);
+      expect(copy.stdout).toBe('');
+      expect(await orm.em.fork().count(User, {})).toBe(1);
+      expect(await orm.em.fork().count(Session, {})).toBe(0);
+    } finally {
+      await orm.close();
+    }
+  });
+});
+
+function runCopy(from: string, to: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [COPY, from, to], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
