@@ -1,0 +1,314 @@
+// The whole account journey in real Chromium: with JavaScript (htmx swaps in place) and without (plain forms).
+import { rmSync } from 'node:fs';
+import type { Browser, Locator, Page, Response } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { STRONG_PASSWORD, startHarness, type Harness } from '../support/harness.ts';
+import { startOtherSite, type OtherSite } from '../support/other-site.ts';
+import { recipients, resetLinkIn } from '../support/smtp.ts';
+import {
+  contentWidthAt, focusRing, launchChromium, saveScreenshot, seriousAccessibilityViolations,
+  seriousAccessibilityViolationsWithoutScripts, watchForProblems,
+} from '../support/browser.ts';
+
+const SCREENSHOTS = 'test-artifacts/screenshots';
+// In zxcvbn-ts's list of common passwords, so every password form refuses it with a 422.
+const COMMON_PASSWORD = 'password123';
+const RESET_PASSWORD = 'a brand new passphrase';
+const CHANGED_PASSWORD = 'ink and quill forever';
+
+type Mode = { name: string; javaScript: boolean; folder: string };
+const MODES: Mode[] = [
+  { name: 'with JavaScript', javaScript: true, folder: 'js' },
+  { name: 'without JavaScript', javaScript: false, folder: 'no-js' },
+];
+
+describe.skipIf(!inject('browser'))('in Chromium', () => {
+  let h: Harness;
+  let browser: Browser;
+  let elsewhere: OtherSite;
+  beforeAll(async () => {
+    rmSync(SCREENSHOTS, { recursive: true, force: true });
+    [h, browser, elsewhere] = await Promise.all([startHarness('sqlite', { listen: true }), launchChromium(), startOtherSite()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await elsewhere?.stop();
+    await h?.close();
+  });
+
+  /** A fresh context (no cookies) and page, with every page checked for errors, accessibility and narrow screens. */
+  async function open(mode: Mode) {
+    const context = await browser.newContext({ javaScriptEnabled: mode.javaScript, viewport: { width: 1024, height: 720 } });
+    // A step that cannot happen fails within seconds, naming the step, instead of hanging the test.
+    context.setDefaultTimeout(10_000);
+    const page = await context.newPage();
+    const problems = await watchForProblems(page);
+    // axe cannot run where scripts are off; without JavaScript, pages are audited as copies in a page with scripts on.
+    const auditor = mode.javaScript ? undefined : await browser.newPage();
+    const close = async () => {
+      await auditor?.close();
+      await context.close();
+    };
+    const go = (path: string) => page.goto(new URL(path, h.baseUrl).href);
+    const url = (path: string) => new URL(path, h.baseUrl).href;
+
+    /** Every page in every state: no errors so far, no serious axe violation, no sideways scrolling at 320 px, a screenshot. */
+    async function check(name: string) {
+      await page.waitForLoadState('load');
+      expect(problems, `problems by "${name}"`).toEqual([]);
+      const violations = auditor
+        ? await seriousAccessibilityViolationsWithoutScripts(page, auditor)
+        : await seriousAccessibilityViolations(page);
+      expect(violations, `axe on "${name}"`).toEqual([]);
+      const narrow = mode.javaScript ? `${SCREENSHOTS}/${mode.folder}/320/${name}.png` : undefined;
+      expect(await contentWidthAt(page, 320, narrow), `content width at 320 px on "${name}"`).toBeLessThanOrEqual(320);
+      await saveScreenshot(page, `${SCREENSHOTS}/${mode.folder}/${name}.png`);
+    }
+
+    /** Clicks a form's button and returns the answer to its POST (a redirect, a page or an htmx fragment). */
+    async function submit(form: Locator, button: string, path: string): Promise<Response> {
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === path),
+        form.getByRole('button', { name: button }).click(),
+      ]);
+      return response;
+    }
+
+    /** With htmx the page stays (a marker on window survives); without, a new page loads (the marker is gone). */
+    const markPage = () => page.evaluate(() => Object.assign(window, { inkwellMarker: 'same page' }));
+    const pageWasKept = () => page.evaluate(() => (window as unknown as { inkwellMarker?: string }).inkwellMarker === 'same page');
+
+    /** htmx answers a successful post with 204 + HX-Redirect; a plain form gets a 303. */
+    function expectRedirect(response: Response, location: string) {
+      if (mode.javaScript) {
+        expect(response.status()).toBe(204);
+        expect(response.headers()['hx-redirect']).toBe(location);
+      } else {
+        expect(response.status()).toBe(303);
+        expect(response.headers()['location']).toBe(location);
+      }
+    }
+
+    /** The field's error sits inside the form, and the input points at it (aria-invalid, aria-describedby). */
+    async function expectFieldError(form: Locator, label: string, text: RegExp) {
+      const input = form.getByLabel(label, { exact: true });
+      await expect.poll(() => input.getAttribute('aria-invalid')).toBe('true');
+      const describedBy = (await input.getAttribute('aria-describedby')) ?? '';
+      const errorId = describedBy.split(' ').find((id) => id.endsWith('-error'));
+      expect(errorId, `aria-describedby of "${label}"`).toBeDefined();
+      const error = form.locator(`[id="${errorId}"]`);
+      expect(await error.count(), `error #${errorId} inside the form`).toBe(1);
+      expect(await error.textContent()).toMatch(text);
+    }
+
+    /** After an htmx swap, focus moves to the form's message so screen readers announce it (public/app.js). */
+    async function expectFocusOnMessage(text: RegExp) {
+      if (!mode.javaScript) return;
+      await page.waitForFunction(() => document.activeElement?.matches('.message[data-autofocus]'), null, { timeout: 5_000 });
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toMatch(text);
+    }
+
+    return { close, page, problems, go, url, check, submit, markPage, pageWasKept, expectRedirect, expectFieldError, expectFocusOnMessage };
+  }
+
+  for (const mode of MODES) {
+    it(`the whole account journey works ${mode.name}`, { timeout: 120_000 }, async () => {
+      const b = await open(mode);
+      const { page } = b;
+      const username = `ada-${mode.folder}`;
+      const email = `${username}@example.com`;
+      const header = page.locator('.site-header');
+
+      // Register: a too-common password is refused inside the form, the rest of the input is kept.
+      await b.go('/register');
+      await b.check('01-register');
+      let form = page.locator('#register-form');
+      await form.getByLabel('Username').fill(username);
+      await form.getByLabel('Email').fill(email);
+      await form.getByLabel('Password', { exact: true }).fill(COMMON_PASSWORD);
+      await b.markPage();
+      let response = await b.submit(form, 'Create account', '/register');
+      expect(response.status()).toBe(422);
+      await b.expectFieldError(form, 'Password', /too common/);
+      expect(await b.pageWasKept()).toBe(mode.javaScript);
+      await b.expectFocusOnMessage(/correct the highlighted/);
+      expect(await form.getByLabel('Username').inputValue()).toBe(username);
+      expect(await form.getByLabel('Email').inputValue()).toBe(email);
+      await b.check('02-register-error');
+
+      await form.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
+      response = await b.submit(form, 'Create account', '/register');
+      b.expectRedirect(response, '/account');
+      await page.waitForURL(b.url('/account'));
+      expect(await header.textContent()).toContain(`Signed in as ${username}`);
+      await b.check('03-account');
+
+      // Log out from the header: a plain form in both modes.
+      response = await b.submit(header, 'Log out', '/logout');
+      expect(response.status()).toBe(303);
+      await page.waitForURL(b.url('/'));
+      expect(await header.getByRole('link', { name: 'Log in' }).count()).toBe(1);
+      await b.check('04-home');
+
+      // Forgot password, reached from the login page.
+      await header.getByRole('link', { name: 'Log in' }).click();
+      await page.waitForURL(b.url('/login'));
+      await b.check('05-login');
+      await page.getByRole('link', { name: 'Forgot your password?' }).click();
+      await page.waitForURL(b.url('/forgot-password'));
+      await b.check('06-forgot-password');
+      form = page.locator('#forgot-form');
+      await form.getByLabel('Email').fill(email);
+      await b.markPage();
+      response = await b.submit(form, 'Send reset link', '/forgot-password');
+      expect(response.status()).toBe(202);
+      await page.locator('#forgot-form .message.success').waitFor();
+      expect(await b.pageWasKept()).toBe(mode.javaScript);
+      await b.expectFocusOnMessage(/we have sent it a link/);
+      await b.check('07-forgot-password-sent');
+
+      // The link from the email that actually arrived; it points at this server (APP_BASE_URL).
+      const mail = await h.sink.waitFor((m) => recipients(m).includes(email) && m.subject === 'Reset your Inkwell password');
+      const link = resetLinkIn(mail);
+      expect(link.startsWith(`${h.baseUrl}/reset-password?token=`)).toBe(true);
+      const landed = (await page.goto(link))!;
+      // The token left the address bar before the page was shown: the link answered 303 to a clean address.
+      expect(page.url()).toBe(b.url('/reset-password'));
+      const redirect = await landed.request().redirectedFrom()!.response();
+      expect(redirect!.status()).toBe(303);
+      for (const answer of [redirect!, landed]) {
+        expect(answer.headers()['referrer-policy']).toBe('no-referrer');
+        expect(answer.headers()['cache-control']).toBe('no-store');
+      }
+      await b.check('08-reset-password');
+
+      // Following a link from the reset page to another site sends no Referer.
+      const away = elsewhere.url(`/from-reset-${mode.folder}`);
+      await page.evaluate((href) => {
+        const a = Object.assign(document.createElement('a'), { href, id: 'test-link-away', textContent: 'Elsewhere' });
+        document.querySelector('main')!.append(a);
+      }, away);
+      await page.click('#test-link-away');
+      await page.waitForURL(away);
+      const seen = elsewhere.requests.find((r) => r.path === `/from-reset-${mode.folder}`)!;
+      expect(seen.headers['sec-fetch-site']).toBe('cross-site');
+      expect(seen.headers.referer).toBeUndefined();
+      expect(await page.evaluate(() => document.referrer)).toBe('');
+      await page.goBack();
+      await page.waitForURL(b.url('/reset-password'));
+
+      // Choose a new password: a common one is refused in the form (the link still works), then a good one.
+      form = page.locator('#reset-form');
+      await form.getByLabel('New password').fill(COMMON_PASSWORD);
+      await b.markPage();
+      response = await b.submit(form, 'Set new password', '/reset-password');
+      expect(response.status()).toBe(422);
+      await b.expectFieldError(form, 'New password', /too common/);
+      expect(await b.pageWasKept()).toBe(mode.javaScript);
+      await b.expectFocusOnMessage(/correct the highlighted/);
+      expect(page.url()).toBe(b.url('/reset-password'));
+      await b.check('09-reset-password-error');
+
+      await form.getByLabel('New password').fill(RESET_PASSWORD);
+      response = await b.submit(form, 'Set new password', '/reset-password');
+      b.expectRedirect(response, '/login?notice=password_reset');
+      await page.waitForURL(b.url('/login?notice=password_reset'));
+      expect(await page.locator('#login-form .message.success').textContent()).toContain('Your password has been reset');
+      await b.check('10-login-after-reset');
+
+      // Log in: the old password no longer works (401, one message in the form), the new one does.
+      form = page.locator('#login-form');
+      await form.getByLabel('Email').fill(email);
+      await form.getByLabel('Password').fill(STRONG_PASSWORD);
+      await b.markPage();
+      response = await b.submit(form, 'Log in', '/login');
+      expect(response.status()).toBe(401);
+      await page.locator('#login-form .message.error').waitFor();
+      expect(await page.locator('#login-form .message.error').textContent()).toContain('The email or password is not correct.');
+      expect(await b.pageWasKept()).toBe(mode.javaScript);
+      await b.expectFocusOnMessage(/not correct/);
+      expect(await form.getByLabel('Email').inputValue()).toBe(email);
+      await b.check('11-login-failed');
+
+      await form.getByLabel('Password').fill(RESET_PASSWORD);
+      response = await b.submit(form, 'Log in', '/login');
+      b.expectRedirect(response, '/account');
+      await page.waitForURL(b.url('/account'));
+
+      // Change password on the account page: a common new password is refused in the form, then a good one.
+      form = page.locator('#password-form');
+      await form.getByLabel('Current password').fill(RESET_PASSWORD);
+      await form.getByLabel('New password').fill(COMMON_PASSWORD);
+      await b.markPage();
+      response = await b.submit(form, 'Change password', '/account/password');
+      expect(response.status()).toBe(422);
+      await b.expectFieldError(form, 'New password', /too common/);
+      expect(await b.pageWasKept()).toBe(mode.javaScript);
+      await b.expectFocusOnMessage(/not changed/);
+      await b.check('12-account-password-error');
+
+      await form.getByLabel('Current password').fill(RESET_PASSWORD);
+      await form.getByLabel('New password').fill(CHANGED_PASSWORD);
+      await b.markPage();
+      response = await b.submit(form, 'Change password', '/account/password');
+      expect(response.status()).toBe(200);
+      await page.locator('#password-form .message.success').waitFor();
+      expect(await b.pageWasKept()).toBe(mode.javaScript);
+      await b.expectFocusOnMessage(/has been changed/);
+      await b.check('13-account-password-changed');
+
+      response = await b.submit(header, 'Log out', '/logout');
+      expect(response.status()).toBe(303);
+      await page.waitForURL(b.url('/'));
+      expect(await header.textContent()).not.toContain('Signed in');
+      expect(b.problems).toEqual([]);
+      await b.close();
+    });
+  }
+
+  it('every control on the login page shows a focus ring when reached with Tab', async () => {
+    const b = await open(MODES[0]);
+    await b.go('/login');
+    const seen: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      await b.page.keyboard.press('Tab');
+      const ring = await focusRing(b.page);
+      expect(ring.visible, `focus ring on ${ring.element}`).toBe(true);
+      seen.push(ring.element);
+      if (i === 0) await saveScreenshot(b.page, `${SCREENSHOTS}/js/focus-skip-link.png`);
+      if (ring.element.startsWith('input#login-email')) await saveScreenshot(b.page, `${SCREENSHOTS}/js/focus-email.png`);
+      if (ring.element.startsWith('button')) await saveScreenshot(b.page, `${SCREENSHOTS}/js/focus-submit.png`);
+    }
+    expect(seen.some((element) => element.startsWith('input#login-email'))).toBe(true);
+    await b.close();
+  });
+
+  it('while a form is being sent its button is disabled and says what is happening', async () => {
+    const b = await open(MODES[0]);
+    await b.go('/login');
+    const form = b.page.locator('#login-form');
+    await form.getByLabel('Email').fill('nobody@example.com');
+    await form.getByLabel('Password').fill('not the password');
+    let during: { disabled: boolean; text: string } | undefined;
+    // Hold the request until the page has been looked at mid-flight.
+    await b.page.route('**/login', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      expect(route.request().headers()['hx-request']).toBe('true');
+      during = await b.page.evaluate(() => {
+        const button = document.querySelector<HTMLButtonElement>('#login-form button')!;
+        return { disabled: button.disabled, text: button.innerText.trim() };
+      });
+      await saveScreenshot(b.page, `${SCREENSHOTS}/js/login-busy.png`);
+      await route.continue();
+    });
+    const response = await b.submit(form, 'Log in', '/login');
+    expect(response.status()).toBe(401);
+    await b.page.locator('#login-form .message.error').waitFor();
+    expect(during).toEqual({ disabled: true, text: 'Logging in…' });
+    const after = b.page.locator('#login-form button');
+    expect(await after.isEnabled()).toBe(true);
+    expect((await after.innerText()).trim()).toBe('Log in');
+    expect(b.problems).toEqual([]);
+    await b.close();
+  });
+});
