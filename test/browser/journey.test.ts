@@ -2,7 +2,7 @@
 import { rmSync } from 'node:fs';
 import type { Browser, Locator, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { STRONG_PASSWORD, startHarness, type Harness } from '../support/harness.ts';
+import { STRONG_PASSWORD, registeredUser, startHarness, type Harness } from '../support/harness.ts';
 import { startOtherSite, type OtherSite } from '../support/other-site.ts';
 import { recipients, resetLinkIn } from '../support/smtp.ts';
 import {
@@ -37,7 +37,7 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
   });
 
   /** A fresh context (no cookies) and page, with every page checked for errors, accessibility and narrow screens. */
-  async function open(mode: Mode) {
+  async function open(mode: Mode, baseUrl = h.baseUrl) {
     const context = await browser.newContext({ javaScriptEnabled: mode.javaScript, viewport: { width: 1024, height: 720 } });
     // A step that cannot happen fails within seconds, naming the step, instead of hanging the test.
     context.setDefaultTimeout(10_000);
@@ -49,17 +49,17 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
       await auditor?.close();
       await context.close();
     };
-    const go = (path: string) => page.goto(new URL(path, h.baseUrl).href);
-    const url = (path: string) => new URL(path, h.baseUrl).href;
+    const url = (path: string) => new URL(path, baseUrl).href;
+    const go = (path: string) => page.goto(url(path));
 
     /** Every page in every state: no errors so far, no serious axe violation, no sideways scrolling at 320 px, a screenshot. */
     async function check(name: string) {
       await page.waitForLoadState('load');
-      expect(problems, `problems by "${name}"`).toEqual([]);
+      expect(problems.join('\n'), `problems by "${name}"`).toBe('');
       const violations = auditor
         ? await seriousAccessibilityViolationsWithoutScripts(page, auditor)
         : await seriousAccessibilityViolations(page);
-      expect(violations, `axe on "${name}"`).toEqual([]);
+      expect(violations.join('\n'), `axe on "${name}"`).toBe('');
       const narrow = mode.javaScript ? `${SCREENSHOTS}/${mode.folder}/320/${name}.png` : undefined;
       expect(await contentWidthAt(page, 320, narrow), `content width at 320 px on "${name}"`).toBeLessThanOrEqual(320);
       await saveScreenshot(page, `${SCREENSHOTS}/${mode.folder}/${name}.png`);
@@ -216,6 +216,12 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
       expect(await page.locator('#login-form .message.success').textContent()).toContain('Your password has been reset');
       await b.check('10-login-after-reset');
 
+      // The link worked once; opened again it explains itself and offers a new one.
+      expect((await page.goto(link))!.status()).toBe(400);
+      expect(await page.locator('h1').textContent()).toBe('This link does not work');
+      await b.check('11-reset-link-used');
+      await b.go('/login');
+
       // Log in: the old password no longer works (401, one message in the form), the new one does.
       form = page.locator('#login-form');
       await form.getByLabel('Email').fill(email);
@@ -228,7 +234,7 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
       expect(await b.pageWasKept()).toBe(mode.javaScript);
       await b.expectFocusOnMessage(/not correct/);
       expect(await form.getByLabel('Email').inputValue()).toBe(email);
-      await b.check('11-login-failed');
+      await b.check('12-login-failed');
 
       await form.getByLabel('Password').fill(RESET_PASSWORD);
       response = await b.submit(form, 'Log in', '/login');
@@ -245,7 +251,7 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
       await b.expectFieldError(form, 'New password', /too common/);
       expect(await b.pageWasKept()).toBe(mode.javaScript);
       await b.expectFocusOnMessage(/not changed/);
-      await b.check('12-account-password-error');
+      await b.check('13-account-password-error');
 
       await form.getByLabel('Current password').fill(RESET_PASSWORD);
       await form.getByLabel('New password').fill(CHANGED_PASSWORD);
@@ -255,13 +261,16 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
       await page.locator('#password-form .message.success').waitFor();
       expect(await b.pageWasKept()).toBe(mode.javaScript);
       await b.expectFocusOnMessage(/has been changed/);
-      await b.check('13-account-password-changed');
+      await b.check('14-account-password-changed');
 
       response = await b.submit(header, 'Log out', '/logout');
       expect(response.status()).toBe(303);
       await page.waitForURL(b.url('/'));
       expect(await header.textContent()).not.toContain('Signed in');
-      expect(b.problems).toEqual([]);
+
+      expect((await b.go('/no-such-page'))!.status()).toBe(404);
+      await b.check('15-not-found');
+      expect(b.problems.join('\n')).toBe('');
       await b.close();
     });
   }
@@ -289,26 +298,56 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
     const form = b.page.locator('#login-form');
     await form.getByLabel('Email').fill('nobody@example.com');
     await form.getByLabel('Password').fill('not the password');
-    let during: { disabled: boolean; text: string } | undefined;
+    let during: Record<string, boolean | string> | undefined;
     // Hold the request until the page has been looked at mid-flight.
     await b.page.route('**/login', async (route) => {
       if (route.request().method() !== 'POST') return route.continue();
-      expect(route.request().headers()['hx-request']).toBe('true');
-      during = await b.page.evaluate(() => {
-        const button = document.querySelector<HTMLButtonElement>('#login-form button')!;
-        return { disabled: button.disabled, text: button.innerText.trim() };
-      });
+      const button = form.getByRole('button');
+      during = {
+        sentByHtmx: route.request().headers()['hx-request'] === 'true',
+        disabled: await button.isDisabled(),
+        text: (await button.innerText()).trim(),
+        // What assistive technology reads out, not only what is on screen.
+        accessibleName: (await form.getByRole('button', { name: 'Logging in…', exact: true }).count()) === 1,
+      };
       await saveScreenshot(b.page, `${SCREENSHOTS}/js/login-busy.png`);
       await route.continue();
     });
     const response = await b.submit(form, 'Log in', '/login');
     expect(response.status()).toBe(401);
     await b.page.locator('#login-form .message.error').waitFor();
-    expect(during).toEqual({ disabled: true, text: 'Logging in…' });
+    expect(during).toEqual({ sentByHtmx: true, disabled: true, text: 'Logging in…', accessibleName: true });
     const after = b.page.locator('#login-form button');
     expect(await after.isEnabled()).toBe(true);
     expect((await after.innerText()).trim()).toBe('Log in');
-    expect(b.problems).toEqual([]);
+    expect(b.problems.join('\n')).toBe('');
     await b.close();
+  });
+
+  it('without an SMTP server the dev mailbox shows the reset email, and its link works', async () => {
+    const dev = await startHarness('sqlite', { listen: true, outbox: true });
+    try {
+      const grace = await registeredUser(dev, 'grace');
+      const b = await open(MODES[0], dev.baseUrl);
+      await b.go('/forgot-password');
+      const form = b.page.locator('#forgot-form');
+      await form.getByLabel('Email').fill(grace.email);
+      expect((await b.submit(form, 'Send reset link', '/forgot-password')).status()).toBe(202);
+      await expect.poll(() => dev.mailer.outbox?.length).toBe(1);
+
+      await b.page.locator('.site-footer').getByRole('link', { name: 'Dev mailbox' }).click();
+      await b.page.waitForURL(b.url('/dev/mailbox'));
+      await b.check('dev-mailbox');
+      await b.page.getByRole('link', { name: 'Reset your Inkwell password' }).click();
+      await b.page.waitForURL(/\/dev\/mailbox\/\d+$/);
+      await b.check('dev-mailbox-message');
+      await b.page.getByRole('link', { name: 'Choose a new password' }).click();
+      await b.page.waitForURL(b.url('/reset-password'));
+      expect(await b.page.locator('#reset-form').getByLabel('New password').count()).toBe(1);
+      expect(b.problems.join('\n')).toBe('');
+      await b.close();
+    } finally {
+      await dev.close();
+    }
   });
 });
