@@ -1,26 +1,19 @@
 // The whole account journey in real Chromium: with JavaScript (htmx swaps in place) and without (plain forms).
 import { rmSync } from 'node:fs';
-import type { Browser, Locator, Page, Response } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { STRONG_PASSWORD, registeredUser, startHarness, type Harness } from '../support/harness.ts';
 import { startOtherSite, type OtherSite } from '../support/other-site.ts';
 import { recipients, resetLinkIn } from '../support/smtp.ts';
-import {
-  contentWidthAt, focusRing, launchChromium, saveScreenshot, seriousAccessibilityViolations,
-  seriousAccessibilityViolationsWithoutScripts, watchForProblems,
-} from '../support/browser.ts';
+import { focusRing, launchChromium, saveScreenshot } from '../support/browser.ts';
+import { SCREENSHOTS, WITHOUT_JS, WITH_JS, openSession, type Mode } from '../support/browser-session.ts';
 
-const SCREENSHOTS = 'test-artifacts/screenshots';
 // In zxcvbn-ts's list of common passwords, so every password form refuses it with a 422.
 const COMMON_PASSWORD = 'password123';
 const RESET_PASSWORD = 'a brand new passphrase';
 const CHANGED_PASSWORD = 'ink and quill forever';
 
-type Mode = { name: string; javaScript: boolean; folder: string };
-const MODES: Mode[] = [
-  { name: 'with JavaScript', javaScript: true, folder: 'js' },
-  { name: 'without JavaScript', javaScript: false, folder: 'no-js' },
-];
+const MODES: Mode[] = [WITH_JS, WITHOUT_JS];
 
 describe.skipIf(!inject('browser'))('in Chromium', () => {
   let h: Harness;
@@ -36,84 +29,9 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
     await h?.close();
   });
 
-  /** A fresh context (no cookies) and page, with every page checked for errors, accessibility and narrow screens. */
-  async function open(mode: Mode, baseUrl = h.baseUrl) {
-    const context = await browser.newContext({ javaScriptEnabled: mode.javaScript, viewport: { width: 1024, height: 720 } });
-    // A step that cannot happen fails within seconds, naming the step, instead of hanging the test.
-    context.setDefaultTimeout(10_000);
-    const page = await context.newPage();
-    const problems = await watchForProblems(page);
-    // axe cannot run where scripts are off; without JavaScript, pages are audited as copies in a page with scripts on.
-    const auditor = mode.javaScript ? undefined : await browser.newPage();
-    const close = async () => {
-      await auditor?.close();
-      await context.close();
-    };
-    const url = (path: string) => new URL(path, baseUrl).href;
-    const go = (path: string) => page.goto(url(path));
-
-    /** Every page in every state: no errors so far, no serious axe violation, no sideways scrolling at 320 px, a screenshot. */
-    async function check(name: string) {
-      await page.waitForLoadState('load');
-      expect(problems.join('\n'), `problems by "${name}"`).toBe('');
-      const violations = auditor
-        ? await seriousAccessibilityViolationsWithoutScripts(page, auditor)
-        : await seriousAccessibilityViolations(page);
-      expect(violations.join('\n'), `axe on "${name}"`).toBe('');
-      const narrow = mode.javaScript ? `${SCREENSHOTS}/${mode.folder}/320/${name}.png` : undefined;
-      expect(await contentWidthAt(page, 320, narrow), `content width at 320 px on "${name}"`).toBeLessThanOrEqual(320);
-      await saveScreenshot(page, `${SCREENSHOTS}/${mode.folder}/${name}.png`);
-    }
-
-    /** Clicks a form's button and returns the answer to its POST (a redirect, a page or an htmx fragment). */
-    async function submit(form: Locator, button: string, path: string): Promise<Response> {
-      const [response] = await Promise.all([
-        page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === path),
-        form.getByRole('button', { name: button }).click(),
-      ]);
-      return response;
-    }
-
-    /** With htmx the page stays (a marker on window survives); without, a new page loads (the marker is gone). */
-    const markPage = () => page.evaluate(() => Object.assign(window, { inkwellMarker: 'same page' }));
-    const pageWasKept = () => page.evaluate(() => (window as unknown as { inkwellMarker?: string }).inkwellMarker === 'same page');
-
-    /** htmx answers a successful post with 204 + HX-Redirect; a plain form gets a 303. */
-    function expectRedirect(response: Response, location: string) {
-      if (mode.javaScript) {
-        expect(response.status()).toBe(204);
-        expect(response.headers()['hx-redirect']).toBe(location);
-      } else {
-        expect(response.status()).toBe(303);
-        expect(response.headers()['location']).toBe(location);
-      }
-    }
-
-    /** The field's error sits inside the form, and the input points at it (aria-invalid, aria-describedby). */
-    async function expectFieldError(form: Locator, label: string, text: RegExp) {
-      const input = form.getByLabel(label, { exact: true });
-      await expect.poll(() => input.getAttribute('aria-invalid')).toBe('true');
-      const describedBy = (await input.getAttribute('aria-describedby')) ?? '';
-      const errorId = describedBy.split(' ').find((id) => id.endsWith('-error'));
-      expect(errorId, `aria-describedby of "${label}"`).toBeDefined();
-      const error = form.locator(`[id="${errorId}"]`);
-      expect(await error.count(), `error #${errorId} inside the form`).toBe(1);
-      expect(await error.textContent()).toMatch(text);
-    }
-
-    /** After an htmx swap, focus moves to the form's message so screen readers announce it (public/app.js). */
-    async function expectFocusOnMessage(text: RegExp) {
-      if (!mode.javaScript) return;
-      await page.waitForFunction(() => document.activeElement?.matches('.message[data-autofocus]'), null, { timeout: 5_000 });
-      expect(await page.evaluate(() => document.activeElement?.textContent)).toMatch(text);
-    }
-
-    return { close, page, problems, go, url, check, submit, markPage, pageWasKept, expectRedirect, expectFieldError, expectFocusOnMessage };
-  }
-
   for (const mode of MODES) {
     it(`the whole account journey works ${mode.name}`, { timeout: 120_000 }, async () => {
-      const b = await open(mode);
+      const b = await openSession(browser, mode, h.baseUrl);
       const { page } = b;
       const username = `ada-${mode.folder}`;
       const email = `${username}@example.com`;
@@ -194,6 +112,7 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
       expect(seen.headers['sec-fetch-site']).toBe('cross-site');
       expect(seen.headers.referer).toBeUndefined();
       expect(await page.evaluate(() => document.referrer)).toBe('');
+      // Back again: the history entry holds the clean address, never the token.
       await page.goBack();
       await page.waitForURL(b.url('/reset-password'));
 
@@ -276,7 +195,7 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
   }
 
   it('every control on the login page shows a focus ring when reached with Tab', async () => {
-    const b = await open(MODES[0]);
+    const b = await openSession(browser, WITH_JS, h.baseUrl);
     await b.go('/login');
     const seen: string[] = [];
     for (let i = 0; i < 9; i++) {
@@ -293,7 +212,7 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
   });
 
   it('while a form is being sent its button is disabled and says what is happening', async () => {
-    const b = await open(MODES[0]);
+    const b = await openSession(browser, WITH_JS, h.baseUrl);
     await b.go('/login');
     const form = b.page.locator('#login-form');
     await form.getByLabel('Email').fill('nobody@example.com');
@@ -328,7 +247,7 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
     const dev = await startHarness('sqlite', { listen: true, outbox: true });
     try {
       const grace = await registeredUser(dev, 'grace');
-      const b = await open(MODES[0], dev.baseUrl);
+      const b = await openSession(browser, WITH_JS, dev.baseUrl);
       await b.go('/forgot-password');
       const form = b.page.locator('#forgot-form');
       await form.getByLabel('Email').fill(grace.email);
