@@ -1,6 +1,8 @@
 // A whole Inkwell (real database, real SMTP sink, real mailer) built in-process for one test file.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -60,6 +62,8 @@ export type Harness = App & {
   /** SQL statements in the order the database received them. */
   queries: string[];
   request: () => supertest.Agent;
+  /** The app's origin (APP_BASE_URL): a real loopback address with `listen`, else https://inkwell.test. */
+  baseUrl: string;
   close: () => Promise<void>;
 };
 
@@ -67,16 +71,23 @@ export type HarnessOptions = {
   env?: Record<string, string>;
   /** Point the mailer at this URL instead of the sink (e.g. a port where nothing listens yet). */
   smtpUrl?: string;
+  /** Keep mail in the dev outbox (shown at /dev/mailbox), as with no SMTP_URL in development. */
+  outbox?: boolean;
+  /** Serve on a loopback port and make that origin APP_BASE_URL, so emailed links open in a real browser. */
+  listen?: boolean;
 };
 
 export async function startHarness(dialect: Dialect, options: HarnessOptions = {}): Promise<Harness> {
   const db = await createDatabase(dialect);
   const sink = await startSmtpSink();
+  // Listening before the app exists: the port has to be known to build APP_BASE_URL.
+  const server = options.listen ? await listenOnLoopback() : undefined;
+  const baseUrl = server ? `http://127.0.0.1:${(server.address() as AddressInfo).port}` : 'https://inkwell.test';
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: db.url,
-    APP_BASE_URL: 'https://inkwell.test',
-    SMTP_URL: options.smtpUrl ?? sink.url,
+    APP_BASE_URL: baseUrl,
+    SMTP_URL: options.outbox ? undefined : (options.smtpUrl ?? sink.url),
     RATE_LIMITS: 'off',
     RESET_THROTTLE_SECONDS: '0',
     ...options.env,
@@ -97,6 +108,7 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
   // The real retry policy, with delays short enough for a test.
   const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, tasks, retry: { attempts: 6, firstDelayMs: 100 } });
   const built = buildApp({ config, orm, log, tasks, mailer });
+  server?.on('request', built.app);
   return {
     ...built,
     config,
@@ -108,7 +120,12 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
     logs,
     queries,
     request: () => supertest.agent(built.app),
+    baseUrl,
     async close() {
+      if (server) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
       await tasks.drain(5_000);
       mailer.close();
       await orm.close();
@@ -116,6 +133,14 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
       await db.drop();
     },
   };
+}
+
+function listenOnLoopback(): Promise<Server> {
+  const server = createServer();
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
 }
 
 export const STRONG_PASSWORD = 'correct horse battery staple';
