@@ -119,6 +119,10 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
     }),
   );
   app.use(loadUser(accounts));
+  app.use((req, res, next) => {
+    res.locals.path = req.path; // the header marks the current page
+    next();
+  });
 
   app.use(
     routes({
