@@ -1,7 +1,7 @@
 // `npm run bench [-- --db postgres] [-- --only login_flood,scale]`: what users feel, measured side by side.
 // Prints a table and writes bench-results.json. What each figure means: README, "Benchmarks".
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashPassword } from '../src/accounts/passwords.ts';
@@ -35,6 +35,7 @@ const chosen = args.only ? args.only.split(',').map((name) => name.trim()) : Obj
 for (const name of chosen) if (!SECTIONS[name]) usage(`no section "${name}"`);
 
 const started = performance.now();
+const loadAtStart = loadavg()[0];
 const say = (line: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
 const dir = mkdtempSync(join(tmpdir(), 'inkwell-bench-'));
 const cores = availableParallelism();
@@ -71,7 +72,8 @@ const seconds = Math.round((performance.now() - started) / 1000);
 const about = {
   db: dialect,
   node: process.version,
-  machine: { cores, model: cpus()[0]?.model ?? 'unknown', arch: process.arch },
+  // Load averages say how busy the machine was with other work (this run adds its own).
+  machine: { cores, model: cpus()[0]?.model ?? 'unknown', arch: process.arch, load_1m: { start: loadAtStart, end: loadavg()[0] } },
   date: new Date().toISOString(),
   bench_seconds: seconds,
 };

@@ -12,7 +12,7 @@ const RESET_SAMPLES = 60;
 const MAIL_TIMEOUT_MS = 15_000;
 const NEW_PASSWORD = 'a brand new bench passphrase';
 
-type Side = { users: number; url: string; tokens: { userId: number; token: string }[]; connection?: Connection };
+type Side = { users: number; url: string; forgotIds: number[]; tokens: { userId: number; token: string }[]; connection?: Connection };
 type Samples = { forgot: number[]; forgot_mail: number[]; reset: number[]; reset_mail: number[] };
 
 export async function scale(ctx: Context): Promise<Outcome> {
@@ -23,9 +23,11 @@ export async function scale(ctx: Context): Promise<Outcome> {
     const start = performance.now();
     await insertUsers(url, 1, users, ctx.passwordHash);
     if (users === SIZES[1]) insertS = (performance.now() - start) / 1000;
-    const ids = distinctIds(users, RESET_SAMPLES);
-    const tokens = await insertResetTokens(url, ids);
-    sides.push({ users, url, tokens: ids.map((userId, i) => ({ userId, token: tokens[i] })) });
+    // Disjoint accounts for the two kinds: a forgot request would supersede an account's reset token.
+    const ids = distinctIds(users, RESET_SAMPLES + FORGOT_SAMPLES);
+    const resetIds = ids.slice(0, RESET_SAMPLES);
+    const tokens = await insertResetTokens(url, resetIds);
+    sides.push({ users, url, forgotIds: ids.slice(RESET_SAMPLES), tokens: resetIds.map((userId, i) => ({ userId, token: tokens[i] })) });
     ctx.say(`scale: ${users} users in ${((performance.now() - start) / 1000).toFixed(1)} s`);
   }
   const apps = await Promise.all(sides.map((side) => launchApp(ctx, side.url, `scale_${side.users}`, false)));
@@ -36,14 +38,13 @@ export async function scale(ctx: Context): Promise<Outcome> {
       ...sides.flatMap((_, side) => Array.from({ length: FORGOT_SAMPLES }, () => ({ side, kind: 'forgot' as const }))),
       ...sides.flatMap((_, side) => Array.from({ length: RESET_SAMPLES }, () => ({ side, kind: 'reset' as const }))),
     ]);
-    const forgotIds = sides.map((side) => distinctIds(side.users, FORGOT_SAMPLES));
     const next = sides.map(() => ({ forgot: 0, reset: 0 }));
     // Warm-up: the first few answers of a fresh process pay for compilation, not for the data.
     for (const side of sides) for (let i = 0; i < 20; i++) await side.connection!.send('GET', '/login');
     for (const { side, kind } of plan) {
       const s = sides[side];
       if (kind === 'forgot') {
-        const email = emailOf(forgotIds[side][next[side].forgot++]);
+        const email = emailOf(s.forgotIds[next[side].forgot++]);
         const { ms, at } = await measured(ctx, s.connection!, email, '/forgot-password', { email }, 202);
         samples[side].forgot.push(ms);
         samples[side].forgot_mail.push(at);

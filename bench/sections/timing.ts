@@ -14,6 +14,7 @@ type Sample = { cls: 0 | 1; ms: number; half: 0 | 1; previous: 0 | 1 | null };
 
 export type TimingResult = LeakTest & {
   classes: [string, string];
+  medians_ms: Record<string, number>;
   /** The same test between two random halves of one class: what |t| looks like when nothing differs. */
   aa_control: { max_abs_t: number; per_class: [number, number] };
   /**
@@ -117,6 +118,7 @@ async function run(ctx: Context, plan: Plan): Promise<Outcome> {
   const result: TimingResult = {
     ...main,
     classes: plan.classes,
+    medians_ms: { [plan.classes[0]]: main.median_ms[0], [plan.classes[1]]: main.median_ms[1] },
     aa_control: { max_abs_t: Math.max(...aa), per_class: aa },
     carryover: { max_abs_t: carry.max_abs_t, median_ms: carry.median_ms },
     pacing: 'back-to-back on one keep-alive connection',
