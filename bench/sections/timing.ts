@@ -1,6 +1,6 @@
 // forgot_timing and login_timing: does an answer's timing tell whether an account exists? Tested as dudect does:
 // two classes of input, the class drawn at random for every request, Welch's t on raw and cropped timings.
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { fixed, launchApp, type Context, type Outcome } from '../lib/context.ts';
 import { emailOf, insertUsers, unknownEmailOf } from '../lib/database.ts';
 import { connect, type Timed } from '../lib/http.ts';
@@ -55,7 +55,9 @@ export async function loginTiming(ctx: Context): Promise<Outcome> {
       path: '/login',
       form: {
         email: cls === 0 ? unknownEmailOf(randomInt(1_000_000)) : emailOf(1 + randomInt(KNOWN_USERS)),
-        password: 'not the right password',
+        // A fresh wrong password (always 16 characters) every time: argon2id's memory accesses depend
+        // on its input, so one fixed password per class could differ by itself, whatever the email.
+        password: randomBytes(12).toString('base64url'),
       },
     }),
   });
