@@ -62,6 +62,9 @@ export type App = Server & {
 };
 
 export type ProbeReport = {
+  event_loop_utilization: number;
+  event_loop_active_ms: number;
+  main_thread_cpu_ms: number;
   event_loop_delay_ms: { p50: number; p99: number; max: number };
   rss_mb_peak: number;
   threads_at_start: number;
