@@ -1,4 +1,6 @@
 // Start-up: config → database (migrated) → app → listen; SIGTERM/SIGINT stop it gracefully.
+// First, before any module can start libuv's thread pool: it sizes the pool.
+import './thread-pool.ts';
 import type { Server, ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
 import { buildApp } from './app.ts';

@@ -1,9 +1,14 @@
 // Password hashing and policy: the only importer of argon2.
+import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
 import { dictionary } from '@zxcvbn-ts/language-common';
 
 // OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane); raise these and hashes upgrade at login.
 export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+// One hash per core at a time: each keeps a core busy. More at once would not finish sooner, only
+// queue in libuv's thread pool ahead of file reads and DNS and crowd out the event loop's thread.
+export const HASHING_SLOTS = availableParallelism();
 
 // NIST SP 800-63B: at least 8; the ceiling only stops hashing megabytes of input.
 export const PASSWORD_MIN_LENGTH = 8;
@@ -22,13 +27,13 @@ export function passwordProblem(password: string): string | null {
 }
 
 export function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, ARGON2_OPTIONS);
+  return inHashingSlot(() => argon2.hash(password, ARGON2_OPTIONS));
 }
 
 export type Verification = { ok: boolean; needsRehash: boolean };
 
 export async function verifyPassword(hash: string, password: string): Promise<Verification> {
-  const ok = await argon2.verify(hash, password);
+  const ok = await inHashingSlot(() => argon2.verify(hash, password));
   return { ok, needsRehash: ok && argon2.needsRehash(hash, ARGON2_OPTIONS) };
 }
 
@@ -40,5 +45,23 @@ let dummyHash: Promise<string> | undefined;
  */
 export async function verifyAgainstNothing(password: string): Promise<void> {
   dummyHash ??= hashPassword('inkwell-no-such-account');
-  await argon2.verify(await dummyHash, password);
+  const hash = await dummyHash;
+  await inHashingSlot(() => argon2.verify(hash, password));
+}
+
+let hashing = 0;
+const waiting: (() => void)[] = [];
+
+/** Runs argon2 work in one of the HASHING_SLOTS, first come first served. */
+async function inHashingSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (hashing < HASHING_SLOTS) hashing++;
+  else await new Promise<void>((resolve) => waiting.push(resolve));
+  try {
+    return await work();
+  } finally {
+    // Hand the slot straight to the next in line, or give it back.
+    const next = waiting.shift();
+    if (next) next();
+    else hashing--;
+  }
 }
