@@ -1,10 +1,9 @@
 // Databases for the benchmark: fresh and migrated, then filled by bulk inserts rather than through the app.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { mintToken } from '../../src/accounts/reset-tokens.ts';
 import { isPostgres, migrate, openDatabase, type Orm } from '../../src/db/orm.ts';
-import { startCluster, type Cluster } from '../../test/support/postgres.ts';
+import { startCluster, withClient, type Cluster } from '../../test/support/postgres.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -41,16 +40,6 @@ export async function openDatabases(dialect: Dialect, dir: string): Promise<Data
       }
     },
   };
-}
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Opens (and migrates) the database for one piece of work, then closes it so the app has it to itself. */

@@ -3,8 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test/support/net.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const PROBE = new URL('../child/probe.ts', import.meta.url).href;
@@ -15,17 +15,6 @@ export const SESSION_SECRET = 'bench-session-secret-0123456789abcdef';
 export const APP_BASE_URL = 'https://inkwell.bench';
 
 export type Server = { child: ChildProcess; port: number; origin: string; stop: () => Promise<void> };
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** What the app is run with: production mode, limits and the reset throttle off (every request does its work). */
 export function appEnv(port: number, databaseUrl: string, smtpUrl: string): Record<string, string> {

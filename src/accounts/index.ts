@@ -113,7 +113,7 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
       return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
     }
     const passwordHash = await hashPassword(input.newPassword);
-    const credentialVersion = await em().transactional((tx) => writePassword(tx, userId, passwordHash));
+    const { credentialVersion } = await em().transactional((tx) => writePassword(tx, userId, passwordHash));
     notifier.sendPasswordChanged(user, 'change');
     return { ok: true, user: { id: userId, credentialVersion } };
   }
@@ -148,20 +148,20 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
   /** Sets a new password with a reset link. Ends every session; does not log anyone in. */
   async function resetPassword(token: unknown, newPassword: string): Promise<Reset> {
     const tokenHash = tokens.hashIfWellFormed(token);
-    if (tokenHash === null || !(await checkResetToken(token))) return { ok: false, reason: 'invalid_token' };
+    if (tokenHash === null || (await tokens.findLiveToken(em(), tokenHash, now())) === null) {
+      return { ok: false, reason: 'invalid_token' };
+    }
     const problem = passwordProblem(newPassword);
     if (problem) return { ok: false, reason: 'invalid', fields: { new_password: problem } };
 
     const passwordHash = await hashPassword(newPassword);
-    const userId = await em().transactional(async (tx) => {
+    const user = await em().transactional(async (tx) => {
       // Claim the token before writing the password: of two concurrent redemptions, one wins.
       const owner = await tokens.claimToken(tx, tokenHash, now());
-      if (owner !== null) await writePassword(tx, owner, passwordHash);
-      return owner;
+      return owner === null ? null : writePassword(tx, owner, passwordHash);
     });
-    if (userId === null) return { ok: false, reason: 'invalid_token' };
-    const user = await em().findOne(User, { id: userId });
-    if (user) notifier.sendPasswordChanged(user, 'reset');
+    if (user === null) return { ok: false, reason: 'invalid_token' };
+    notifier.sendPasswordChanged(user, 'reset');
     return { ok: true };
   }
 
@@ -170,8 +170,11 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
     return tokens.deleteExpiredTokens(em(), now());
   }
 
-  /** Writes the hash, bumps the credential version, and ends every session and reset link at once. */
-  async function writePassword(tx: EntityManager, userId: number, passwordHash: string): Promise<number> {
+  /**
+   * Writes the hash, bumps the credential version, and ends every session and reset link at once.
+   * Returns the user as now stored.
+   */
+  async function writePassword(tx: EntityManager, userId: number, passwordHash: string): Promise<User> {
     await tx.nativeUpdate(
       User,
       { id: userId },
@@ -179,8 +182,7 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
     );
     await tokens.deleteTokensOf(tx, userId);
     await tx.nativeDelete(Session, { user: userId });
-    const { credentialVersion } = await tx.findOneOrFail(User, { id: userId }, { fields: ['credentialVersion'], refresh: true });
-    return credentialVersion;
+    return tx.findOneOrFail(User, { id: userId }, { refresh: true });
   }
 
   /** Takes the account's throttle window in one conditional update, so concurrent requests send one email. */

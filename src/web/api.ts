@@ -3,8 +3,8 @@ import type { RequestHandler } from 'express';
 import type { Accounts, Profile } from '../accounts/index.ts';
 import type { BackgroundTasks } from '../mail/background.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
-import { currentUser, regenerateSession } from './middleware.ts';
-import { FORGOT_MESSAGE, logInSession } from './pages.ts';
+import { currentUser, logInSession, regenerateSession } from './middleware.ts';
+import { FORGOT_MESSAGE } from './pages.ts';
 import { jsonError } from './respond.ts';
 import type { ResetLinks } from './reset-links.ts';
 

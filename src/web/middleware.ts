@@ -1,7 +1,7 @@
 // Request policy: cross-site refusal, the signed-in user, rate limits, and errors.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import type { Accounts, Profile } from '../accounts/index.ts';
+import type { Accounts, Profile, SessionUser } from '../accounts/index.ts';
 import type { Logger } from '../log.ts';
 import { showError, jsonError, wantsJson } from './respond.ts';
 
@@ -59,6 +59,14 @@ export function regenerateSession(req: Request): Promise<void> {
 
 export function saveSession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+}
+
+/** Opens a fresh session (new id, so a planted id is worthless) for a user who just proved who they are. */
+export async function logInSession(req: Request, user: SessionUser): Promise<void> {
+  await regenerateSession(req);
+  req.session.userId = user.id;
+  req.session.credentialVersion = user.credentialVersion;
+  await saveSession(req);
 }
 
 // Per client IP (as Express sees it with TRUST_PROXY). Counters live in this process's memory.

@@ -1,9 +1,9 @@
 // The browser pages: each handler parses the form, makes one domain call, and picks a template.
-import type { Request, RequestHandler } from 'express';
-import type { Accounts, SessionUser } from '../accounts/index.ts';
+import type { RequestHandler } from 'express';
+import type { Accounts } from '../accounts/index.ts';
 import type { BackgroundTasks } from '../mail/background.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, localPath, parse } from './forms.ts';
-import { currentUser, regenerateSession, saveSession } from './middleware.ts';
+import { currentUser, logInSession, regenerateSession } from './middleware.ts';
 import { redirect, show } from './respond.ts';
 import type { ResetLinks } from './reset-links.ts';
 
@@ -12,16 +12,7 @@ export const FORGOT_MESSAGE =
 
 const NOTICES: Record<string, string> = {
   password_reset: 'Your password has been reset. Log in with your new password.',
-  logged_out: 'You have logged out.',
 };
-
-/** Opens a fresh session (new id, so a planted id is worthless) for a user who just proved who they are. */
-export async function logInSession(req: Request, user: SessionUser): Promise<void> {
-  await regenerateSession(req);
-  req.session.userId = user.id;
-  req.session.credentialVersion = user.credentialVersion;
-  await saveSession(req);
-}
 
 export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLinks: ResetLinks }) {
   const { accounts, tasks, resetLinks } = deps;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MIGRATION_LOCK, openDatabase, schemaDrift } from '../../src/db/orm.ts';
 import { runMain } from '../support/app-process.ts';
 import { createDatabase, type TestDatabase } from '../support/harness.ts';
+import { until } from '../support/net.ts';
 
 describe.skipIf(!inject('postgresUrl'))('start-up migrations with several instances (Postgres)', () => {
   let db: TestDatabase;
@@ -29,7 +30,7 @@ describe.skipIf(!inject('postgresUrl'))('start-up migrations with several instan
           [MIGRATION_LOCK],
         );
         return rows[0].n === 2;
-      }, 'both processes to queue on the migration lock');
+      }, 'both processes to queue on the migration lock', 20_000);
       await holder.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
 
       const results = await Promise.all(runs);
@@ -52,10 +53,3 @@ describe.skipIf(!inject('postgresUrl'))('start-up migrations with several instan
   });
 });
 
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PRODUCTION_ENV, client, startApp, type AppProcess } from '../support/app-process.ts';
 import { createDatabase, STRONG_PASSWORD, type TestDatabase } from '../support/harness.ts';
 import { recipients, resetLinkIn, startSmtpSink, type Sink } from '../support/smtp.ts';
+import { until } from '../support/net.ts';
 
 describe.skipIf(!inject('postgresUrl'))('graceful stop on SIGTERM (Postgres)', () => {
   let db: TestDatabase;
@@ -83,14 +84,6 @@ describe.skipIf(!inject('postgresUrl'))('graceful stop on SIGTERM (Postgres)', (
     }
   });
 });
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 function connectionRefused(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);

@@ -1,8 +1,8 @@
 // SMTP down: the answer does not change, the failure is logged without secrets, and retries deliver.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects, registeredUser, startHarness, type Harness } from '../support/harness.ts';
 import { recipients, resetLinkIn, startSmtpSink, tokenOf } from '../support/smtp.ts';
+import { freePort, until } from '../support/net.ts';
 
 describe.each(dialects())('mail failures on %s', (dialect) => {
   let h: Harness;
@@ -19,7 +19,7 @@ describe.each(dialects())('mail failures on %s', (dialect) => {
     const user = await registeredUser(h, 'carol');
     const res = await h.request().post('/api/users/forgot-password').send({ email: user.email });
     expect(res.status).toBe(202);
-    await until(() => logged('mail not sent; will retry').length > 0);
+    await until(() => logged('mail not sent; will retry').length > 0, 'a logged mail failure');
     await h.request().get('/healthz').expect(200);
     await h.request().get('/readyz').expect(200);
 
@@ -27,7 +27,7 @@ describe.each(dialects())('mail failures on %s', (dialect) => {
     try {
       const mail = await sink.waitFor((m) => recipients(m).includes(user.email), 15_000);
       const token = tokenOf(resetLinkIn(mail));
-      await until(() => logged('mail sent after retry').length === 1);
+      await until(() => logged('mail sent after retry').length === 1, 'the retry to be logged');
       const all = h.logs.join('\n');
       expect(all).not.toContain(token);
       expect(all).not.toContain('reset-password?token');
@@ -51,19 +51,3 @@ describe.each(dialects())('mail failures on %s', (dialect) => {
   });
 });
 
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

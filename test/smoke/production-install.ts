@@ -4,11 +4,11 @@
 // the result serves in production, sends a reset email, and exits 0 on SIGTERM. `npm run smoke`.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recipients, resetLinkIn, startSmtpSink } from '../support/smtp.ts';
+import { freePort } from '../support/net.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const APP_BASE_URL = 'https://inkwell.example';
@@ -52,17 +52,6 @@ function jsonArgv(instruction: string, text: string): string[] {
   }
   check(Array.isArray(argv) && argv.every((a) => typeof a === 'string'), `${instruction} must be a JSON array of strings`);
   return argv as string[];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs: number): Promise<T> {

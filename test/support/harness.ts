@@ -6,7 +6,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import pg from 'pg';
 import supertest from 'supertest';
 import { inject } from 'vitest';
 import { buildApp, type App } from '../../src/app.ts';
@@ -15,6 +14,7 @@ import { migrate, openDatabase, type Orm } from '../../src/db/orm.ts';
 import { createLogger } from '../../src/log.ts';
 import { BackgroundTasks } from '../../src/mail/background.ts';
 import { Mailer } from '../../src/mail/mailer.ts';
+import { withClient } from './postgres.ts';
 import { recipients, resetLinkIn, startSmtpSink, tokenOf, type Sink } from './smtp.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -38,16 +38,6 @@ export async function createDatabase(dialect: Dialect): Promise<TestDatabase> {
   await withClient(admin, (c) => c.query(`create database ${name}`));
   const url = admin.replace(/\/[^/]*$/, `/${name}`);
   return { url, drop: () => withClient(admin, (c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {}) };
-}
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 export type Harness = App & {

@@ -1,8 +1,8 @@
 // Headers, cross-site refusal, bad input and errors: the guarantees every route shares.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { User } from '../../src/db/entities.ts';
 import { dialects, registeredUser, startHarness, STRONG_PASSWORD, type Harness } from '../support/harness.ts';
+import { withClient } from '../support/postgres.ts';
 
 const STATE_CHANGING: [method: 'post' | 'patch', path: string][] = [
   ['post', '/register'], ['post', '/login'], ['post', '/logout'], ['post', '/account/password'],
@@ -170,26 +170,25 @@ describe.each(dialects().filter((d) => d === 'postgres'))('faults on %s', (diale
     h = await startHarness(dialect);
   });
   afterAll(() => h.close());
-  const admin = () => new pg.Client({ connectionString: inject('postgresUrl') });
   const dbName = () => new URL(h.db.url).pathname.slice(1);
+  const asAdmin = (sql: string) => withClient(inject('postgresUrl'), (c) => c.query(sql, sql.includes('$1') ? [dbName()] : []));
+  const dropConnections = () => asAdmin('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1');
+  const readyAgain = async () => {
+    let status = 0;
+    for (let i = 0; i < 5 && status !== 200; i++) status = (await h.request().get('/readyz')).status;
+    return status;
+  };
 
   it('after the database drops every connection (a restart), the app recovers and loses nothing', async () => {
     const user = await registeredUser(h, 'survivor');
-    const client = admin();
-    await client.connect();
-    await client.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [dbName()]);
-    await client.end();
-    let status = 0;
-    for (let i = 0; i < 5 && status !== 200; i++) status = (await h.request().get('/readyz')).status;
-    expect(status).toBe(200);
+    await dropConnections();
+    expect(await readyAgain()).toBe(200);
     await h.request().post('/api/auth/login').send({ email: user.email, password: user.password }).expect(200);
   });
 
   it('with the database unreachable, /readyz is 503 and requests get a 500 without a stack trace', async () => {
-    const client = admin();
-    await client.connect();
-    await client.query(`alter database ${dbName()} with allow_connections false`);
-    await client.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [dbName()]);
+    await asAdmin(`alter database ${dbName()} with allow_connections false`);
+    await dropConnections();
     try {
       await h.request().get('/healthz').expect(200);
       await h.request().get('/readyz').expect(503);
@@ -202,12 +201,9 @@ describe.each(dialects().filter((d) => d === 'postgres'))('faults on %s', (diale
       expect(page.text).not.toMatch(/at .*\.ts:\d+/);
       expect(h.logs.some((l) => l.includes('"request failed"'))).toBe(true);
     } finally {
-      await client.query(`alter database ${dbName()} with allow_connections true`);
-      await client.end();
+      await asAdmin(`alter database ${dbName()} with allow_connections true`);
     }
-    let status = 0;
-    for (let i = 0; i < 5 && status !== 200; i++) status = (await h.request().get('/readyz')).status;
-    expect(status).toBe(200);
+    expect(await readyAgain()).toBe(200);
   });
 });
 
