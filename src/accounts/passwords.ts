@@ -19,7 +19,7 @@ const COMMON_PASSWORDS = new Set(dictionary['passwords-common'].map((word) => wo
 
 // NIST SP 800-63B 3.1.1.2: also refuse the service's name, the account's own names, and repetitive or
 // sequential strings. All get the same plain message, and there are no composition rules.
-const TOO_EASY = 'This password is too common or too easy to guess; choose another.';
+const TOO_EASY = 'This password is too common; choose another.';
 const SITE_WORDS = ['inkwell'];
 // Runs along these count as sequential, forwards or backwards: "abcdefgh", "87654321", "qwertyui".
 const SEQUENCES = ['abcdefghijklmnopqrstuvwxyz', '0123456789', '1234567890', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm'];
