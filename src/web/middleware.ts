@@ -87,6 +87,7 @@ export function sessionCookieName(secure: boolean): string {
  */
 export async function logOutSession(req: Request, res: Response): Promise<void> {
   if (req.session.userId === undefined) return;
+  // The cookie is Secure exactly when it is the __Host- one (production): its flags name it.
   const { path, secure, httpOnly, sameSite } = req.session.cookie;
   await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
   res.clearCookie(sessionCookieName(secure === true), { path, secure: secure === true, httpOnly, sameSite });
