@@ -13,7 +13,9 @@ import { DatabaseSessionStore } from './db/session-store.ts';
 import { redactUrl, type Logger } from './log.ts';
 import type { BackgroundTasks } from './mail/background.ts';
 import type { Mailer } from './mail/mailer.ts';
-import { createLimiters, handleErrors, loadUser, notFound, refuseCrossSite } from './web/middleware.ts';
+import {
+  createLimiters, handleErrors, loadUser, notFound, refuseCrossSite, sessionCookieName, uncachedWhenSignedIn,
+} from './web/middleware.ts';
 import { createResetLinks } from './web/reset-links.ts';
 import { routes } from './web/routes.ts';
 
@@ -58,8 +60,15 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
       logger: log,
       serializers: {
         // Method, path and client only: no headers (cookies, authorization), and no token in the URL.
-        req: (req) => ({ id: req.id, method: req.method, url: redactUrl(req.url), remoteAddress: req.remoteAddress }),
+        // The client is req.ip as TRUST_PROXY resolves it (behind a proxy the socket is the proxy's).
+        req: (req) => ({ id: req.id, method: req.method, url: redactUrl(req.url), ip: (req.raw as express.Request).ip }),
         res: (res) => ({ statusCode: res.statusCode }),
+      },
+      // Who asked, by id only (never the email or the session id), read once the answer is done:
+      // the session holds it after a login, res.locals after a logout.
+      customProps: (req, res) => {
+        const userId = (req as express.Request).session?.userId ?? (res as express.Response).locals?.user?.id;
+        return userId === undefined ? {} : { user_id: userId };
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
@@ -110,7 +119,7 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
   app.use(
     session({
       // __Host- binds the cookie to this exact origin over HTTPS: no subdomain can set or read it.
-      name: production ? '__Host-inkwell' : 'inkwell',
+      name: sessionCookieName(production),
       secret: config.sessionSecret,
       store: sessions,
       resave: false,
@@ -119,6 +128,7 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
     }),
   );
   app.use(loadUser(accounts));
+  app.use(uncachedWhenSignedIn);
   app.use((req, res, next) => {
     res.locals.path = req.path; // the header marks the current page
     next();

@@ -17,7 +17,9 @@ export type Registration = { ok: true; user: SessionUser } | { ok: false; reason
 export type Login = { ok: true; user: SessionUser } | { ok: false; reason: 'invalid_credentials' };
 export type PasswordChange =
   | { ok: true; user: SessionUser }
-  | { ok: false; reason: 'wrong_password' | 'invalid'; fields: FieldErrors };
+  | { ok: false; reason: 'wrong_password' | 'invalid'; fields: FieldErrors }
+  // A reset or another change committed between checking the current password and writing the new one.
+  | { ok: false; reason: 'changed_meanwhile' };
 export type ResetRequest = 'sent' | 'unknown_email' | 'throttled';
 export type Reset = { ok: true } | { ok: false; reason: 'invalid_token' } | { ok: false; reason: 'invalid'; fields: FieldErrors };
 
@@ -47,7 +49,7 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
   async function registerUser(input: { username: string; email: string; password: string }): Promise<Registration> {
     const email = normalizeEmail(input.email);
     const fields: FieldErrors = {};
-    const problem = passwordProblem(input.password);
+    const problem = passwordProblem(input.password, { username: input.username, email });
     if (problem) fields.password = problem;
     const db = em();
     if (await db.count(User, { username: input.username })) fields.username = 'This username is taken.';
@@ -107,15 +109,18 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
   ): Promise<PasswordChange> {
     const user = await em().findOne(User, { id: userId });
     if (!user) return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
-    const problem = passwordProblem(input.newPassword);
+    const problem = passwordProblem(input.newPassword, user);
     if (problem) return { ok: false, reason: 'invalid', fields: { new_password: problem } };
     if (!(await verifyPassword(user.passwordHash, input.currentPassword)).ok) {
       return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
     }
     const passwordHash = await hashPassword(input.newPassword);
-    const { credentialVersion } = await em().transactional((tx) => writePassword(tx, userId, passwordHash));
+    // Only over the credentials just checked: a reset that committed meanwhile must not be undone
+    // by a change that an attacker with the old password and a stolen session had started before it.
+    const stored = await em().transactional((tx) => writePassword(tx, userId, passwordHash, user.credentialVersion));
+    if (stored === null) return { ok: false, reason: 'changed_meanwhile' };
     notifier.sendPasswordChanged(user, 'change');
-    return { ok: true, user: { id: userId, credentialVersion } };
+    return { ok: true, user: { id: userId, credentialVersion: stored.credentialVersion } };
   }
 
   /**
@@ -148,10 +153,10 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
   /** Sets a new password with a reset link. Ends every session; does not log anyone in. */
   async function resetPassword(token: unknown, newPassword: string): Promise<Reset> {
     const tokenHash = tokens.hashIfWellFormed(token);
-    if (tokenHash === null || (await tokens.findLiveToken(em(), tokenHash, now())) === null) {
-      return { ok: false, reason: 'invalid_token' };
-    }
-    const problem = passwordProblem(newPassword);
+    const ownerId = tokenHash === null ? null : await tokens.findLiveToken(em(), tokenHash, now());
+    if (tokenHash === null || ownerId === null) return { ok: false, reason: 'invalid_token' };
+    const account = await em().findOne(User, { id: ownerId });
+    const problem = passwordProblem(newPassword, account ?? {});
     if (problem) return { ok: false, reason: 'invalid', fields: { new_password: problem } };
 
     const passwordHash = await hashPassword(newPassword);
@@ -172,14 +177,16 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
 
   /**
    * Writes the hash, bumps the credential version, and ends every session and reset link at once.
+   * With `expectedVersion`, writes only if the credentials are still that version (else null).
    * Returns the user as now stored.
    */
-  async function writePassword(tx: EntityManager, userId: number, passwordHash: string): Promise<User> {
-    await tx.nativeUpdate(
+  async function writePassword(tx: EntityManager, userId: number, passwordHash: string, expectedVersion?: number): Promise<User | null> {
+    const written = await tx.nativeUpdate(
       User,
-      { id: userId },
+      expectedVersion === undefined ? { id: userId } : { id: userId, credentialVersion: expectedVersion },
       { passwordHash, credentialVersion: raw('credential_version + 1'), updatedAt: now() },
     );
+    if (written !== 1) return null;
     await tokens.deleteTokensOf(tx, userId);
     await tx.nativeDelete(Session, { user: userId });
     return tx.findOneOrFail(User, { id: userId }, { refresh: true });

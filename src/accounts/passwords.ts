@@ -17,13 +17,64 @@ export const PASSWORD_MAX_LENGTH = 256;
 // zxcvbn-ts's list of the ~30,000 most common passwords, compared case-insensitively.
 const COMMON_PASSWORDS = new Set(dictionary['passwords-common'].map((word) => word.toLowerCase()));
 
+// NIST SP 800-63B 3.1.1.2: also refuse the service's name, the account's own names, and repetitive or
+// sequential strings. All get the same plain message, and there are no composition rules.
+const TOO_EASY = 'This password is too common; choose another.';
+const SITE_WORDS = ['inkwell'];
+// Runs along these count as sequential, forwards or backwards: "abcdefgh", "87654321", "qwertyui".
+const SEQUENCES = ['abcdefghijklmnopqrstuvwxyz', '0123456789', '1234567890', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm'];
+const MIN_RUN = 3;
+// What must remain once the context words are taken out: "alice2026!" or "inkwell rocks" is no password.
+const MIN_REST = 6;
+
+export type PasswordContext = { username?: string; email?: string };
+
 /** Why a new password is refused, or null when it is acceptable. No composition rules, by design. */
-export function passwordProblem(password: string): string | null {
+export function passwordProblem(password: string, context: PasswordContext = {}): string | null {
   const length = [...password].length;
   if (length < PASSWORD_MIN_LENGTH) return `Use at least ${PASSWORD_MIN_LENGTH} characters.`;
   if (length > PASSWORD_MAX_LENGTH) return `Use at most ${PASSWORD_MAX_LENGTH} characters.`;
-  if (COMMON_PASSWORDS.has(password.toLowerCase())) return 'This password is too common; choose another.';
-  return null;
+  return easyToGuess(password, contextWords(context)) ? TOO_EASY : null;
+}
+
+function easyToGuess(password: string, words: string[]): boolean {
+  const folded = password.toLowerCase();
+  if (COMMON_PASSWORDS.has(folded) || trivial(folded)) return true;
+  let rest = folded;
+  for (const word of words) rest = rest.replaceAll(word, ' ');
+  if (rest === folded) return false;
+  const remaining = rest.replace(/\s+/gu, '');
+  return [...remaining].length < MIN_REST || COMMON_PASSWORDS.has(rest.trim()) || trivial(rest);
+}
+
+/** The site's name and the parts of the account's username and email, longest first, 3+ characters. */
+function contextWords({ username, email }: PasswordContext): string[] {
+  const [local = '', domain = ''] = (email ?? '').toLowerCase().split('@');
+  const parts = [username ?? '', local, ...local.split(/[^\p{L}\p{N}]+/u), ...domain.split('.')].map((w) => w.toLowerCase());
+  return [...new Set([...SITE_WORDS, ...parts])].filter((w) => [...w].length >= MIN_RUN).sort((a, b) => b.length - a.length);
+}
+
+/** Blank, one unit repeated ("abcabcabc"), or made only of runs ("aaaa", "1234abcd", "qwerty123"). */
+function trivial(text: string): boolean {
+  const chars = [...text.replace(/\s+/gu, '')];
+  if (chars.length === 0 || /^(.+?)\1+$/su.test(chars.join(''))) return true;
+  // covered[i]: the first i characters split into runs of at least MIN_RUN.
+  const covered = [true];
+  for (let end = MIN_RUN; end <= chars.length; end++) {
+    covered[end] = false;
+    for (let start = end - MIN_RUN; start >= 0 && !covered[end]; start--) {
+      covered[end] = Boolean(covered[start]) && isRun(chars.slice(start, end));
+    }
+  }
+  return Boolean(covered[chars.length]);
+}
+
+function isRun(chars: string[]): boolean {
+  const text = chars.join('');
+  if (SEQUENCES.some((s) => s.includes(text) || [...s].reverse().join('').includes(text))) return true;
+  const codes = chars.map((c) => c.codePointAt(0)!);
+  const step = codes[1] - codes[0];
+  return Math.abs(step) <= 1 && codes.every((code, i) => i === 0 || code - codes[i - 1] === step);
 }
 
 export function hashPassword(password: string): Promise<string> {

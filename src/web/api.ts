@@ -3,8 +3,8 @@ import type { RequestHandler } from 'express';
 import type { Accounts, Profile } from '../accounts/index.ts';
 import type { BackgroundTasks } from '../mail/background.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
-import { currentUser, logInSession, regenerateSession } from './middleware.ts';
-import { FORGOT_MESSAGE } from './pages.ts';
+import { currentUser, logInSession, logOutSession } from './middleware.ts';
+import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './pages.ts';
 import { jsonError } from './respond.ts';
 import type { ResetLinks } from './reset-links.ts';
 
@@ -35,7 +35,7 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
   };
 
   const logout: RequestHandler = async (req, res) => {
-    await regenerateSession(req);
+    await logOutSession(req, res);
     res.status(204).end();
   };
 
@@ -72,6 +72,10 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
       currentPassword: input.data.current_password,
       newPassword: input.data.new_password,
     });
+    if (!outcome.ok && outcome.reason === 'changed_meanwhile') {
+      await logOutSession(req, res);
+      return jsonError(res, 409, 'password_changed_meanwhile', PASSWORD_CHANGED_MEANWHILE);
+    }
     if (!outcome.ok) return jsonError(res, 422, ...invalidInput(outcome.fields));
     await logInSession(req, outcome.user);
     res.json({ message: 'Your password has been changed. Your other sessions have been ended.' });

@@ -5,11 +5,16 @@ import { passwordProblem } from '../accounts/index.ts';
 export type FieldErrors = Record<string, string>;
 export type Parsed<T> = { ok: true; data: T } | { ok: false; fields: FieldErrors };
 
-// One string, never an array or object (`email=a&email=b` arrives as an array).
+// Control characters (NUL, CR, LF, ESC, DEL, C1…) have no place in any field: they end SQL strings in
+// drivers, split mail headers and forge log lines. Refused here, once, for every form and JSON body.
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+// One string, never an array or object (`email=a&email=b` arrives as an array), and one line of text.
 const single = (max: number, label: string) =>
   z
     .string({ error: (issue) => (issue.input === undefined ? `Enter ${label}.` : `Send ${label} as a single text value.`) })
-    .max(max, `That is too long (at most ${max} characters).`);
+    .max(max, `That is too long (at most ${max} characters).`)
+    .refine((value) => !CONTROL_CHARACTER.test(value), 'Remove the control characters (such as line breaks) from this field.');
 
 // ASCII only: look-alike Unicode addresses cannot collide with a real account's address.
 export const email = single(254, 'your email address')
@@ -58,9 +63,16 @@ export function parse<T extends z.ZodType>(schema: T, body: unknown): Parsed<z.o
   return { ok: false, fields };
 }
 
-/** A local path to return to after login, or undefined for anything that could leave the site. */
+const LOCAL_ORIGIN = 'http://inkwell.invalid';
+
+/**
+ * A local path to return to after login, or undefined for anything that could leave the site.
+ * Normalised first, then checked: `/.//evil.example` resolves to the path `//evil.example`, which a
+ * browser reads as another host, so the check is on what would be sent as the Location.
+ */
 export function localPath(next: string | undefined): string | undefined {
-  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return undefined;
-  const url = new URL(next, 'http://inkwell.invalid');
-  return url.origin === 'http://inkwell.invalid' ? url.pathname + url.search : undefined;
+  if (!next?.startsWith('/')) return undefined;
+  const url = new URL(next, LOCAL_ORIGIN);
+  const path = url.pathname + url.search;
+  return url.origin === LOCAL_ORIGIN && !path.startsWith('//') && !path.startsWith('/\\') ? path : undefined;
 }

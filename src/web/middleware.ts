@@ -42,6 +42,21 @@ export function loadUser(accounts: Accounts): RequestHandler {
   };
 }
 
+/**
+ * Answers to a signed-in browser carry account data (every page's header names the user; /account and
+ * /api/users/me show the email), so no cache, shared or the browser's own, may keep them.
+ */
+export const uncachedWhenSignedIn: RequestHandler = (_req, res, next) => {
+  if (currentUser(res)) res.set('Cache-Control', 'no-store');
+  next();
+};
+
+/** For routes whose answer holds a secret or account data whoever asks (reset pages, login answers). */
+export const noStore: RequestHandler = (_req, res, next) => {
+  res.set('Cache-Control', 'no-store');
+  next();
+};
+
 export function currentUser(res: Response): Profile | undefined {
   return res.locals.user as Profile | undefined;
 }
@@ -59,6 +74,23 @@ export function regenerateSession(req: Request): Promise<void> {
 
 export function saveSession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+}
+
+/** The session cookie's name. With __Host- (production, where it is also Secure) no subdomain can set or read it. */
+export function sessionCookieName(secure: boolean): string {
+  return secure ? '__Host-inkwell' : 'inkwell';
+}
+
+/**
+ * Ends the signed-in session: its row is deleted and the browser told to drop the cookie. A request
+ * that has none writes nothing and gets no cookie, so anonymous logouts cannot fill the session table.
+ */
+export async function logOutSession(req: Request, res: Response): Promise<void> {
+  if (req.session.userId === undefined) return;
+  // The cookie is Secure exactly when it is the __Host- one (production): its flags name it.
+  const { path, secure, httpOnly, sameSite } = req.session.cookie;
+  await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
+  res.clearCookie(sessionCookieName(secure === true), { path, secure: secure === true, httpOnly, sameSite });
 }
 
 /** Opens a fresh session (new id, so a planted id is worthless) for a user who just proved who they are. */

@@ -3,16 +3,23 @@ import type { RequestHandler } from 'express';
 import type { Accounts } from '../accounts/index.ts';
 import type { BackgroundTasks } from '../mail/background.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, localPath, parse } from './forms.ts';
-import { currentUser, logInSession, regenerateSession } from './middleware.ts';
+import { currentUser, logInSession, logOutSession } from './middleware.ts';
 import { redirect, show } from './respond.ts';
 import type { ResetLinks } from './reset-links.ts';
+
+export const PASSWORD_CHANGED_MEANWHILE =
+  'Your password was changed meanwhile (with a reset link or from another session), so yours was not saved. Log in with the current password.';
 
 export const FORGOT_MESSAGE =
   'If an account uses that email address, we have sent it a link to choose a new password. Check your inbox.';
 
 const NOTICES: Record<string, string> = {
   password_reset: 'Your password has been reset. Log in with your new password.',
+  password_changed_meanwhile: PASSWORD_CHANGED_MEANWHILE,
 };
+
+// An own property only: `?notice=__proto__` or `constructor` must not reach Object.prototype.
+const noticeFor = (key: unknown) => (typeof key === 'string' && Object.hasOwn(NOTICES, key) ? NOTICES[key] : undefined);
 
 export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLinks: ResetLinks }) {
   const { accounts, tasks, resetLinks } = deps;
@@ -33,7 +40,7 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
   const loginView = { page: 'login', fragment: 'login-form', title: 'Log in' };
   const showLogin: RequestHandler = (req, res) => {
     if (currentUser(res)) return res.redirect(303, '/account');
-    const notice = NOTICES[String(req.query.notice)];
+    const notice = noticeFor(req.query.notice);
     show(req, res, loginView, { notice, values: { next: localPath(stringOrUndefined(req.query.next)) } });
   };
   const login: RequestHandler = async (req, res) => {
@@ -49,7 +56,7 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
   };
 
   const logout: RequestHandler = async (req, res) => {
-    await regenerateSession(req);
+    await logOutSession(req, res);
     redirect(req, res, '/');
   };
 
@@ -63,6 +70,11 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
       currentPassword: input.data.current_password,
       newPassword: input.data.new_password,
     });
+    if (!outcome.ok && outcome.reason === 'changed_meanwhile') {
+      // A reset (or another change) won; it ended this session too, so this browser logs in anew.
+      await logOutSession(req, res);
+      return redirect(req, res, '/login?notice=password_changed_meanwhile');
+    }
     if (!outcome.ok) return show(req, res, { ...accountView, status: 422 }, { errors: outcome.fields });
     // Every session ended with the change; this browser continues under a fresh id.
     await logInSession(req, outcome.user);
@@ -84,7 +96,6 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
   const resetView = { page: 'reset-password', fragment: 'reset-form', title: 'Choose a new password' };
   const invalidLinkView = { page: 'reset-invalid', fragment: 'reset-invalid', title: 'This link does not work', status: 400 };
   const showReset: RequestHandler = async (req, res) => {
-    res.set('Cache-Control', 'no-store');
     if (req.query.token !== undefined) {
       // Out of the address bar (and history, and any Referer) before anything is shown.
       resetLinks.remember(res, req.query.token);
@@ -97,7 +108,6 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
     show(req, res, resetView);
   };
   const reset: RequestHandler = async (req, res) => {
-    res.set('Cache-Control', 'no-store');
     const input = parse(ResetForm, req.body);
     if (!input.ok) return show(req, res, { ...resetView, status: 422 }, { errors: input.fields });
     const outcome = await accounts.resetPassword(input.data.token ?? resetLinks.recall(req), input.data.new_password);

@@ -1,8 +1,6 @@
 // Reset links: built from APP_BASE_URL only, and carried from the address bar into a short-lived cookie.
 import type { Request, Response } from 'express';
-import { parse as parseCookies } from 'cookie';
 
-const COOKIE = 'inkwell_reset';
 const PATH = '/reset-password';
 // Long enough to type a new password, short enough not to linger in the browser.
 const COOKIE_MINUTES = 15;
@@ -10,6 +8,12 @@ const COOKIE_MINUTES = 15;
 export type ResetLinks = ReturnType<typeof createResetLinks>;
 
 export function createResetLinks(appBaseUrl: URL, secure: boolean) {
+  // In production __Host-: a sibling subdomain cannot plant its own token under this name (a browser
+  // takes such a cookie only from this exact origin, over HTTPS, for Path=/). Development is plain HTTP.
+  const cookie = secure
+    ? { name: '__Host-inkwell_reset', options: { httpOnly: true, secure, sameSite: 'lax', path: '/' } as const }
+    : { name: 'inkwell_reset', options: { httpOnly: true, secure, sameSite: 'lax', path: PATH } as const };
+
   return {
     /** The emailed link. Request headers (Host, X-Forwarded-Host) never reach it. */
     linkFor(token: string): string {
@@ -20,17 +24,36 @@ export function createResetLinks(appBaseUrl: URL, secure: boolean) {
 
     remember(res: Response, token: unknown): void {
       if (typeof token !== 'string') return;
-      res.cookie(COOKIE, token, {
-        httpOnly: true, secure, sameSite: 'lax', path: PATH, maxAge: COOKIE_MINUTES * 60_000,
-      });
+      res.cookie(cookie.name, token, { ...cookie.options, maxAge: COOKIE_MINUTES * 60_000 });
     },
 
+    /**
+     * The token from the cookie. Sent twice (one planted beside the real one, e.g. with another Path),
+     * it counts as none: which copy a parser keeps must not decide whose password is set.
+     */
     recall(req: Request): string | undefined {
-      return parseCookies(req.get('Cookie') ?? '')[COOKIE];
+      const values = cookieValues(req.get('Cookie') ?? '', cookie.name);
+      return values.length === 1 ? values[0] : undefined;
     },
 
     forget(res: Response): void {
-      res.clearCookie(COOKIE, { httpOnly: true, secure, sameSite: 'lax', path: PATH });
+      res.clearCookie(cookie.name, cookie.options);
     },
   };
+}
+
+/** Every value sent under `name` (the cookie package keeps only the first). */
+function cookieValues(header: string, name: string): string[] {
+  const values: string[] = [];
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
+    const value = pair.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    try {
+      values.push(decodeURIComponent(value));
+    } catch {
+      values.push(value);
+    }
+  }
+  return values;
 }

@@ -1,11 +1,12 @@
-// The route table: every route with its policy (rate limit, signed-in user) in one place.
+// The route table: every route with its policy (rate limit, signed-in user, no-store) in one place.
+// Every answer to a signed-in request is no-store as well (uncachedWhenSignedIn, in app.ts).
 import { Router } from 'express';
 import type { Accounts } from '../accounts/index.ts';
 import type { BackgroundTasks } from '../mail/background.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { api } from './api.ts';
 import { mailbox } from './mailbox.ts';
-import { requireUser, type Limiters } from './middleware.ts';
+import { noStore, requireUser, type Limiters } from './middleware.ts';
 import { pages } from './pages.ts';
 import type { ResetLinks } from './reset-links.ts';
 
@@ -33,16 +34,16 @@ export function routes({ accounts, tasks, resetLinks, limit, outbox }: RouteDeps
   r.post('/account/password', requireUser, page.changePassword);
   r.get('/forgot-password', page.showForgot);
   r.post('/forgot-password', limit.forgot, page.forgot);
-  r.get('/reset-password', page.showReset);
-  r.post('/reset-password', limit.reset, page.reset);
+  r.get('/reset-password', noStore, page.showReset);
+  r.post('/reset-password', limit.reset, noStore, page.reset);
 
-  r.post('/api/users', limit.register, json.register);
-  r.post('/api/auth/login', limit.login, json.login);
+  r.post('/api/users', limit.register, noStore, json.register);
+  r.post('/api/auth/login', limit.login, noStore, json.login);
   r.post('/api/auth/logout', json.logout);
   r.get('/api/users/me', requireUser, json.me);
   r.patch('/api/users/me/password', requireUser, json.changePassword);
   r.post('/api/users/forgot-password', limit.forgot, json.forgot);
-  r.post('/api/users/reset-password', limit.reset, json.reset);
+  r.post('/api/users/reset-password', limit.reset, noStore, json.reset);
 
   if (outbox) {
     const box = mailbox(outbox);
