@@ -9,16 +9,16 @@ import { createAccounts, type Accounts } from './accounts/index.ts';
 import { createNotifier } from './accounts/notifier.ts';
 import type { Config } from './config.ts';
 import type { Orm } from './db/orm.ts';
-import { DatabaseSessionStore } from './db/session-store.ts';
+import { DatabaseSessionStore, SESSION_TTL_MS } from './db/session-store.ts';
 import { redactUrl, type Logger } from './log.ts';
 import type { BackgroundTasks } from './mail/background.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { createLimiters, handleErrors, loadUser, notFound, refuseCrossSite } from './web/middleware.ts';
 import { createResetLinks } from './web/reset-links.ts';
 import { routes } from './web/routes.ts';
+import { timeAgo } from './web/time.ts';
 
-// Two weeks of "remember me"; a password change or reset ends them sooner.
-export const SESSION_TTL_MS = 14 * 24 * 3600_000;
+export { SESSION_TTL_MS };
 // Forms are small; anything bigger is refused (413) before it is parsed, let alone hashed.
 const BODY_LIMIT = '16kb';
 
@@ -39,12 +39,12 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
   const production = config.env === 'production';
   const accounts = createAccounts({
     orm,
-    notifier: createNotifier(mailer),
+    notifier: createNotifier(mailer, { forgotPassword: new URL('/forgot-password', config.appBaseUrl).href }),
     resetTokenTtlMinutes: config.resetTokenTtlMinutes,
     resetThrottleSeconds: config.resetThrottleSeconds,
     now,
   });
-  const sessions = new DatabaseSessionStore(orm, SESSION_TTL_MS);
+  const sessions = new DatabaseSessionStore(orm, now);
   const app = express();
 
   app.set('trust proxy', config.trustProxy ?? false);
@@ -52,6 +52,8 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
   const views = nunjucks.configure(root('views'), { autoescape: true, express: app, throwOnUndefined: false });
   views.addGlobal('siteName', 'Inkwell');
   views.addGlobal('devMailbox', Boolean(mailer.outbox) && !production);
+  views.addFilter('ago', (date: Date) => timeAgo(date, now?.() ?? new Date()));
+  views.addFilter('exactTime', (date: Date) => date.toUTCString());
 
   app.use(
     pinoHttp({

@@ -2,9 +2,12 @@
 import { raw, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { Session, User } from '../db/entities.ts';
+import { createActivity, type EventKind } from './activity.ts';
+import { describeDevice, type Client } from './clients.ts';
 import type { Notifier } from './notifier.ts';
 import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } from './passwords.ts';
 import * as tokens from './reset-tokens.ts';
+import { createSessions } from './sessions.ts';
 
 export { passwordProblem };
 
@@ -19,7 +22,7 @@ export type PasswordChange =
   | { ok: true; user: SessionUser }
   | { ok: false; reason: 'wrong_password' | 'invalid'; fields: FieldErrors };
 export type ResetRequest = 'sent' | 'unknown_email' | 'throttled';
-export type Reset = { ok: true } | { ok: false; reason: 'invalid_token' } | { ok: false; reason: 'invalid'; fields: FieldErrors };
+export type Reset = { ok: true; userId: number } | { ok: false; reason: 'invalid_token' } | { ok: false; reason: 'invalid'; fields: FieldErrors };
 
 export type AccountsOptions = {
   orm: Orm;
@@ -38,6 +41,8 @@ export function normalizeEmail(email: string): string {
 
 export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrottleSeconds, now = () => new Date() }: AccountsOptions) {
   const em = () => orm.em.fork();
+  const sessions = createSessions({ orm, now });
+  const activity = createActivity({ orm, now });
 
   async function findUser(id: number): Promise<Profile | null> {
     const user = await em().findOne(User, { id });
@@ -122,10 +127,15 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
    * Emails a reset link if the address belongs to an account. Callers run this after answering,
    * and show the same message whatever it returns.
    */
-  async function requestPasswordReset(email: string, linkFor: (token: string) => string): Promise<ResetRequest> {
+  async function requestPasswordReset(
+    email: string,
+    linkFor: (token: string) => string,
+    client: Client | null = null,
+  ): Promise<ResetRequest> {
     const db = em();
     const user = await db.findOne(User, { email: normalizeEmail(email) });
     if (!user) return 'unknown_email';
+    await activity.record(user.id, 'password_reset_requested', client);
     const at = now();
     if (!(await claimResetWindow(user.id, at))) return 'throttled';
 
@@ -162,7 +172,7 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
     });
     if (user === null) return { ok: false, reason: 'invalid_token' };
     notifier.sendPasswordChanged(user, 'reset');
-    return { ok: true };
+    return { ok: true, userId: user.id };
   }
 
   /** Housekeeping: expired links are useless, so they need not be kept. */
@@ -185,6 +195,38 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
     return tx.findOneOrFail(User, { id: userId }, { refresh: true });
   }
 
+  /**
+   * Records a sign-in, and emails the owner when it came from a device family and address range
+   * the account has not signed in from lately. Callers run this after answering.
+   */
+  async function noteSignIn(userId: number, client: Client): Promise<void> {
+    const familiarity = await activity.signInFamiliarity(userId, client);
+    await activity.record(userId, 'sign_in', client);
+    if (familiarity !== 'new') return;
+    const user = await em().findOne(User, { id: userId });
+    if (user) notifier.sendNewSignIn(user, { device: describeDevice(client.userAgent), ip: client.ip, at: now() });
+  }
+
+  /** Counts a failed sign-in for the account with this email, if any. Callers run this after answering. */
+  function noteFailedSignIn(email: string, client: Client): Promise<void> {
+    return activity.recordFailedSignIn(normalizeEmail(email), client);
+  }
+
+  function noteEvent(userId: number, kind: EventKind, client: Client | null): Promise<void> {
+    return activity.record(userId, kind, client);
+  }
+
+  /** What the account page shows beside the profile: live sessions and recent activity. */
+  async function securityOverview(userId: number, currentSessionId: string | undefined) {
+    const [sessionList, activityList] = await Promise.all([sessions.list(userId, currentSessionId), activity.list(userId)]);
+    return { sessions: sessionList, activity: activityList };
+  }
+
+  /** Housekeeping: security activity is kept for 90 days. */
+  function pruneOldActivity(): Promise<number> {
+    return activity.prune();
+  }
+
   /** Takes the account's throttle window in one conditional update, so concurrent requests send one email. */
   async function claimResetWindow(userId: number, at: Date): Promise<boolean> {
     const windowStart = new Date(at.getTime() - resetThrottleSeconds * 1000);
@@ -200,7 +242,12 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
 
   return {
     findUser, registerUser, logIn, changePassword, requestPasswordReset, checkResetToken, resetPassword,
-    deleteExpiredResetTokens,
+    deleteExpiredResetTokens, noteSignIn, noteFailedSignIn, noteEvent, pruneOldActivity,
+    securityOverview,
+    listActivity: activity.list,
+    listSessions: sessions.list,
+    endSession: sessions.end,
+    endOtherSessions: sessions.endOthers,
   };
 }
 

@@ -6,7 +6,10 @@ type Recipient = { username: string; email: string };
 
 export type Notifier = ReturnType<typeof createNotifier>;
 
-export function createNotifier(mailer: Mailer) {
+/** Where the account's emails point; built by the web layer from APP_BASE_URL. */
+export type NotifierLinks = { forgotPassword: string };
+
+export function createNotifier(mailer: Mailer, links: NotifierLinks) {
   return {
     sendResetInstructions(user: Recipient, link: string, lifetimeMinutes: number): void {
       const body = renderEmail('reset-password', { username: user.username, link, lifetime: lifetime(lifetimeMinutes) });
@@ -16,6 +19,17 @@ export function createNotifier(mailer: Mailer) {
     sendPasswordChanged(user: Recipient, how: 'reset' | 'change'): void {
       const body = renderEmail('password-changed', { username: user.username, how });
       mailer.deliver({ to: user.email, subject: 'Your Inkwell password was changed', ...body }, 'password-changed');
+    },
+
+    sendNewSignIn(user: Recipient, signIn: { device: string; ip: string | null; at: Date }): void {
+      const body = renderEmail('new-sign-in', {
+        username: user.username,
+        device: signIn.device,
+        ip: signIn.ip ?? 'an unknown address',
+        at: signIn.at.toUTCString(),
+        forgotLink: links.forgotPassword,
+      });
+      mailer.deliver({ to: user.email, subject: 'New sign-in to your Inkwell account', ...body }, 'new-sign-in');
     },
   };
 }

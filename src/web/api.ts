@@ -3,8 +3,8 @@ import type { RequestHandler } from 'express';
 import type { Accounts, Profile } from '../accounts/index.ts';
 import type { BackgroundTasks } from '../mail/background.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
-import { currentUser, logInSession, regenerateSession } from './middleware.ts';
-import { FORGOT_MESSAGE } from './pages.ts';
+import { clientOfRequest, currentUser, logInSession, regenerateSession } from './middleware.ts';
+import { activityNotes, FORGOT_MESSAGE } from './pages.ts';
 import { jsonError } from './respond.ts';
 import type { ResetLinks } from './reset-links.ts';
 
@@ -15,6 +15,7 @@ const FORGOT_BODY = JSON.stringify({ message: FORGOT_MESSAGE });
 
 export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLinks: ResetLinks }) {
   const { accounts, tasks, resetLinks } = deps;
+  const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, tasks);
 
   const register: RequestHandler = async (req, res) => {
     const input = parse(RegisterForm, req.body);
@@ -29,8 +30,12 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
     const input = parse(LoginForm, req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
     const outcome = await accounts.logIn(input.data);
-    if (!outcome.ok) return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
+    if (!outcome.ok) {
+      noteFailedSignIn(req, res, input.data.email);
+      return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
+    }
     await logInSession(req, outcome.user);
+    noteSignIn(req, res, outcome.user.id);
     res.json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
   };
 
@@ -47,7 +52,7 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
     const input = parse(ForgotForm, req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
     tasks.afterResponse(res, 'password-reset-request', () =>
-      accounts.requestPasswordReset(input.data.email, resetLinks.linkFor),
+      accounts.requestPasswordReset(input.data.email, resetLinks.linkFor, clientOfRequest(req)),
     );
     res.status(202).type('application/json').send(FORGOT_BODY);
   };
@@ -56,7 +61,10 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
     const input = parse(ResetForm.required({ token: true }), req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
     const outcome = await accounts.resetPassword(input.data.token, input.data.new_password);
-    if (outcome.ok) return res.json({ message: 'Your password has been reset. Log in with your new password.' });
+    if (outcome.ok) {
+      noteEvent(req, res, outcome.userId, 'password_reset_completed');
+      return res.json({ message: 'Your password has been reset. Log in with your new password.' });
+    }
     switch (outcome.reason) {
       case 'invalid':
         return jsonError(res, 422, ...invalidInput(outcome.fields));
@@ -74,6 +82,7 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
     });
     if (!outcome.ok) return jsonError(res, 422, ...invalidInput(outcome.fields));
     await logInSession(req, outcome.user);
+    noteEvent(req, res, outcome.user.id, 'password_changed');
     res.json({ message: 'Your password has been changed. Your other sessions have been ended.' });
   };
 

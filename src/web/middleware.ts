@@ -2,6 +2,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { Accounts, Profile, SessionUser } from '../accounts/index.ts';
+import { clientOf, type Client } from '../accounts/clients.ts';
+import { newPublicSessionId } from '../db/session-store.ts';
 import type { Logger } from '../log.ts';
 import { showError, jsonError, wantsJson } from './respond.ts';
 
@@ -64,9 +66,18 @@ export function saveSession(req: Request): Promise<void> {
 /** Opens a fresh session (new id, so a planted id is worthless) for a user who just proved who they are. */
 export async function logInSession(req: Request, user: SessionUser): Promise<void> {
   await regenerateSession(req);
+  const client = clientOfRequest(req);
   req.session.userId = user.id;
   req.session.credentialVersion = user.credentialVersion;
+  req.session.publicId = newPublicSessionId();
+  req.session.ip = client.ip;
+  req.session.userAgent = client.userAgent;
   await saveSession(req);
+}
+
+/** The client as the account system may keep it: the address truncated (as TRUST_PROXY resolves it), the User-Agent. */
+export function clientOfRequest(req: Request): Client {
+  return clientOf(req.ip, req.get('User-Agent'));
 }
 
 // Per client IP (as Express sees it with TRUST_PROXY). Counters live in this process's memory.

@@ -1,10 +1,11 @@
 // The browser pages: each handler parses the form, makes one domain call, and picks a template.
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import type { EventKind } from '../accounts/activity.ts';
 import type { Accounts } from '../accounts/index.ts';
 import type { BackgroundTasks } from '../mail/background.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, localPath, parse } from './forms.ts';
-import { currentUser, logInSession, regenerateSession } from './middleware.ts';
-import { redirect, show } from './respond.ts';
+import { clientOfRequest, currentUser, logInSession, regenerateSession } from './middleware.ts';
+import { redirect, show, wantsFragment } from './respond.ts';
 import type { ResetLinks } from './reset-links.ts';
 
 export const FORGOT_MESSAGE =
@@ -16,6 +17,7 @@ const NOTICES: Record<string, string> = {
 
 export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLinks: ResetLinks }) {
   const { accounts, tasks, resetLinks } = deps;
+  const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, tasks);
 
   const home: RequestHandler = (_req, res) => res.render('pages/home.njk', { title: 'Inkwell' });
 
@@ -41,10 +43,12 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
     if (!input.ok) return show(req, res, { ...loginView, status: 422 }, { errors: input.fields, values: req.body });
     const outcome = await accounts.logIn(input.data);
     if (!outcome.ok) {
+      noteFailedSignIn(req, res, input.data.email);
       const values = { email: input.data.email, next: input.data.next };
       return show(req, res, { ...loginView, status: 401 }, { failed: true, values });
     }
     await logInSession(req, outcome.user);
+    noteSignIn(req, res, outcome.user.id);
     redirect(req, res, localPath(input.data.next) ?? '/account');
   };
 
@@ -54,19 +58,26 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
   };
 
   const accountView = { page: 'account', fragment: 'password-form', title: 'Your account' };
-  const account: RequestHandler = (req, res) => show(req, res, accountView);
+  /** The account page, or only the swapped form for htmx; the full page lists sessions and activity. */
+  async function showAccount(req: Request, res: Response, view: typeof accountView & { status?: number }, context: object = {}) {
+    res.set('Cache-Control', 'no-store');
+    const overview = wantsFragment(req) ? {} : await accounts.securityOverview(currentUser(res)!.id, req.session.publicId);
+    show(req, res, view, { ...overview, ...context });
+  }
+  const account: RequestHandler = (req, res) => showAccount(req, res, accountView);
   const changePassword: RequestHandler = async (req, res) => {
     const user = currentUser(res)!;
     const input = parse(ChangePasswordForm, req.body);
-    if (!input.ok) return show(req, res, { ...accountView, status: 422 }, { errors: input.fields });
+    if (!input.ok) return showAccount(req, res, { ...accountView, status: 422 }, { errors: input.fields });
     const outcome = await accounts.changePassword(user.id, {
       currentPassword: input.data.current_password,
       newPassword: input.data.new_password,
     });
-    if (!outcome.ok) return show(req, res, { ...accountView, status: 422 }, { errors: outcome.fields });
+    if (!outcome.ok) return showAccount(req, res, { ...accountView, status: 422 }, { errors: outcome.fields });
     // Every session ended with the change; this browser continues under a fresh id.
     await logInSession(req, outcome.user);
-    show(req, res, accountView, { changed: true });
+    noteEvent(req, res, user.id, 'password_changed');
+    await showAccount(req, res, accountView, { changed: true });
   };
 
   const forgotView = { page: 'forgot-password', fragment: 'forgot-form', title: 'Forgot your password?' };
@@ -76,7 +87,7 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
     if (!input.ok) return show(req, res, { ...forgotView, status: 422 }, { errors: input.fields, values: req.body });
     // Answer first, then look the account up: nothing about the account can shape the answer.
     tasks.afterResponse(res, 'password-reset-request', () =>
-      accounts.requestPasswordReset(input.data.email, resetLinks.linkFor),
+      accounts.requestPasswordReset(input.data.email, resetLinks.linkFor, clientOfRequest(req)),
     );
     show(req, res, { ...forgotView, status: 202 }, { sent: FORGOT_MESSAGE });
   };
@@ -106,11 +117,27 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
     }
     resetLinks.forget(res);
     if (!outcome.ok) return show(req, res, invalidLinkView);
+    noteEvent(req, res, outcome.userId, 'password_reset_completed');
     // No automatic login: whoever holds a leaked link still has to know the new password.
     redirect(req, res, '/login?notice=password_reset');
   };
 
   return { home, showRegister, register, showLogin, login, logout, account, changePassword, showForgot, forgot, showReset, reset };
+}
+
+/**
+ * Security activity is written after the answer has gone out: it never delays or fails the action
+ * it records, and a failed sign-in's lookup cannot shape the answer's timing.
+ */
+export function activityNotes(accounts: Accounts, tasks: BackgroundTasks) {
+  return {
+    noteSignIn: (req: Request, res: Response, userId: number) =>
+      tasks.afterResponse(res, 'security-event', () => accounts.noteSignIn(userId, clientOfRequest(req))),
+    noteFailedSignIn: (req: Request, res: Response, email: string) =>
+      tasks.afterResponse(res, 'security-event', () => accounts.noteFailedSignIn(email, clientOfRequest(req))),
+    noteEvent: (req: Request, res: Response, userId: number, kind: EventKind) =>
+      tasks.afterResponse(res, 'security-event', () => accounts.noteEvent(userId, kind, clientOfRequest(req))),
+  };
 }
 
 function stringOrUndefined(value: unknown): string | undefined {

@@ -3,6 +3,7 @@ import { Router } from 'express';
 import type { Accounts } from '../accounts/index.ts';
 import type { BackgroundTasks } from '../mail/background.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import { accountSecurity } from './account-security.ts';
 import { api } from './api.ts';
 import { mailbox } from './mailbox.ts';
 import { requireUser, type Limiters } from './middleware.ts';
@@ -21,6 +22,7 @@ export type RouteDeps = {
 export function routes({ accounts, tasks, resetLinks, limit, outbox }: RouteDeps): Router {
   const page = pages({ accounts, tasks, resetLinks });
   const json = api({ accounts, tasks, resetLinks });
+  const security = accountSecurity({ accounts, tasks });
   const r = Router();
 
   r.get('/', page.home);
@@ -31,6 +33,8 @@ export function routes({ accounts, tasks, resetLinks, limit, outbox }: RouteDeps
   r.post('/logout', page.logout);
   r.get('/account', requireUser, page.account);
   r.post('/account/password', requireUser, page.changePassword);
+  r.post('/account/sessions/revoke-others', requireUser, security.revokeOthers);
+  r.post('/account/sessions/:id/revoke', requireUser, security.revoke);
   r.get('/forgot-password', page.showForgot);
   r.post('/forgot-password', limit.forgot, page.forgot);
   r.get('/reset-password', page.showReset);
@@ -41,6 +45,9 @@ export function routes({ accounts, tasks, resetLinks, limit, outbox }: RouteDeps
   r.post('/api/auth/logout', json.logout);
   r.get('/api/users/me', requireUser, json.me);
   r.patch('/api/users/me/password', requireUser, json.changePassword);
+  r.get('/api/users/me/sessions', requireUser, security.listSessionsJson);
+  r.delete('/api/users/me/sessions/:id', requireUser, security.deleteSessionJson);
+  r.get('/api/users/me/events', requireUser, security.listEventsJson);
   r.post('/api/users/forgot-password', limit.forgot, json.forgot);
   r.post('/api/users/reset-password', limit.reset, json.reset);
 
