@@ -1,7 +1,7 @@
 // The route table: every route with its policy (rate limit, signed-in user) in one place.
 import { Router } from 'express';
 import type { Accounts } from '../accounts/index.ts';
-import type { BackgroundTasks } from '../mail/background.ts';
+import type { JobRunner } from '../jobs/runner.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { api } from './api.ts';
 import { mailbox } from './mailbox.ts';
@@ -11,16 +11,16 @@ import type { ResetLinks } from './reset-links.ts';
 
 export type RouteDeps = {
   accounts: Accounts;
-  tasks: BackgroundTasks;
+  jobs: JobRunner;
   resetLinks: ResetLinks;
   limit: Limiters;
   /** The dev outbox, in development only; in production /dev/mailbox does not exist. */
   outbox: Mailer['outbox'];
 };
 
-export function routes({ accounts, tasks, resetLinks, limit, outbox }: RouteDeps): Router {
-  const page = pages({ accounts, tasks, resetLinks });
-  const json = api({ accounts, tasks, resetLinks });
+export function routes({ accounts, jobs, resetLinks, limit, outbox }: RouteDeps): Router {
+  const page = pages({ accounts, jobs, resetLinks });
+  const json = api({ accounts, jobs, resetLinks });
   const r = Router();
 
   r.get('/', page.home);
