@@ -11,8 +11,13 @@ import type { Config } from './config.ts';
 import type { Orm } from './db/orm.ts';
 import { DatabaseSessionStore, SESSION_TTL_MS } from './db/session-store.ts';
 import { redactUrl, type Logger } from './log.ts';
-import type { BackgroundTasks } from './mail/background.ts';
+import { JobRunner, type RetryPolicy } from './jobs/runner.ts';
 import type { Mailer } from './mail/mailer.ts';
+import { emailJobs } from './mail/outbox.ts';
+import { createMetrics } from './metrics.ts';
+import { AfterAnswer } from './web/after-answer.ts';
+import { createEmailLinks } from './web/email-links.ts';
+import { measureRequests, serveMetrics } from './web/metrics.ts';
 import { createLimiters, handleErrors, loadUser, notFound, refuseCrossSite } from './web/middleware.ts';
 import { createResetLinks } from './web/reset-links.ts';
 import { routes } from './web/routes.ts';
@@ -26,25 +31,32 @@ export type AppDeps = {
   config: Config;
   orm: Orm;
   log: Logger;
-  tasks: BackgroundTasks;
   mailer: Mailer;
+  /** How failed jobs back off (tests shorten it). */
+  retry?: RetryPolicy;
   now?: () => Date;
 };
 
-export type App = { app: Express; sessions: DatabaseSessionStore; accounts: Accounts };
+/** `jobs` is not started here: main.ts (or a test) starts it and stops it. */
+export type App = { app: Express; sessions: DatabaseSessionStore; accounts: Accounts; jobs: JobRunner; later: AfterAnswer };
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
-export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App {
+export function buildApp({ config, orm, log, mailer, retry, now }: AppDeps): App {
   const production = config.env === 'production';
-  const accounts = createAccounts({
-    orm,
-    notifier: createNotifier(mailer, { forgotPassword: new URL('/forgot-password', config.appBaseUrl).href }),
+  const metrics = createMetrics(orm, now);
+  const accounts = createAccounts({ orm, resetThrottleSeconds: config.resetThrottleSeconds, now });
+  // Emails are composed when sent, with links from APP_BASE_URL (src/accounts/notifier.ts).
+  const notifier = createNotifier({
+    links: createEmailLinks(config.appBaseUrl),
     resetTokenTtlMinutes: config.resetTokenTtlMinutes,
-    resetThrottleSeconds: config.resetThrottleSeconds,
-    now,
+    now: now ?? (() => new Date()),
   });
+  const jobs = new JobRunner({ orm, log, metrics, retry, now });
+  jobs.register(accounts.jobs);
+  jobs.register(emailJobs(notifier, mailer));
   const sessions = new DatabaseSessionStore(orm, now);
+  const later = new AfterAnswer(log);
   const app = express();
 
   app.set('trust proxy', config.trustProxy ?? false);
@@ -66,6 +78,7 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );
+  app.use(measureRequests(metrics));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -101,6 +114,9 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
     }
   });
 
+  // Only with METRICS_TOKEN; without it the route does not exist (404 like any unknown page).
+  if (config.metricsToken) app.get('/metrics', serveMetrics(metrics, config.metricsToken));
+
   app.use('/static', express.static(root('public'), { maxAge: '1h', index: false }));
   app.get('/static/htmx.min.js', (_req, res) => {
     res.sendFile(fileURLToPath(import.meta.resolve('htmx.org/dist/htmx.min.js')), { maxAge: '1h' });
@@ -129,13 +145,14 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
   app.use(
     routes({
       accounts,
-      tasks,
-      resetLinks: createResetLinks(config.appBaseUrl, production),
+      jobs,
+      later,
+      resetLinks: createResetLinks(production),
       limit: createLimiters(config.rateLimits),
       outbox: production ? null : mailer.outbox,
     }),
   );
   app.use(notFound);
   app.use(handleErrors(log));
-  return { app, sessions, accounts };
+  return { app, sessions, accounts, jobs, later };
 }

@@ -1,7 +1,7 @@
 // The account's security activity: what happened, when, from which device and address range.
 // Rows hold no secret: a kind, a time, a truncated address and a device summary.
 import { raw } from '@mikro-orm/core';
-import type { Orm } from '../db/orm.ts';
+import type { EntityManager, Orm } from '../db/orm.ts';
 import { SecurityEvent, User } from '../db/entities.ts';
 import { describeDevice, type Client } from './clients.ts';
 
@@ -29,8 +29,9 @@ export const EVENTS_SHOWN = 20;
 export function createActivity({ orm, now }: { orm: Orm; now: () => Date }) {
   const em = () => orm.em.fork();
 
-  async function record(userId: number, kind: EventKind, client: Client | null): Promise<void> {
-    await em().insert(SecurityEvent, {
+  /** Inserts one event; pass `tx` to make it part of the work it records. */
+  async function record(userId: number, kind: EventKind, client: Client | null, tx: EntityManager = em()): Promise<void> {
+    await tx.insert(SecurityEvent, {
       user: userId,
       kind,
       at: now(),

@@ -1,35 +1,69 @@
-// One function per email the account system sends. Delivery happens in the background.
-import type { Mailer } from '../mail/mailer.ts';
+// One function per email the account system sends. Each is queued with an id-only payload inside the
+// transaction that makes the change, and composed here when it is sent (src/mail/outbox.ts).
+import type { EntityManager } from '../db/orm.ts';
+import { User } from '../db/entities.ts';
+import { queueEmail, type Composer } from '../mail/outbox.ts';
 import { renderEmail } from '../mail/templates.ts';
+import * as tokens from './reset-tokens.ts';
 
-type Recipient = { username: string; email: string };
+/** What each email's job carries: ids and plain values, never a link, a token or an address typed by a visitor. */
+export type EmailPayloads = {
+  'reset-instructions': { userId: number };
+  'password-changed': { userId: number; how: 'reset' | 'change' };
+  // Only what the owner is shown: a device summary, a truncated address, the time.
+  'new-sign-in': { userId: number; device: string; ip: string | null; at: string };
+};
+export type EmailKind = keyof EmailPayloads;
 
-export type Notifier = ReturnType<typeof createNotifier>;
+/** Links in emails, built by the web layer from APP_BASE_URL only. */
+export type EmailLinks = {
+  resetPassword: (token: string) => string;
+  forgotPassword: string;
+};
 
-/** Where the account's emails point; built by the web layer from APP_BASE_URL. */
-export type NotifierLinks = { forgotPassword: string };
+export type NotifierOptions = { links: EmailLinks; resetTokenTtlMinutes: number; now: () => Date };
 
-export function createNotifier(mailer: Mailer, links: NotifierLinks) {
+/** Queues an email in `em`'s transaction; it is sent after the commit, and retried until it is. */
+export function queue<K extends EmailKind>(em: EntityManager, kind: K, payload: EmailPayloads[K]): Promise<number> {
+  return queueEmail(em, kind, payload);
+}
+
+export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOptions): { [K in EmailKind]: Composer<EmailPayloads[K]> } {
   return {
-    sendResetInstructions(user: Recipient, link: string, lifetimeMinutes: number): void {
-      const body = renderEmail('reset-password', { username: user.username, link, lifetime: lifetime(lifetimeMinutes) });
-      mailer.deliver({ to: user.email, subject: 'Reset your Inkwell password', ...body }, 'reset-instructions');
+    /**
+     * Mints the link now, at send time: the raw token exists only in this message. A retried send mints
+     * a fresh one and deletes the older, so the newest email's link is always the one that works.
+     */
+    async 'reset-instructions'({ userId }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
+      const token = await em.transactional((tx) => tokens.replaceTokensOf(tx, userId, now(), resetTokenTtlMinutes));
+      const body = renderEmail('reset-password', {
+        username: user.username,
+        link: links.resetPassword(token),
+        lifetime: lifetime(resetTokenTtlMinutes),
+      });
+      return { to: user.email, subject: 'Reset your Inkwell password', ...body };
     },
 
-    sendPasswordChanged(user: Recipient, how: 'reset' | 'change'): void {
+    async 'password-changed'({ userId, how }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
       const body = renderEmail('password-changed', { username: user.username, how });
-      mailer.deliver({ to: user.email, subject: 'Your Inkwell password was changed', ...body }, 'password-changed');
+      return { to: user.email, subject: 'Your Inkwell password was changed', ...body };
     },
 
-    sendNewSignIn(user: Recipient, signIn: { device: string; ip: string | null; at: Date }): void {
+    async 'new-sign-in'({ userId, device, ip, at }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
       const body = renderEmail('new-sign-in', {
         username: user.username,
-        device: signIn.device,
-        ip: signIn.ip ?? 'an unknown address',
-        at: signIn.at.toUTCString(),
+        device,
+        ip: ip ?? 'an unknown address',
+        at: new Date(at).toUTCString(),
         forgotLink: links.forgotPassword,
       });
-      mailer.deliver({ to: user.email, subject: 'New sign-in to your Inkwell account', ...body }, 'new-sign-in');
+      return { to: user.email, subject: 'New sign-in to your Inkwell account', ...body };
     },
   };
 }

@@ -75,4 +75,24 @@ const SecurityEventSchema = defineEntity({
 export class SecurityEvent extends SecurityEventSchema.class {}
 SecurityEventSchema.setClass(SecurityEvent);
 
-export const entities = [User, PasswordResetToken, Session, SecurityEvent];
+const JobSchema = defineEntity({
+  name: 'Job',
+  tableName: 'job',
+  properties: {
+    id: p.integer().primary(),
+    // What to do: a handler registered under this name (e.g. `email:reset-instructions`).
+    kind: p.string().length(64),
+    // JSON with ids and plain values only: never a link, a token or anything secret.
+    payload: p.text(),
+    attempts: p.integer().default(0),
+    // When the job is next due; while claimed, when the claimer's lease runs out.
+    runAt: p.datetime().index(),
+    finishedAt: p.datetime().nullable(),
+    deadAt: p.datetime().nullable(),
+    createdAt: p.datetime(),
+  },
+});
+export class Job extends JobSchema.class {}
+JobSchema.setClass(Job);
+
+export const entities = [User, PasswordResetToken, Session, SecurityEvent, Job];

@@ -1,11 +1,11 @@
 // Sessions and activity: where the account is signed in, signing other devices out, what happened.
 import type { Request, RequestHandler, Response } from 'express';
 import type { Accounts } from '../accounts/index.ts';
-import type { BackgroundTasks } from '../mail/background.ts';
+import type { AfterAnswer } from './after-answer.ts';
 import { clientOfRequest, currentUser } from './middleware.ts';
 import { jsonError, redirect, show, showError, wantsFragment } from './respond.ts';
 
-export function accountSecurity({ accounts, tasks }: { accounts: Accounts; tasks: BackgroundTasks }) {
+export function accountSecurity({ accounts, later }: { accounts: Accounts; later: AfterAnswer }) {
   /** The signed-in user and the public id of the session asking. */
   const asker = (req: Request, res: Response) => ({ userId: currentUser(res)!.id, sessionId: req.session.publicId });
 
@@ -18,7 +18,7 @@ export function accountSecurity({ accounts, tasks }: { accounts: Accounts; tasks
   }
 
   const noteRevoked = (req: Request, res: Response, userId: number) =>
-    tasks.afterResponse(res, 'security-event', () => accounts.noteEvent(userId, 'session_revoked', clientOfRequest(req)));
+    later.run(res, 'security-event', () => accounts.noteEvent(userId, 'session_revoked', clientOfRequest(req)));
 
   const revoke: RequestHandler = async (req, res) => {
     const { userId } = asker(req, res);

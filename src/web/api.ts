@@ -1,7 +1,8 @@
 // The JSON API for non-browser clients: the same domain calls as the pages, answered in JSON.
 import type { RequestHandler } from 'express';
 import type { Accounts, Profile } from '../accounts/index.ts';
-import type { BackgroundTasks } from '../mail/background.ts';
+import type { JobRunner } from '../jobs/runner.ts';
+import type { AfterAnswer } from './after-answer.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
 import { clientOfRequest, currentUser, logInSession, regenerateSession } from './middleware.ts';
 import { activityNotes, FORGOT_MESSAGE } from './pages.ts';
@@ -13,9 +14,9 @@ const invalidInput = (fields: FieldErrors) => ['invalid_input', 'Some fields nee
 // Serialised once: every email gets exactly these bytes.
 const FORGOT_BODY = JSON.stringify({ message: FORGOT_MESSAGE });
 
-export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLinks: ResetLinks }) {
-  const { accounts, tasks, resetLinks } = deps;
-  const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, tasks);
+export function api(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAnswer; resetLinks: ResetLinks }) {
+  const { accounts, jobs, later } = deps;
+  const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
 
   const register: RequestHandler = async (req, res) => {
     const input = parse(RegisterForm, req.body);
@@ -48,12 +49,12 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
     res.json({ user: publicProfile(currentUser(res)!) });
   };
 
-  const forgot: RequestHandler = (req, res) => {
+  const forgot: RequestHandler = async (req, res) => {
     const input = parse(ForgotForm, req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
-    tasks.afterResponse(res, 'password-reset-request', () =>
-      accounts.requestPasswordReset(input.data.email, resetLinks.linkFor, clientOfRequest(req)),
-    );
+    // As the page: recorded before the answer, worked on after it.
+    await accounts.recordResetRequest(input.data.email, clientOfRequest(req));
+    res.once('finish', () => jobs.wake());
     res.status(202).type('application/json').send(FORGOT_BODY);
   };
 

@@ -2,7 +2,8 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { EventKind } from '../accounts/activity.ts';
 import type { Accounts } from '../accounts/index.ts';
-import type { BackgroundTasks } from '../mail/background.ts';
+import type { JobRunner } from '../jobs/runner.ts';
+import type { AfterAnswer } from './after-answer.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, localPath, parse } from './forms.ts';
 import { clientOfRequest, currentUser, logInSession, regenerateSession } from './middleware.ts';
 import { redirect, show, wantsFragment } from './respond.ts';
@@ -15,9 +16,9 @@ const NOTICES: Record<string, string> = {
   password_reset: 'Your password has been reset. Log in with your new password.',
 };
 
-export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLinks: ResetLinks }) {
-  const { accounts, tasks, resetLinks } = deps;
-  const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, tasks);
+export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAnswer; resetLinks: ResetLinks }) {
+  const { accounts, jobs, later, resetLinks } = deps;
+  const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
 
   const home: RequestHandler = (_req, res) => res.render('pages/home.njk', { title: 'Inkwell' });
 
@@ -82,13 +83,13 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
 
   const forgotView = { page: 'forgot-password', fragment: 'forgot-form', title: 'Forgot your password?' };
   const showForgot: RequestHandler = (req, res) => show(req, res, forgotView);
-  const forgot: RequestHandler = (req, res) => {
+  const forgot: RequestHandler = async (req, res) => {
     const input = parse(ForgotForm, req.body);
     if (!input.ok) return show(req, res, { ...forgotView, status: 422 }, { errors: input.fields, values: req.body });
-    // Answer first, then look the account up: nothing about the account can shape the answer.
-    tasks.afterResponse(res, 'password-reset-request', () =>
-      accounts.requestPasswordReset(input.data.email, resetLinks.linkFor, clientOfRequest(req)),
-    );
+    // Recorded before the 202 (a crash after it loses nothing); the account is looked up only once the
+    // answer is out, so nothing about the account can shape it.
+    await accounts.recordResetRequest(input.data.email, clientOfRequest(req));
+    res.once('finish', () => jobs.wake());
     show(req, res, { ...forgotView, status: 202 }, { sent: FORGOT_MESSAGE });
   };
 
@@ -129,14 +130,14 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
  * Security activity is written after the answer has gone out: it never delays or fails the action
  * it records, and a failed sign-in's lookup cannot shape the answer's timing.
  */
-export function activityNotes(accounts: Accounts, tasks: BackgroundTasks) {
+export function activityNotes(accounts: Accounts, later: AfterAnswer) {
   return {
     noteSignIn: (req: Request, res: Response, userId: number) =>
-      tasks.afterResponse(res, 'security-event', () => accounts.noteSignIn(userId, clientOfRequest(req))),
+      later.run(res, 'security-event', () => accounts.noteSignIn(userId, clientOfRequest(req))),
     noteFailedSignIn: (req: Request, res: Response, email: string) =>
-      tasks.afterResponse(res, 'security-event', () => accounts.noteFailedSignIn(email, clientOfRequest(req))),
+      later.run(res, 'security-event', () => accounts.noteFailedSignIn(email, clientOfRequest(req))),
     noteEvent: (req: Request, res: Response, userId: number, kind: EventKind) =>
-      tasks.afterResponse(res, 'security-event', () => accounts.noteEvent(userId, kind, clientOfRequest(req))),
+      later.run(res, 'security-event', () => accounts.noteEvent(userId, kind, clientOfRequest(req))),
   };
 }
 

@@ -1,9 +1,10 @@
 // The route table: every route with its policy (rate limit, signed-in user) in one place.
 import { Router } from 'express';
 import type { Accounts } from '../accounts/index.ts';
-import type { BackgroundTasks } from '../mail/background.ts';
+import type { JobRunner } from '../jobs/runner.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { accountSecurity } from './account-security.ts';
+import type { AfterAnswer } from './after-answer.ts';
 import { api } from './api.ts';
 import { mailbox } from './mailbox.ts';
 import { requireUser, type Limiters } from './middleware.ts';
@@ -12,17 +13,18 @@ import type { ResetLinks } from './reset-links.ts';
 
 export type RouteDeps = {
   accounts: Accounts;
-  tasks: BackgroundTasks;
+  jobs: JobRunner;
+  later: AfterAnswer;
   resetLinks: ResetLinks;
   limit: Limiters;
   /** The dev outbox, in development only; in production /dev/mailbox does not exist. */
   outbox: Mailer['outbox'];
 };
 
-export function routes({ accounts, tasks, resetLinks, limit, outbox }: RouteDeps): Router {
-  const page = pages({ accounts, tasks, resetLinks });
-  const json = api({ accounts, tasks, resetLinks });
-  const security = accountSecurity({ accounts, tasks });
+export function routes({ accounts, jobs, later, resetLinks, limit, outbox }: RouteDeps): Router {
+  const page = pages({ accounts, jobs, later, resetLinks });
+  const json = api({ accounts, jobs, later, resetLinks });
+  const security = accountSecurity({ accounts, later });
   const r = Router();
 
   r.get('/', page.home);
