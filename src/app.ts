@@ -60,6 +60,8 @@ export function buildApp({ config, orm, log, mailer, retry, now }: AppDeps): App
   const app = express();
 
   app.set('trust proxy', config.trustProxy ?? false);
+  // __Host- binds the cookie to this exact origin over HTTPS: no subdomain can set or read it.
+  app.set('session cookie name', production ? '__Host-inkwell' : 'inkwell');
   app.set('view engine', 'njk');
   const views = nunjucks.configure(root('views'), { autoescape: true, express: app, throwOnUndefined: false });
   views.addGlobal('siteName', 'Inkwell');
@@ -127,8 +129,7 @@ export function buildApp({ config, orm, log, mailer, retry, now }: AppDeps): App
   app.use(refuseCrossSite(config.appBaseUrl.origin));
   app.use(
     session({
-      // __Host- binds the cookie to this exact origin over HTTPS: no subdomain can set or read it.
-      name: production ? '__Host-inkwell' : 'inkwell',
+      name: app.get('session cookie name'),
       secret: config.sessionSecret,
       store: sessions,
       resave: false,
@@ -147,6 +148,8 @@ export function buildApp({ config, orm, log, mailer, retry, now }: AppDeps): App
       accounts,
       jobs,
       later,
+      secureCookies: production,
+      appBaseUrl: config.appBaseUrl,
       resetLinks: createResetLinks(production),
       limit: createLimiters(config.rateLimits),
       outbox: production ? null : mailer.outbox,

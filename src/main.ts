@@ -40,7 +40,7 @@ const { app, sessions, accounts, jobs, later } = buildApp({ config, orm, log, ma
 jobs.start();
 
 const pruning = setInterval(() => {
-  Promise.all([sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.pruneOldActivity()]).catch((err: Error) =>
+  Promise.all([sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.pruneOldActivity(), accounts.deleteExpiredAccountTokens()]).catch((err: Error) =>
     log.warn({ error: { message: err.message } }, 'pruning expired rows failed'),
   );
 }, PRUNE_EVERY_MS);

@@ -4,6 +4,7 @@ import type { EntityManager, Orm } from '../db/orm.ts';
 import { Session, User } from '../db/entities.ts';
 import { enqueue } from '../jobs/queue.ts';
 import type { JobHandler } from '../jobs/runner.ts';
+import { createAccountChanges } from './account-changes.ts';
 import { createActivity, type EventKind } from './activity.ts';
 import { describeDevice, type Client } from './clients.ts';
 import { queue as queueEmail } from './notifier.ts';
@@ -46,6 +47,7 @@ export function createAccounts({ orm, resetThrottleSeconds, now = () => new Date
   const em = () => orm.em.fork();
   const sessions = createSessions({ orm, now });
   const activity = createActivity({ orm, now });
+  const changes = createAccountChanges({ orm, now, activity });
 
   async function findUser(id: number): Promise<Profile | null> {
     const user = await em().findOne(User, { id });
@@ -262,6 +264,7 @@ export function createAccounts({ orm, resetThrottleSeconds, now = () => new Date
     findUser, registerUser, logIn, changePassword, recordResetRequest, requestPasswordReset, checkResetToken,
     resetPassword, deleteExpiredResetTokens, jobs, noteSignIn, noteFailedSignIn, noteEvent, pruneOldActivity,
     securityOverview,
+    ...changes,
     listActivity: activity.list,
     listSessions: sessions.list,
     endSession: sessions.end,

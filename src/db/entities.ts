@@ -75,6 +75,25 @@ const SecurityEventSchema = defineEntity({
 export class SecurityEvent extends SecurityEventSchema.class {}
 SecurityEventSchema.setClass(SecurityEvent);
 
+const AccountTokenSchema = defineEntity({
+  name: 'AccountToken',
+  tableName: 'account_token',
+  properties: {
+    id: p.integer().primary(),
+    user: () => p.manyToOne(User).deleteRule('cascade').index().ref(),
+    // 'email_change' (confirm a new address) or 'secure' ("This wasn't me").
+    purpose: p.string().length(20),
+    // SHA-256 of the emailed token, set when the email is sent; null until then.
+    tokenHash: p.string().length(64).nullable().unique(),
+    // email_change: the new address; secure: the address the notice went to (restored if changed away).
+    email: p.string().length(254).nullable(),
+    expiresAt: p.datetime().index(),
+    createdAt: p.datetime(),
+  },
+});
+export class AccountToken extends AccountTokenSchema.class {}
+AccountTokenSchema.setClass(AccountToken);
+
 const JobSchema = defineEntity({
   name: 'Job',
   tableName: 'job',
@@ -95,4 +114,4 @@ const JobSchema = defineEntity({
 export class Job extends JobSchema.class {}
 JobSchema.setClass(Job);
 
-export const entities = [User, PasswordResetToken, Session, SecurityEvent, Job];
+export const entities = [User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job];

@@ -9,6 +9,9 @@ export function createEmailLinks(appBaseUrl: URL): EmailLinks {
   };
   return {
     resetPassword: withToken('/reset-password'),
+    confirmEmail: withToken('/account/email/confirm'),
+    secure: withToken('/account/secure'),
     forgotPassword: new URL('/forgot-password', appBaseUrl).href,
+    login: new URL('/login', appBaseUrl).href,
   };
 }

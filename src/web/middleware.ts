@@ -59,6 +59,19 @@ export function regenerateSession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
 }
 
+/** Ends this browser's session: the row is deleted and the cookie cleared. */
+export function destroySession(req: Request, res: Response): Promise<void> {
+  return new Promise((resolve, reject) =>
+    req.session.destroy((err) => {
+      if (err) return reject(err);
+      // The same attributes it was set with, or the browser keeps it (app.ts names it per environment).
+      const name = String(req.app.get('session cookie name'));
+      res.clearCookie(name, { path: '/', httpOnly: true, sameSite: 'lax', secure: name.startsWith('__Host-') });
+      resolve();
+    }),
+  );
+}
+
 export function saveSession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
 }
@@ -86,6 +99,7 @@ export const RATE_LIMITS = {
   register: { limit: 5, windowMinutes: 60 }, // mass sign-ups
   forgot: { limit: 5, windowMinutes: 15 }, // mail bombing someone's inbox
   reset: { limit: 10, windowMinutes: 15 }, // guessing tokens (hopeless at 256 bits, but cheap to stop)
+  account: { limit: 10, windowMinutes: 15 }, // the account page's changes: guessing the current password, mail bombing
 } as const;
 
 export type Limiters = Record<keyof typeof RATE_LIMITS, RequestHandler>;
@@ -107,6 +121,7 @@ export function createLimiters(enabled: boolean): Limiters {
     register: make(RATE_LIMITS.register),
     forgot: make(RATE_LIMITS.forgot),
     reset: make(RATE_LIMITS.reset),
+    account: make(RATE_LIMITS.account),
   };
 }
 

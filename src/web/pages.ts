@@ -6,7 +6,8 @@ import type { JobRunner } from '../jobs/runner.ts';
 import type { AfterAnswer } from './after-answer.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, localPath, parse } from './forms.ts';
 import { clientOfRequest, currentUser, logInSession, regenerateSession } from './middleware.ts';
-import { redirect, show, wantsFragment } from './respond.ts';
+import { ACCOUNT_NOTICES, ACCOUNT_VIEW, lookUp, showAccount } from './account-view.ts';
+import { redirect, show } from './respond.ts';
 import type { ResetLinks } from './reset-links.ts';
 
 export const FORGOT_MESSAGE =
@@ -14,6 +15,8 @@ export const FORGOT_MESSAGE =
 
 const NOTICES: Record<string, string> = {
   password_reset: 'Your password has been reset. Log in with your new password.',
+  account_secured:
+    'Your account is secured: every device has been signed out, and a link to choose a new password is on its way to your inbox.',
 };
 
 export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAnswer; resetLinks: ResetLinks }) {
@@ -58,27 +61,21 @@ export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterA
     redirect(req, res, '/');
   };
 
-  const accountView = { page: 'account', fragment: 'password-form', title: 'Your account' };
-  /** The account page, or only the swapped form for htmx; the full page lists sessions and activity. */
-  async function showAccount(req: Request, res: Response, view: typeof accountView & { status?: number }, context: object = {}) {
-    res.set('Cache-Control', 'no-store');
-    const overview = wantsFragment(req) ? {} : await accounts.securityOverview(currentUser(res)!.id, req.session.publicId);
-    show(req, res, view, { ...overview, ...context });
-  }
-  const account: RequestHandler = (req, res) => showAccount(req, res, accountView);
+  const accountView = ACCOUNT_VIEW;
+  const account: RequestHandler = (req, res) => showAccount(req, res, accounts, accountView, { notice: lookUp(ACCOUNT_NOTICES, req.query.notice) });
   const changePassword: RequestHandler = async (req, res) => {
     const user = currentUser(res)!;
     const input = parse(ChangePasswordForm, req.body);
-    if (!input.ok) return showAccount(req, res, { ...accountView, status: 422 }, { errors: input.fields });
+    if (!input.ok) return showAccount(req, res, accounts, { ...accountView, status: 422 }, { errors: input.fields });
     const outcome = await accounts.changePassword(user.id, {
       currentPassword: input.data.current_password,
       newPassword: input.data.new_password,
     });
-    if (!outcome.ok) return showAccount(req, res, { ...accountView, status: 422 }, { errors: outcome.fields });
+    if (!outcome.ok) return showAccount(req, res, accounts, { ...accountView, status: 422 }, { errors: outcome.fields });
     // Every session ended with the change; this browser continues under a fresh id.
     await logInSession(req, outcome.user);
     noteEvent(req, res, user.id, 'password_changed');
-    await showAccount(req, res, accountView, { changed: true });
+    await showAccount(req, res, accounts, accountView, { changed: true });
   };
 
   const forgotView = { page: 'forgot-password', fragment: 'forgot-form', title: 'Forgot your password?' };

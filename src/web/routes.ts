@@ -3,6 +3,7 @@ import { Router } from 'express';
 import type { Accounts } from '../accounts/index.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import { accountChanges } from './account-changes.ts';
 import { accountSecurity } from './account-security.ts';
 import type { AfterAnswer } from './after-answer.ts';
 import { api } from './api.ts';
@@ -15,16 +16,20 @@ export type RouteDeps = {
   accounts: Accounts;
   jobs: JobRunner;
   later: AfterAnswer;
+  /** Cookies that carry an emailed token are Secure in production. */
+  secureCookies: boolean;
+  appBaseUrl: URL;
   resetLinks: ResetLinks;
   limit: Limiters;
   /** The dev outbox, in development only; in production /dev/mailbox does not exist. */
   outbox: Mailer['outbox'];
 };
 
-export function routes({ accounts, jobs, later, resetLinks, limit, outbox }: RouteDeps): Router {
+export function routes({ accounts, jobs, later, resetLinks, limit, outbox, secureCookies, appBaseUrl }: RouteDeps): Router {
   const page = pages({ accounts, jobs, later, resetLinks });
   const json = api({ accounts, jobs, later, resetLinks });
   const security = accountSecurity({ accounts, later });
+  const changes = accountChanges({ accounts, later, secureCookies, appBaseUrl });
   const r = Router();
 
   r.get('/', page.home);
@@ -35,8 +40,16 @@ export function routes({ accounts, jobs, later, resetLinks, limit, outbox }: Rou
   r.post('/logout', page.logout);
   r.get('/account', requireUser, page.account);
   r.post('/account/password', requireUser, page.changePassword);
+  r.post('/account/email', limit.account, requireUser, changes.changeEmail);
+  r.get('/account/email/confirm', changes.showConfirmEmail); // moves the token out of the URL, then asks for a login
+  r.post('/account/email/confirm', limit.account, requireUser, changes.confirmEmail);
+  r.get('/account/secure', changes.showSecure); // no login: the attacker may hold the only session
+  r.post('/account/secure', limit.account, changes.secureAccount);
+  r.post('/account/delete', limit.account, requireUser, changes.deleteAccount);
   r.post('/account/sessions/revoke-others', requireUser, security.revokeOthers);
   r.post('/account/sessions/:id/revoke', requireUser, security.revoke);
+  // The W3C well-known URL password managers open to change a password.
+  r.get('/.well-known/change-password', (_req, res) => res.redirect(302, '/account'));
   r.get('/forgot-password', page.showForgot);
   r.post('/forgot-password', limit.forgot, page.forgot);
   r.get('/reset-password', page.showReset);
@@ -47,6 +60,9 @@ export function routes({ accounts, jobs, later, resetLinks, limit, outbox }: Rou
   r.post('/api/auth/logout', json.logout);
   r.get('/api/users/me', requireUser, json.me);
   r.patch('/api/users/me/password', requireUser, json.changePassword);
+  r.post('/api/users/me/email', limit.account, requireUser, changes.changeEmailJson);
+  r.post('/api/users/me/email/confirm', limit.account, requireUser, changes.confirmEmailJson);
+  r.delete('/api/users/me', limit.account, requireUser, changes.deleteAccountJson);
   r.get('/api/users/me/sessions', requireUser, security.listSessionsJson);
   r.delete('/api/users/me/sessions/:id', requireUser, security.deleteSessionJson);
   r.get('/api/users/me/events', requireUser, security.listEventsJson);
