@@ -27,7 +27,7 @@ export function accountChanges({ accounts, secureCookies, appBaseUrl }: { accoun
 
   const changeEmail: RequestHandler = async (req, res) => {
     const input = parse(ChangeEmailForm, req.body);
-    if (!input.ok) return showAccount(req, res, accounts, { ...emailView, status: 422 }, { errors: input.fields, values: req.body });
+    if (!input.ok) return showAccount(req, res, accounts, { ...emailView, status: 422 }, { emailErrors: input.fields, values: req.body });
     const outcome = await accounts.requestEmailChange(
       currentUser(res)!.id,
       { newEmail: input.data.new_email, currentPassword: input.data.current_password },
@@ -35,7 +35,7 @@ export function accountChanges({ accounts, secureCookies, appBaseUrl }: { accoun
     );
     if (!outcome.ok) {
       const errors = emailChangeErrors(outcome.reason);
-      return showAccount(req, res, accounts, { ...emailView, status: 422 }, { errors, values: { new_email: input.data.new_email } });
+      return showAccount(req, res, accounts, { ...emailView, status: 422 }, { emailErrors: errors, values: { new_email: input.data.new_email } });
     }
     await showAccount(req, res, accounts, { ...emailView, status: 202 }, { emailSent: EMAIL_CHANGE_MESSAGE });
   };
@@ -99,9 +99,9 @@ export function accountChanges({ accounts, secureCookies, appBaseUrl }: { accoun
 
   const deleteAccount: RequestHandler = async (req, res) => {
     const input = parse(DeleteAccountForm, req.body);
-    if (!input.ok) return showAccount(req, res, accounts, { ...deleteView, status: 422 }, { errors: input.fields });
+    if (!input.ok) return showAccount(req, res, accounts, { ...deleteView, status: 422 }, { deleteErrors: input.fields });
     const outcome = await accounts.deleteAccount(currentUser(res)!.id, input.data.current_password);
-    if (!outcome.ok) return showAccount(req, res, accounts, { ...deleteView, status: 422 }, { errors: { current_password: WRONG_PASSWORD } });
+    if (!outcome.ok) return showAccount(req, res, accounts, { ...deleteView, status: 422 }, { deleteErrors: { current_password: WRONG_PASSWORD } });
     await destroySession(req, res);
     redirect(req, res, '/');
   };
