@@ -9,18 +9,23 @@ import { createAccounts, type Accounts } from './accounts/index.ts';
 import { createNotifier } from './accounts/notifier.ts';
 import type { Config } from './config.ts';
 import type { Orm } from './db/orm.ts';
-import { DatabaseSessionStore } from './db/session-store.ts';
+import { DatabaseSessionStore, SESSION_TTL_MS } from './db/session-store.ts';
 import { redactUrl, type Logger } from './log.ts';
-import type { BackgroundTasks } from './mail/background.ts';
+import { JobRunner, type RetryPolicy } from './jobs/runner.ts';
 import type { Mailer } from './mail/mailer.ts';
 import {
   createLimiters, handleErrors, loadUser, notFound, refuseCrossSite, sessionCookieName, uncachedWhenSignedIn,
 } from './web/middleware.ts';
+import { emailJobs } from './mail/outbox.ts';
+import { createMetrics } from './metrics.ts';
+import { AfterAnswer } from './web/after-answer.ts';
+import { createEmailLinks } from './web/email-links.ts';
+import { measureRequests, serveMetrics } from './web/metrics.ts';
 import { createResetLinks } from './web/reset-links.ts';
 import { routes } from './web/routes.ts';
+import { timeAgo } from './web/time.ts';
 
-// Two weeks of "remember me"; a password change or reset ends them sooner.
-export const SESSION_TTL_MS = 14 * 24 * 3600_000;
+export { SESSION_TTL_MS };
 // Forms are small; anything bigger is refused (413) before it is parsed, let alone hashed.
 const BODY_LIMIT = '16kb';
 
@@ -28,25 +33,32 @@ export type AppDeps = {
   config: Config;
   orm: Orm;
   log: Logger;
-  tasks: BackgroundTasks;
   mailer: Mailer;
+  /** How failed jobs back off (tests shorten it). */
+  retry?: RetryPolicy;
   now?: () => Date;
 };
 
-export type App = { app: Express; sessions: DatabaseSessionStore; accounts: Accounts };
+/** `jobs` is not started here: main.ts (or a test) starts it and stops it. */
+export type App = { app: Express; sessions: DatabaseSessionStore; accounts: Accounts; jobs: JobRunner; later: AfterAnswer };
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
-export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App {
+export function buildApp({ config, orm, log, mailer, retry, now }: AppDeps): App {
   const production = config.env === 'production';
-  const accounts = createAccounts({
-    orm,
-    notifier: createNotifier(mailer),
+  const metrics = createMetrics(orm, now);
+  const accounts = createAccounts({ orm, resetThrottleSeconds: config.resetThrottleSeconds, now });
+  // Emails are composed when sent, with links from APP_BASE_URL (src/accounts/notifier.ts).
+  const notifier = createNotifier({
+    links: createEmailLinks(config.appBaseUrl),
     resetTokenTtlMinutes: config.resetTokenTtlMinutes,
-    resetThrottleSeconds: config.resetThrottleSeconds,
-    now,
+    now: now ?? (() => new Date()),
   });
-  const sessions = new DatabaseSessionStore(orm, SESSION_TTL_MS);
+  const jobs = new JobRunner({ orm, log, metrics, retry, now });
+  jobs.register(accounts.jobs);
+  jobs.register(emailJobs(notifier, mailer));
+  const sessions = new DatabaseSessionStore(orm, now);
+  const later = new AfterAnswer(log);
   const app = express();
 
   app.set('trust proxy', config.trustProxy ?? false);
@@ -54,6 +66,8 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
   const views = nunjucks.configure(root('views'), { autoescape: true, express: app, throwOnUndefined: false });
   views.addGlobal('siteName', 'Inkwell');
   views.addGlobal('devMailbox', Boolean(mailer.outbox) && !production);
+  views.addFilter('ago', (date: Date) => timeAgo(date, now?.() ?? new Date()));
+  views.addFilter('exactTime', (date: Date) => date.toUTCString());
 
   app.use(
     pinoHttp({
@@ -73,6 +87,7 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );
+  app.use(measureRequests(metrics));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -108,6 +123,9 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
     }
   });
 
+  // Only with METRICS_TOKEN; without it the route does not exist (404 like any unknown page).
+  if (config.metricsToken) app.get('/metrics', serveMetrics(metrics, config.metricsToken));
+
   app.use('/static', express.static(root('public'), { maxAge: '1h', index: false }));
   app.get('/static/htmx.min.js', (_req, res) => {
     res.sendFile(fileURLToPath(import.meta.resolve('htmx.org/dist/htmx.min.js')), { maxAge: '1h' });
@@ -118,7 +136,6 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
   app.use(refuseCrossSite(config.appBaseUrl.origin));
   app.use(
     session({
-      // __Host- binds the cookie to this exact origin over HTTPS: no subdomain can set or read it.
       name: sessionCookieName(production),
       secret: config.sessionSecret,
       store: sessions,
@@ -137,13 +154,16 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
   app.use(
     routes({
       accounts,
-      tasks,
-      resetLinks: createResetLinks(config.appBaseUrl, production),
+      jobs,
+      later,
+      secureCookies: production,
+      appBaseUrl: config.appBaseUrl,
+      resetLinks: createResetLinks(production),
       limit: createLimiters(config.rateLimits),
       outbox: production ? null : mailer.outbox,
     }),
   );
   app.use(notFound);
   app.use(handleErrors(log));
-  return { app, sessions, accounts };
+  return { app, sessions, accounts, jobs, later };
 }

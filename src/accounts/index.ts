@@ -2,9 +2,15 @@
 import { raw, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { Session, User } from '../db/entities.ts';
-import type { Notifier } from './notifier.ts';
+import { enqueue } from '../jobs/queue.ts';
+import type { JobHandler } from '../jobs/runner.ts';
+import { createAccountChanges } from './account-changes.ts';
+import { createActivity, type EventKind } from './activity.ts';
+import { describeDevice, type Client } from './clients.ts';
+import { queue as queueEmail } from './notifier.ts';
 import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } from './passwords.ts';
 import * as tokens from './reset-tokens.ts';
+import { createSessions } from './sessions.ts';
 
 export { passwordProblem };
 
@@ -21,12 +27,10 @@ export type PasswordChange =
   // A reset or another change committed between checking the current password and writing the new one.
   | { ok: false; reason: 'changed_meanwhile' };
 export type ResetRequest = 'sent' | 'unknown_email' | 'throttled';
-export type Reset = { ok: true } | { ok: false; reason: 'invalid_token' } | { ok: false; reason: 'invalid'; fields: FieldErrors };
+export type Reset = { ok: true; userId: number } | { ok: false; reason: 'invalid_token' } | { ok: false; reason: 'invalid'; fields: FieldErrors };
 
 export type AccountsOptions = {
   orm: Orm;
-  notifier: Notifier;
-  resetTokenTtlMinutes: number;
   resetThrottleSeconds: number;
   now?: () => Date;
 };
@@ -38,8 +42,14 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrottleSeconds, now = () => new Date() }: AccountsOptions) {
+// The job that carries a recorded forgot-password request to its work.
+const RESET_REQUEST_JOB = 'password-reset-request';
+
+export function createAccounts({ orm, resetThrottleSeconds, now = () => new Date() }: AccountsOptions) {
   const em = () => orm.em.fork();
+  const sessions = createSessions({ orm, now });
+  const activity = createActivity({ orm, now });
+  const changes = createAccountChanges({ orm, now, activity });
 
   async function findUser(id: number): Promise<Profile | null> {
     const user = await em().findOne(User, { id });
@@ -117,30 +127,37 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
     const passwordHash = await hashPassword(input.newPassword);
     // Only over the credentials just checked: a reset that committed meanwhile must not be undone
     // by a change that an attacker with the old password and a stolen session had started before it.
-    const stored = await em().transactional((tx) => writePassword(tx, userId, passwordHash, user.credentialVersion));
+    const stored = await em().transactional(async (tx) => {
+      const written = await writePassword(tx, userId, passwordHash, user.credentialVersion);
+      if (written) await queueEmail(tx, 'password-changed', { userId, how: 'change' });
+      return written;
+    });
     if (stored === null) return { ok: false, reason: 'changed_meanwhile' };
-    notifier.sendPasswordChanged(user, 'change');
     return { ok: true, user: { id: userId, credentialVersion: stored.credentialVersion } };
   }
 
   /**
-   * Emails a reset link if the address belongs to an account. Callers run this after answering,
-   * and show the same message whatever it returns.
+   * Records a forgot-password request before it is answered: one insert, the same whatever the
+   * address, so neither the answer nor its timing depends on the account. The caller wakes the job
+   * runner once the answer is out; a crash before that loses nothing, as any instance sweeps it up.
    */
-  async function requestPasswordReset(email: string, linkFor: (token: string) => string): Promise<ResetRequest> {
-    const db = em();
-    const user = await db.findOne(User, { email: normalizeEmail(email) });
-    if (!user) return 'unknown_email';
-    const at = now();
-    if (!(await claimResetWindow(user.id, at))) return 'throttled';
+  async function recordResetRequest(email: string, client: Client | null = null): Promise<void> {
+    // The client (a truncated address, a User-Agent) rides along for the activity log; no secret.
+    await enqueue(em(), RESET_REQUEST_JOB, { email: normalizeEmail(email), client }, { wake: false });
+  }
 
-    const { token, tokenHash } = tokens.mintToken();
-    await db.transactional(async (tx) => {
-      // One live link per account: a new request supersedes the old one.
-      await tokens.deleteTokensOf(tx, user.id);
-      await tokens.storeToken(tx, user.id, tokenHash, at, new Date(at.getTime() + resetTokenTtlMinutes * 60_000));
-    });
-    notifier.sendResetInstructions(user, linkFor(token), resetTokenTtlMinutes);
+  /**
+   * The work behind a recorded request: queues a reset email if the address belongs to an account
+   * and its throttle window is free. In the job's transaction when given one, so the request ends
+   * exactly when its email is queued. The link is minted when the email is sent (notifier.ts).
+   */
+  async function requestPasswordReset(email: string, tx?: EntityManager, client: Client | null = null): Promise<ResetRequest> {
+    if (!tx) return em().transactional((own) => requestPasswordReset(email, own, client));
+    const user = await tx.findOne(User, { email: normalizeEmail(email) });
+    if (!user) return 'unknown_email';
+    await activity.record(user.id, 'password_reset_requested', client, tx);
+    if (!(await claimResetWindow(tx, user.id, now()))) return 'throttled';
+    await queueEmail(tx, 'reset-instructions', { userId: user.id });
     return 'sent';
   }
 
@@ -163,11 +180,13 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
     const user = await em().transactional(async (tx) => {
       // Claim the token before writing the password: of two concurrent redemptions, one wins.
       const owner = await tokens.claimToken(tx, tokenHash, now());
-      return owner === null ? null : writePassword(tx, owner, passwordHash);
+      if (owner === null) return null;
+      const written = await writePassword(tx, owner, passwordHash);
+      await queueEmail(tx, 'password-changed', { userId: owner, how: 'reset' });
+      return written;
     });
     if (user === null) return { ok: false, reason: 'invalid_token' };
-    notifier.sendPasswordChanged(user, 'reset');
-    return { ok: true };
+    return { ok: true, userId: user.id };
   }
 
   /** Housekeeping: expired links are useless, so they need not be kept. */
@@ -192,10 +211,42 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
     return tx.findOneOrFail(User, { id: userId }, { refresh: true });
   }
 
+  /**
+   * Records a sign-in, and emails the owner when it came from a device family and address range
+   * the account has not signed in from lately. Callers run this after answering.
+   */
+  async function noteSignIn(userId: number, client: Client): Promise<void> {
+    const familiarity = await activity.signInFamiliarity(userId, client);
+    await activity.record(userId, 'sign_in', client);
+    if (familiarity !== 'new') return;
+    const signIn = { userId, device: describeDevice(client.userAgent), ip: client.ip, at: now().toISOString() };
+    await em().transactional((tx) => queueEmail(tx, 'new-sign-in', signIn));
+  }
+
+  /** Counts a failed sign-in for the account with this email, if any. Callers run this after answering. */
+  function noteFailedSignIn(email: string, client: Client): Promise<void> {
+    return activity.recordFailedSignIn(normalizeEmail(email), client);
+  }
+
+  function noteEvent(userId: number, kind: EventKind, client: Client | null): Promise<void> {
+    return activity.record(userId, kind, client);
+  }
+
+  /** What the account page shows beside the profile: live sessions and recent activity. */
+  async function securityOverview(userId: number, currentSessionId: string | undefined) {
+    const [sessionList, activityList] = await Promise.all([sessions.list(userId, currentSessionId), activity.list(userId)]);
+    return { sessions: sessionList, activity: activityList };
+  }
+
+  /** Housekeeping: security activity is kept for 90 days. */
+  function pruneOldActivity(): Promise<number> {
+    return activity.prune();
+  }
+
   /** Takes the account's throttle window in one conditional update, so concurrent requests send one email. */
-  async function claimResetWindow(userId: number, at: Date): Promise<boolean> {
+  async function claimResetWindow(tx: EntityManager, userId: number, at: Date): Promise<boolean> {
     const windowStart = new Date(at.getTime() - resetThrottleSeconds * 1000);
-    const claimed = await em().nativeUpdate(
+    const claimed = await tx.nativeUpdate(
       User,
       resetThrottleSeconds > 0
         ? { id: userId, $or: [{ resetRequestedAt: null }, { resetRequestedAt: { $lte: windowStart } }] }
@@ -205,9 +256,26 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
     return claimed === 1;
   }
 
+  /** The durable jobs this domain runs (registered with the job runner by buildApp). */
+  const jobs: Record<string, JobHandler> = {
+    [RESET_REQUEST_JOB]: {
+      // Ends in the transaction that queues the email; then the row (an address anyone typed) is deleted.
+      transactional: true,
+      forget: true,
+      run: async ({ email, client }: { email: string; client?: Client | null }, tx) =>
+        void (await requestPasswordReset(email, tx, client ?? null)),
+    },
+  };
+
   return {
-    findUser, registerUser, logIn, changePassword, requestPasswordReset, checkResetToken, resetPassword,
-    deleteExpiredResetTokens,
+    findUser, registerUser, logIn, changePassword, recordResetRequest, requestPasswordReset, checkResetToken,
+    resetPassword, deleteExpiredResetTokens, jobs, noteSignIn, noteFailedSignIn, noteEvent, pruneOldActivity,
+    securityOverview,
+    ...changes,
+    listActivity: activity.list,
+    listSessions: sessions.list,
+    endSession: sessions.end,
+    endOtherSessions: sessions.endOthers,
   };
 }
 

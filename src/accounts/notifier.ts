@@ -1,23 +1,129 @@
-// One function per email the account system sends. Delivery happens in the background.
-import type { Mailer } from '../mail/mailer.ts';
+// One function per email the account system sends. Each is queued with an id-only payload inside the
+// transaction that makes the change, and composed here when it is sent (src/mail/outbox.ts).
+import type { EntityManager } from '../db/orm.ts';
+import { AccountToken, User } from '../db/entities.ts';
+import { queueEmail, type Composer } from '../mail/outbox.ts';
 import { renderEmail } from '../mail/templates.ts';
+import * as accountTokens from './account-tokens.ts';
+import * as tokens from './reset-tokens.ts';
 
-type Recipient = { username: string; email: string };
+/** What each email's job carries: ids and plain values, never a link, a token or an address typed by a visitor. */
+export type EmailPayloads = {
+  'reset-instructions': { userId: number };
+  'password-changed': { userId: number; how: 'reset' | 'change' };
+  // Only what the owner is shown: a device summary, a truncated address, the time.
+  'new-sign-in': { userId: number; device: string; ip: string | null; at: string };
+  // Whether the new address is free is decided at send time: a confirmation link, or a note without one.
+  'confirm-email': { changeId: number };
+  // Both addresses belonged to the account; the old one is told, with a way to undo.
+  'email-changed': { userId: number; oldEmail: string; newEmail: string };
+  // The account is gone by the time this is sent, so the payload carries what the email needs.
+  goodbye: { email: string; username: string };
+};
+export type EmailKind = keyof EmailPayloads;
 
-export type Notifier = ReturnType<typeof createNotifier>;
+/** Links in emails, built by the web layer from APP_BASE_URL only. */
+export type EmailLinks = {
+  resetPassword: (token: string) => string;
+  confirmEmail: (token: string) => string;
+  secure: (token: string) => string;
+  forgotPassword: string;
+  login: string;
+};
 
-export function createNotifier(mailer: Mailer) {
+export type NotifierOptions = { links: EmailLinks; resetTokenTtlMinutes: number; now: () => Date };
+
+/** Queues an email in `em`'s transaction; it is sent after the commit, and retried until it is. */
+export function queue<K extends EmailKind>(em: EntityManager, kind: K, payload: EmailPayloads[K]): Promise<number> {
+  return queueEmail(em, kind, payload);
+}
+
+export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOptions): { [K in EmailKind]: Composer<EmailPayloads[K]> } {
+  /** Every security notice carries its own "This wasn't me" link, minted as the notice is sent. */
+  const secureLink = async (em: EntityManager, userId: number, sentTo: string) =>
+    links.secure(await accountTokens.mintSecureToken(em, userId, sentTo, now()));
+
   return {
-    sendResetInstructions(user: Recipient, link: string, lifetimeMinutes: number): void {
-      const body = renderEmail('reset-password', { username: user.username, link, lifetime: lifetime(lifetimeMinutes) });
-      mailer.deliver({ to: user.email, subject: 'Reset your Inkwell password', ...body }, 'reset-instructions');
+    /**
+     * Mints the link now, at send time: the raw token exists only in this message. A retried send mints
+     * a fresh one and deletes the older, so the newest email's link is always the one that works.
+     */
+    async 'reset-instructions'({ userId }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
+      const token = await em.transactional((tx) => tokens.replaceTokensOf(tx, userId, now(), resetTokenTtlMinutes));
+      const body = renderEmail('reset-password', {
+        username: user.username,
+        link: links.resetPassword(token),
+        lifetime: lifetime(resetTokenTtlMinutes),
+      });
+      return { to: user.email, subject: 'Reset your Inkwell password', ...body };
     },
 
-    sendPasswordChanged(user: Recipient, how: 'reset' | 'change'): void {
-      const body = renderEmail('password-changed', { username: user.username, how });
-      mailer.deliver({ to: user.email, subject: 'Your Inkwell password was changed', ...body }, 'password-changed');
+    async 'password-changed'({ userId, how }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
+      const body = renderEmail('password-changed', {
+        username: user.username,
+        how,
+        forgotLink: links.forgotPassword,
+        secureLink: await secureLink(em, userId, user.email),
+      });
+      return { to: user.email, subject: 'Your Inkwell password was changed', ...body };
+    },
+
+    async 'new-sign-in'({ userId, device, ip, at }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
+      const body = renderEmail('new-sign-in', {
+        username: user.username,
+        device,
+        ip: ip ?? 'an unknown address',
+        at: new Date(at).toUTCString(),
+        secureLink: await secureLink(em, userId, user.email),
+      });
+      return { to: user.email, subject: 'New sign-in to your Inkwell account', ...body };
+    },
+
+    async 'confirm-email'({ changeId }, em) {
+      const change = await em.findOne(AccountToken, { id: changeId, purpose: 'email_change' }, { populate: ['user'] });
+      if (!change) return null; // confirmed, replaced by a newer request, or the account is gone
+      const to = change.email!;
+      if (await em.count(User, { email: to })) {
+        // The address has an account (perhaps this one): its owner learns of the attempt, and nothing can be confirmed.
+        await em.nativeDelete(AccountToken, { id: changeId });
+        const body = renderEmail('email-taken', { loginLink: links.login, forgotLink: links.forgotPassword });
+        return { to, subject: 'Someone tried to use this address for an Inkwell account', ...body };
+      }
+      const token = await accountTokens.mintForEmailChange(em, changeId, now());
+      const body = renderEmail('confirm-email', { username: change.user.unwrap().username, link: links.confirmEmail(token) });
+      return { to, subject: 'Confirm your new Inkwell email address', ...body };
+    },
+
+    async 'email-changed'({ userId, oldEmail, newEmail }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
+      const body = renderEmail('email-changed', {
+        username: user.username,
+        newEmail: maskEmail(newEmail),
+        at: now().toUTCString(),
+        secureLink: await secureLink(em, userId, oldEmail),
+      });
+      return { to: oldEmail, subject: 'The email address of your Inkwell account was changed', ...body };
+    },
+
+    async goodbye({ email, username }) {
+      const body = renderEmail('goodbye', { username });
+      return { to: email, subject: 'Your Inkwell account has been deleted', ...body };
     },
   };
+}
+
+/** "n•••••@example.com": enough for the owner to recognise, not enough to hand an address to a stranger. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  const local = email.slice(0, at);
+  return `${local.slice(0, 1)}${'•'.repeat(Math.max(3, local.length - 1))}${email.slice(at)}`;
 }
 
 function lifetime(minutes: number): string {

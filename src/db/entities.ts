@@ -1,4 +1,4 @@
-// The three tables of Inkwell, declared once for SQLite and Postgres.
+// The tables of Inkwell, declared once for SQLite and Postgres.
 import { defineEntity, p } from '@mikro-orm/core';
 
 const UserSchema = defineEntity({
@@ -38,14 +38,80 @@ const SessionSchema = defineEntity({
   name: 'Session',
   tableName: 'session',
   properties: {
-    sid: p.string().length(64).primary(),
+    // SHA-256 of the id in the cookie: a copy of this table cannot be used to sign in.
+    sidHash: p.string().length(64).primary(),
+    // What the owner sees and revokes by; random, so nothing of the cookie can be rebuilt from it.
+    publicId: p.string().length(32).unique(),
     // Beside the data so that every session of one user ends in one statement.
     user: () => p.manyToOne(User).deleteRule('cascade').nullable().index().ref(),
     data: p.text(),
+    // Truncated (IPv4 /24, IPv6 /48) before it reaches the database.
+    ip: p.string().length(64).nullable(),
+    userAgent: p.string().length(512).nullable(),
+    createdAt: p.datetime(),
+    // Written at most once per SESSION_SEEN_EVERY_MS, so a page view writes nothing.
+    lastSeenAt: p.datetime().index(),
     expiresAt: p.datetime().index(),
   },
 });
 export class Session extends SessionSchema.class {}
 SessionSchema.setClass(Session);
 
-export const entities = [User, PasswordResetToken, Session];
+const SecurityEventSchema = defineEntity({
+  name: 'SecurityEvent',
+  tableName: 'security_event',
+  properties: {
+    id: p.integer().primary(),
+    user: () => p.manyToOne(User).deleteRule('cascade').index().ref(),
+    kind: p.string().length(40),
+    at: p.datetime().index(),
+    // Never a secret: a truncated address and a device summary ("Firefox on Linux").
+    ip: p.string().length(64).nullable(),
+    device: p.string().length(120).nullable(),
+    // Failed sign-ins are counted into one row per window instead of one row each.
+    count: p.integer().default(1),
+  },
+});
+export class SecurityEvent extends SecurityEventSchema.class {}
+SecurityEventSchema.setClass(SecurityEvent);
+
+const AccountTokenSchema = defineEntity({
+  name: 'AccountToken',
+  tableName: 'account_token',
+  properties: {
+    id: p.integer().primary(),
+    user: () => p.manyToOne(User).deleteRule('cascade').index().ref(),
+    // 'email_change' (confirm a new address) or 'secure' ("This wasn't me").
+    purpose: p.string().length(20),
+    // SHA-256 of the emailed token, set when the email is sent; null until then.
+    tokenHash: p.string().length(64).nullable().unique(),
+    // email_change: the new address; secure: the address the notice went to (restored if changed away).
+    email: p.string().length(254).nullable(),
+    expiresAt: p.datetime().index(),
+    createdAt: p.datetime(),
+  },
+});
+export class AccountToken extends AccountTokenSchema.class {}
+AccountTokenSchema.setClass(AccountToken);
+
+const JobSchema = defineEntity({
+  name: 'Job',
+  tableName: 'job',
+  properties: {
+    id: p.integer().primary(),
+    // What to do: a handler registered under this name (e.g. `email:reset-instructions`).
+    kind: p.string().length(64),
+    // JSON with ids and plain values only: never a link, a token or anything secret.
+    payload: p.text(),
+    attempts: p.integer().default(0),
+    // When the job is next due; while claimed, when the claimer's lease runs out.
+    runAt: p.datetime().index(),
+    finishedAt: p.datetime().nullable(),
+    deadAt: p.datetime().nullable(),
+    createdAt: p.datetime(),
+  },
+});
+export class Job extends JobSchema.class {}
+JobSchema.setClass(Job);
+
+export const entities = [User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job];

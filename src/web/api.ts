@@ -1,10 +1,11 @@
 // The JSON API for non-browser clients: the same domain calls as the pages, answered in JSON.
 import type { RequestHandler } from 'express';
 import type { Accounts, Profile } from '../accounts/index.ts';
-import type { BackgroundTasks } from '../mail/background.ts';
+import type { JobRunner } from '../jobs/runner.ts';
+import type { AfterAnswer } from './after-answer.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
-import { currentUser, logInSession, logOutSession } from './middleware.ts';
-import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './pages.ts';
+import { clientOfRequest, currentUser, logInSession, logOutSession } from './middleware.ts';
+import { activityNotes, FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './pages.ts';
 import { jsonError } from './respond.ts';
 import type { ResetLinks } from './reset-links.ts';
 
@@ -13,8 +14,9 @@ const invalidInput = (fields: FieldErrors) => ['invalid_input', 'Some fields nee
 // Serialised once: every email gets exactly these bytes.
 const FORGOT_BODY = JSON.stringify({ message: FORGOT_MESSAGE });
 
-export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLinks: ResetLinks }) {
-  const { accounts, tasks, resetLinks } = deps;
+export function api(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAnswer; resetLinks: ResetLinks }) {
+  const { accounts, jobs, later } = deps;
+  const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
 
   const register: RequestHandler = async (req, res) => {
     const input = parse(RegisterForm, req.body);
@@ -29,8 +31,12 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
     const input = parse(LoginForm, req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
     const outcome = await accounts.logIn(input.data);
-    if (!outcome.ok) return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
+    if (!outcome.ok) {
+      noteFailedSignIn(req, res, input.data.email);
+      return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
+    }
     await logInSession(req, outcome.user);
+    noteSignIn(req, res, outcome.user.id);
     res.json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
   };
 
@@ -43,12 +49,12 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
     res.json({ user: publicProfile(currentUser(res)!) });
   };
 
-  const forgot: RequestHandler = (req, res) => {
+  const forgot: RequestHandler = async (req, res) => {
     const input = parse(ForgotForm, req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
-    tasks.afterResponse(res, 'password-reset-request', () =>
-      accounts.requestPasswordReset(input.data.email, resetLinks.linkFor),
-    );
+    // As the page: recorded before the answer, worked on after it.
+    await accounts.recordResetRequest(input.data.email, clientOfRequest(req));
+    res.once('finish', () => jobs.wake());
     res.status(202).type('application/json').send(FORGOT_BODY);
   };
 
@@ -56,7 +62,10 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
     const input = parse(ResetForm.required({ token: true }), req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
     const outcome = await accounts.resetPassword(input.data.token, input.data.new_password);
-    if (outcome.ok) return res.json({ message: 'Your password has been reset. Log in with your new password.' });
+    if (outcome.ok) {
+      noteEvent(req, res, outcome.userId, 'password_reset_completed');
+      return res.json({ message: 'Your password has been reset. Log in with your new password.' });
+    }
     switch (outcome.reason) {
       case 'invalid':
         return jsonError(res, 422, ...invalidInput(outcome.fields));
@@ -78,6 +87,7 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
     }
     if (!outcome.ok) return jsonError(res, 422, ...invalidInput(outcome.fields));
     await logInSession(req, outcome.user);
+    noteEvent(req, res, outcome.user.id, 'password_changed');
     res.json({ message: 'Your password has been changed. Your other sessions have been ended.' });
   };
 

@@ -51,6 +51,16 @@ export const ChangePasswordForm = z.object({
   new_password: newPassword('a new password'),
 });
 
+export const ChangeEmailForm = z.object({
+  new_email: single(254, 'your new email address')
+    .trim()
+    .pipe(z.email({ error: 'Enter an email address like name@example.com.' }))
+    .transform((value) => value.toLowerCase()),
+  current_password: password('your current password'),
+});
+export const TokenForm = z.object({ token: single(128, 'the token').optional() });
+export const DeleteAccountForm = z.object({ current_password: password('your current password') });
+
 /** Validates a body; expected mistakes become one message per field, never an exception. */
 export function parse<T extends z.ZodType>(schema: T, body: unknown): Parsed<z.output<T>> {
   const result = schema.safeParse(body ?? {});

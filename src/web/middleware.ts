@@ -2,6 +2,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { Accounts, Profile, SessionUser } from '../accounts/index.ts';
+import { clientOf, type Client } from '../accounts/clients.ts';
+import { newPublicSessionId } from '../db/session-store.ts';
 import type { Logger } from '../log.ts';
 import { showError, jsonError, wantsJson } from './respond.ts';
 
@@ -96,9 +98,18 @@ export async function logOutSession(req: Request, res: Response): Promise<void> 
 /** Opens a fresh session (new id, so a planted id is worthless) for a user who just proved who they are. */
 export async function logInSession(req: Request, user: SessionUser): Promise<void> {
   await regenerateSession(req);
+  const client = clientOfRequest(req);
   req.session.userId = user.id;
   req.session.credentialVersion = user.credentialVersion;
+  req.session.publicId = newPublicSessionId();
+  req.session.ip = client.ip;
+  req.session.userAgent = client.userAgent;
   await saveSession(req);
+}
+
+/** The client as the account system may keep it: the address truncated (as TRUST_PROXY resolves it), the User-Agent. */
+export function clientOfRequest(req: Request): Client {
+  return clientOf(req.ip, req.get('User-Agent'));
 }
 
 // Per client IP (as Express sees it with TRUST_PROXY). Counters live in this process's memory.
@@ -107,6 +118,7 @@ export const RATE_LIMITS = {
   register: { limit: 5, windowMinutes: 60 }, // mass sign-ups
   forgot: { limit: 5, windowMinutes: 15 }, // mail bombing someone's inbox
   reset: { limit: 10, windowMinutes: 15 }, // guessing tokens (hopeless at 256 bits, but cheap to stop)
+  account: { limit: 10, windowMinutes: 15 }, // the account page's changes: guessing the current password, mail bombing
 } as const;
 
 export type Limiters = Record<keyof typeof RATE_LIMITS, RequestHandler>;
@@ -128,6 +140,7 @@ export function createLimiters(enabled: boolean): Limiters {
     register: make(RATE_LIMITS.register),
     forgot: make(RATE_LIMITS.forgot),
     reset: make(RATE_LIMITS.reset),
+    account: make(RATE_LIMITS.account),
   };
 }
 

@@ -1,9 +1,12 @@
 // The browser pages: each handler parses the form, makes one domain call, and picks a template.
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import type { EventKind } from '../accounts/activity.ts';
 import type { Accounts } from '../accounts/index.ts';
-import type { BackgroundTasks } from '../mail/background.ts';
+import type { JobRunner } from '../jobs/runner.ts';
+import type { AfterAnswer } from './after-answer.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, localPath, parse } from './forms.ts';
-import { currentUser, logInSession, logOutSession } from './middleware.ts';
+import { clientOfRequest, currentUser, logInSession, logOutSession } from './middleware.ts';
+import { ACCOUNT_NOTICES, ACCOUNT_VIEW, lookUp, showAccount } from './account-view.ts';
 import { redirect, show } from './respond.ts';
 import type { ResetLinks } from './reset-links.ts';
 
@@ -16,13 +19,13 @@ export const FORGOT_MESSAGE =
 const NOTICES: Record<string, string> = {
   password_reset: 'Your password has been reset. Log in with your new password.',
   password_changed_meanwhile: PASSWORD_CHANGED_MEANWHILE,
+  account_secured:
+    'Your account is secured: every device has been signed out, and a link to choose a new password is on its way to your inbox.',
 };
 
-// An own property only: `?notice=__proto__` or `constructor` must not reach Object.prototype.
-const noticeFor = (key: unknown) => (typeof key === 'string' && Object.hasOwn(NOTICES, key) ? NOTICES[key] : undefined);
-
-export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLinks: ResetLinks }) {
-  const { accounts, tasks, resetLinks } = deps;
+export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAnswer; resetLinks: ResetLinks }) {
+  const { accounts, jobs, later, resetLinks } = deps;
+  const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
 
   const home: RequestHandler = (_req, res) => res.render('pages/home.njk', { title: 'Inkwell' });
 
@@ -40,7 +43,7 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
   const loginView = { page: 'login', fragment: 'login-form', title: 'Log in' };
   const showLogin: RequestHandler = (req, res) => {
     if (currentUser(res)) return res.redirect(303, '/account');
-    const notice = noticeFor(req.query.notice);
+    const notice = lookUp(NOTICES, req.query.notice);
     show(req, res, loginView, { notice, values: { next: localPath(stringOrUndefined(req.query.next)) } });
   };
   const login: RequestHandler = async (req, res) => {
@@ -48,10 +51,12 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
     if (!input.ok) return show(req, res, { ...loginView, status: 422 }, { errors: input.fields, values: req.body });
     const outcome = await accounts.logIn(input.data);
     if (!outcome.ok) {
+      noteFailedSignIn(req, res, input.data.email);
       const values = { email: input.data.email, next: input.data.next };
       return show(req, res, { ...loginView, status: 401 }, { failed: true, values });
     }
     await logInSession(req, outcome.user);
+    noteSignIn(req, res, outcome.user.id);
     redirect(req, res, localPath(input.data.next) ?? '/account');
   };
 
@@ -60,12 +65,12 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
     redirect(req, res, '/');
   };
 
-  const accountView = { page: 'account', fragment: 'password-form', title: 'Your account' };
-  const account: RequestHandler = (req, res) => show(req, res, accountView);
+  const accountView = ACCOUNT_VIEW;
+  const account: RequestHandler = (req, res) => showAccount(req, res, accounts, accountView, { notice: lookUp(ACCOUNT_NOTICES, req.query.notice) });
   const changePassword: RequestHandler = async (req, res) => {
     const user = currentUser(res)!;
     const input = parse(ChangePasswordForm, req.body);
-    if (!input.ok) return show(req, res, { ...accountView, status: 422 }, { errors: input.fields });
+    if (!input.ok) return showAccount(req, res, accounts, { ...accountView, status: 422 }, { errors: input.fields });
     const outcome = await accounts.changePassword(user.id, {
       currentPassword: input.data.current_password,
       newPassword: input.data.new_password,
@@ -75,21 +80,22 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
       await logOutSession(req, res);
       return redirect(req, res, '/login?notice=password_changed_meanwhile');
     }
-    if (!outcome.ok) return show(req, res, { ...accountView, status: 422 }, { errors: outcome.fields });
+    if (!outcome.ok) return showAccount(req, res, accounts, { ...accountView, status: 422 }, { errors: outcome.fields });
     // Every session ended with the change; this browser continues under a fresh id.
     await logInSession(req, outcome.user);
-    show(req, res, accountView, { changed: true });
+    noteEvent(req, res, user.id, 'password_changed');
+    await showAccount(req, res, accounts, accountView, { changed: true });
   };
 
   const forgotView = { page: 'forgot-password', fragment: 'forgot-form', title: 'Forgot your password?' };
   const showForgot: RequestHandler = (req, res) => show(req, res, forgotView);
-  const forgot: RequestHandler = (req, res) => {
+  const forgot: RequestHandler = async (req, res) => {
     const input = parse(ForgotForm, req.body);
     if (!input.ok) return show(req, res, { ...forgotView, status: 422 }, { errors: input.fields, values: req.body });
-    // Answer first, then look the account up: nothing about the account can shape the answer.
-    tasks.afterResponse(res, 'password-reset-request', () =>
-      accounts.requestPasswordReset(input.data.email, resetLinks.linkFor),
-    );
+    // Recorded before the 202 (a crash after it loses nothing); the account is looked up only once the
+    // answer is out, so nothing about the account can shape it.
+    await accounts.recordResetRequest(input.data.email, clientOfRequest(req));
+    res.once('finish', () => jobs.wake());
     show(req, res, { ...forgotView, status: 202 }, { sent: FORGOT_MESSAGE });
   };
 
@@ -116,11 +122,27 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
     }
     resetLinks.forget(res);
     if (!outcome.ok) return show(req, res, invalidLinkView);
+    noteEvent(req, res, outcome.userId, 'password_reset_completed');
     // No automatic login: whoever holds a leaked link still has to know the new password.
     redirect(req, res, '/login?notice=password_reset');
   };
 
   return { home, showRegister, register, showLogin, login, logout, account, changePassword, showForgot, forgot, showReset, reset };
+}
+
+/**
+ * Security activity is written after the answer has gone out: it never delays or fails the action
+ * it records, and a failed sign-in's lookup cannot shape the answer's timing.
+ */
+export function activityNotes(accounts: Accounts, later: AfterAnswer) {
+  return {
+    noteSignIn: (req: Request, res: Response, userId: number) =>
+      later.run(res, 'security-event', () => accounts.noteSignIn(userId, clientOfRequest(req))),
+    noteFailedSignIn: (req: Request, res: Response, email: string) =>
+      later.run(res, 'security-event', () => accounts.noteFailedSignIn(email, clientOfRequest(req))),
+    noteEvent: (req: Request, res: Response, userId: number, kind: EventKind) =>
+      later.run(res, 'security-event', () => accounts.noteEvent(userId, kind, clientOfRequest(req))),
+  };
 }
 
 function stringOrUndefined(value: unknown): string | undefined {

@@ -1,4 +1,4 @@
-// Reset links: built from APP_BASE_URL only, and carried from the address bar into a short-lived cookie.
+// Reset links: carried from the address bar into a short-lived cookie (email-links.ts builds them).
 import type { Request, Response } from 'express';
 
 const PATH = '/reset-password';
@@ -7,7 +7,7 @@ const COOKIE_MINUTES = 15;
 
 export type ResetLinks = ReturnType<typeof createResetLinks>;
 
-export function createResetLinks(appBaseUrl: URL, secure: boolean) {
+export function createResetLinks(secure: boolean) {
   // In production __Host-: a sibling subdomain cannot plant its own token under this name (a browser
   // takes such a cookie only from this exact origin, over HTTPS, for Path=/). Development is plain HTTP.
   const cookie = secure
@@ -15,13 +15,6 @@ export function createResetLinks(appBaseUrl: URL, secure: boolean) {
     : { name: 'inkwell_reset', options: { httpOnly: true, secure, sameSite: 'lax', path: PATH } as const };
 
   return {
-    /** The emailed link. Request headers (Host, X-Forwarded-Host) never reach it. */
-    linkFor(token: string): string {
-      const url = new URL(PATH, appBaseUrl);
-      url.searchParams.set('token', token);
-      return url.href;
-    },
-
     remember(res: Response, token: unknown): void {
       if (typeof token !== 'string') return;
       res.cookie(cookie.name, token, { ...cookie.options, maxAge: COOKIE_MINUTES * 60_000 });

@@ -59,9 +59,7 @@ describe.each(dialects())('a password change racing a reset on %s', (dialect) =>
    */
   async function raceOnSqlite<R, C>(reset: (accounts: ReturnType<typeof createAccounts>) => Promise<R>, change: () => Promise<C>) {
     const second = await openDatabase(h.db.url);
-    const otherInstance = createAccounts({
-      orm: second, notifier: createNotifier(h.mailer), resetTokenTtlMinutes: 60, resetThrottleSeconds: 0,
-    });
+    const otherInstance = createAccounts({ orm: second, resetThrottleSeconds: 0 });
     let letGo!: () => void;
     const gate = new Promise<void>((resolve) => (letGo = resolve));
     let holding: Promise<void> | undefined;

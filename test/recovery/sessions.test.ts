@@ -4,6 +4,7 @@ import type { SessionData } from 'express-session';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_TTL_MS } from '../../src/app.ts';
 import { PasswordResetToken, Session } from '../../src/db/entities.ts';
+import { hashSessionId } from '../../src/db/session-store.ts';
 import { dialects, registeredUser, requestResetToken, startHarness, STRONG_PASSWORD, type Harness } from '../support/harness.ts';
 import { recipients } from '../support/smtp.ts';
 
@@ -53,12 +54,12 @@ describe.each(dialects())('sessions and password changes on %s', (dialect) => {
       credentialVersion: login.ok ? login.user.credentialVersion : 0,
     } as unknown as SessionData;
     await new Promise<void>((resolve, reject) => h.sessions.set(sid, data, (err) => (err ? reject(err) : resolve())));
-    expect(await h.orm.em.fork().count(Session, { sid })).toBe(1);
+    expect(await h.orm.em.fork().count(Session, { sidHash: hashSessionId(sid) })).toBe(1);
 
     const cookie = `inkwell=${encodeURIComponent(signed(sid, h.config.sessionSecret))}`;
     await h.request().get('/api/users/me').set('Cookie', cookie).expect(401);
     // The stale session is gone, not merely ignored.
-    expect(await h.orm.em.fork().count(Session, { sid })).toBe(0);
+    expect(await h.orm.em.fork().count(Session, { sidHash: hashSessionId(sid) })).toBe(0);
   });
 
   it('a password change keeps this session under a fresh id and ends the others', async () => {

@@ -73,6 +73,13 @@ export function resetLinkIn(mail: ParsedMail): string {
   return link;
 }
 
+/** The link to `path` (with its token) in an email's text part. */
+export function linkIn(mail: ParsedMail, path: string): string {
+  const link = new RegExp(`https?://\\S+${path}\\?token=[A-Za-z0-9_-]+`).exec(mail.text ?? '')?.[0];
+  if (!link) throw new Error(`no ${path} link in email "${mail.subject}"`);
+  return link;
+}
+
 export function tokenOf(link: string): string {
   return new URL(link).searchParams.get('token')!;
 }

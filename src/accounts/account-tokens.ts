@@ -1,0 +1,62 @@
+// Tokens for the account page's emails: confirming a new address ('email_change') and "This wasn't me"
+// ('secure'). Minted when the email is sent, stored only as SHA-256, claimed at most once.
+import type { EntityManager } from '../db/orm.ts';
+import { AccountToken } from '../db/entities.ts';
+import { mintToken } from './reset-tokens.ts';
+
+export type Purpose = 'email_change' | 'secure';
+
+// A new address is confirmed within a day, as a sign-up is.
+export const EMAIL_CHANGE_TTL_MS = 24 * 3600_000;
+// Long enough for someone back from a week away to act on a notice.
+export const SECURE_TTL_MS = 7 * 24 * 3600_000;
+
+/** A pending change of address: one per account, a newer request replaces the older. Returns its id. */
+export async function recordEmailChange(tx: EntityManager, userId: number, newEmail: string, at: Date): Promise<number> {
+  await tx.nativeDelete(AccountToken, { user: userId, purpose: 'email_change' });
+  const id = await tx.insert(AccountToken, {
+    user: userId, purpose: 'email_change', tokenHash: null, email: newEmail, createdAt: at,
+    expiresAt: new Date(at.getTime() + EMAIL_CHANGE_TTL_MS),
+  });
+  return Number(id);
+}
+
+/** Gives a pending change a fresh token (the newest email's link is the one that works) and returns it. */
+export async function mintForEmailChange(tx: EntityManager, changeId: number, at: Date): Promise<string> {
+  const { token, tokenHash } = mintToken();
+  await tx.nativeUpdate(AccountToken, { id: changeId }, { tokenHash, expiresAt: new Date(at.getTime() + EMAIL_CHANGE_TTL_MS) });
+  return token;
+}
+
+/** A "This wasn't me" token for a notice sent to `sentTo`; returns the raw token for the email. */
+export async function mintSecureToken(tx: EntityManager, userId: number, sentTo: string, at: Date): Promise<string> {
+  const { token, tokenHash } = mintToken();
+  await tx.insert(AccountToken, {
+    user: userId, purpose: 'secure', tokenHash, email: sentTo, createdAt: at, expiresAt: new Date(at.getTime() + SECURE_TTL_MS),
+  });
+  return token;
+}
+
+/** The live token with this hash, without consuming it (a GET must never spend a link). */
+export function findLive(em: EntityManager, purpose: Purpose, tokenHash: string, at: Date): Promise<AccountToken | null> {
+  return em.findOne(AccountToken, { purpose, tokenHash, expiresAt: { $gt: at } });
+}
+
+/**
+ * Deletes the live token and returns what it held. The delete is the claim: of two concurrent
+ * redemptions only one deletes the row, so only one goes on.
+ */
+export async function claim(tx: EntityManager, purpose: Purpose, tokenHash: string, at: Date): Promise<AccountToken | null> {
+  const row = await findLive(tx, purpose, tokenHash, at);
+  if (!row) return null;
+  const deleted = await tx.nativeDelete(AccountToken, { id: row.id, tokenHash });
+  return deleted === 1 ? row : null;
+}
+
+export function deleteAllOf(tx: EntityManager, userId: number, purpose?: Purpose) {
+  return tx.nativeDelete(AccountToken, purpose ? { user: userId, purpose } : { user: userId });
+}
+
+export function deleteExpired(em: EntityManager, at: Date) {
+  return em.nativeDelete(AccountToken, { expiresAt: { $lte: at } });
+}

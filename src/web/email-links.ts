@@ -1,0 +1,17 @@
+// The links that emails carry, built from APP_BASE_URL only: Host and X-Forwarded-Host never reach one.
+import type { EmailLinks } from '../accounts/notifier.ts';
+
+export function createEmailLinks(appBaseUrl: URL): EmailLinks {
+  const withToken = (path: string) => (token: string) => {
+    const url = new URL(path, appBaseUrl);
+    url.searchParams.set('token', token);
+    return url.href;
+  };
+  return {
+    resetPassword: withToken('/reset-password'),
+    confirmEmail: withToken('/account/email/confirm'),
+    secure: withToken('/account/secure'),
+    forgotPassword: new URL('/forgot-password', appBaseUrl).href,
+    login: new URL('/login', appBaseUrl).href,
+  };
+}
