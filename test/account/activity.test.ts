@@ -91,8 +91,8 @@ describe.each(dialects())('security activity on %s', (dialect) => {
     expect(notice.text).toContain('Safari on iOS');
     expect(notice.text).toContain('198.51.100.x');
     expect(notice.text).not.toContain('198.51.100.20');
-    expect(notice.text).toContain(`${h.baseUrl}/forgot-password`);
-    expect(notice.html).toContain('Choose a new one now');
+    expect(notice.text).toContain(`${h.baseUrl}/account/secure?token=`);
+    expect(notice.html).toContain("This wasn't me");
 
     await login(user.email, user.password, SAFARI, '198.51.100.99').expect(200); // now known
     await until(async () => (await kindsOf(user.id)).filter((k) => k === 'sign_in').length === 4, 'four sign-ins');
