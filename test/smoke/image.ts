@@ -53,8 +53,9 @@ function run(file: string, args: string[], options: { input?: string; env?: Node
       stdio: [options.input === undefined ? 'ignore' : 'pipe', options.inherit ? 'inherit' : 'pipe', options.inherit ? 'inherit' : 'pipe'],
     });
   } catch (err) {
-    const { stderr, stdout } = err as { stderr?: string; stdout?: string };
-    throw new ImageFailure(`${file} ${args.join(' ')} failed:\n${stderr || stdout || (err as Error).message}`.trimEnd());
+    const { stderr, stdout, status } = err as { stderr?: string; stdout?: string; status?: number };
+    const why = options.inherit ? `exited ${status}; its output is above` : `failed:\n${stderr || stdout || (err as Error).message}`;
+    throw new ImageFailure(`${file} ${args.join(' ')} ${why}`.trimEnd());
   }
 }
 const podman = (...args: string[]) => run('podman', [...PODMAN_ROOT, ...args]).trim();
@@ -108,8 +109,40 @@ function removeTree(dir: string): void {
   run('rm', ['-rf', '--one-file-system', real]);
 }
 
+/**
+ * Kills every process started in an image by a run that `owned` says is over. Only a SIGKILL to the
+ * namespace's PID 1 is sure to end them all: the parent-death signal that would have done it on its
+ * own does not survive the switch to the image's uid. They carry HOSTNAME=inkwell-check-<run's pid>.
+ */
+async function killImageProcesses(owned: (run: number) => boolean): Promise<number[]> {
+  const killed: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
+    } catch {
+      continue; // gone already
+    }
+    const run = /(?:^|\0)HOSTNAME=inkwell-check-(\d+)(?:\0|$)/.exec(environ)?.[1];
+    if (run && owned(Number(run))) {
+      try {
+        process.kill(Number(entry), 'SIGKILL');
+        killed.push(Number(entry));
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+  const deadline = Date.now() + 10_000;
+  while (killed.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  return killed;
+}
+
 /** Under the lock nothing else uses this storage: every container, and every image but the stand-in, is stale. */
-function sweep(): void {
+async function sweep(): Promise<void> {
+  const orphans = await killImageProcesses((run) => run !== process.pid && !alive(run));
+  if (orphans.length) say(`killed processes an interrupted run left running in its image: ${orphans.join(', ')}`);
   const containers = podman('ps', '--all', '--format', '{{.ID}}').split('\n').filter(Boolean);
   if (containers.length) podman('rm', '--force', '--volumes', ...containers);
   const stale = podman('images', '--format', '{{.Repository}}:{{.Tag}}')
@@ -280,8 +313,8 @@ function resolveUser(rootfs: string, user: string): Account {
 // ---------------------------------------------------------------------------------------------
 // Starting a process in the image: PID 1 of a new PID namespace, in a private mount namespace with the
 // host's /dev and a fresh /proc, root switched to the container's mounted filesystem, as USER, in
-// WORKDIR. The network is the host's. Killing this script kills it (pdeathsig), and its mounts vanish
-// with its namespace.
+// WORKDIR. The network is the host's. Its mounts vanish with its namespace; its processes are killed
+// at the end of the run, or by the next run if this one was killed (killImageProcesses).
 
 function startInImage(rootfs: string, account: Account, workdir: string, argv: string[], env: Record<string, string>): ChildProcess {
   const inside = ['unshare', `--root=${rootfs}`, `--wd=${workdir}`, '--setgid', String(account.gid), '--setuid', String(account.uid), '--', ...argv];
@@ -375,7 +408,7 @@ async function main(): Promise<void> {
   const began = Date.now();
   await lock();
   cleanups.push(unlock);
-  sweep();
+  await sweep();
 
   const base = standIn();
   say(`stand-in base ${base.cached ? 'cached' : 'built'} in ${seconds(base.ms)}: ${base.name}, tagged ${BASE_NAME}`);
@@ -417,6 +450,7 @@ async function main(): Promise<void> {
 
   podman('create', '--name', CONTAINER, BUILT);
   cleanups.push(() => void podman('rm', '--force', '--volumes', CONTAINER));
+  cleanups.push(async () => void (await killImageProcesses((run) => run === process.pid)));
   const rootfs = podman('mount', CONTAINER);
   const account = resolveUser(rootfs, config.User);
 
@@ -447,7 +481,6 @@ async function main(): Promise<void> {
   };
   const started = Date.now();
   const app = startInImage(rootfs, account, workdir, argv, runEnv);
-  cleanups.push(() => void (app.exitCode === null && app.signalCode === null && app.kill('SIGKILL')));
   let output = '';
   app.stdout!.on('data', (chunk) => (output += chunk));
   app.stderr!.on('data', (chunk) => (output += chunk));
