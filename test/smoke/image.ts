@@ -1,4 +1,4 @@
-// `npm run image`: builds the committed Dockerfile for real with podman, on a stand-in for
+// `npm run image`: builds the Dockerfile for real with podman, on a stand-in for
 // node:24-bookworm-slim (no registry is reachable here), then starts the built image's filesystem the
 // way a container runtime would: as the image's USER, with its ENV, WORKDIR, ENTRYPOINT and CMD read
 // from `podman image inspect` (never from the Dockerfile), as PID 1 of its own PID namespace. It checks
