@@ -16,10 +16,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync,
+  chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync,
   realpathSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recipients, startSmtpSink, type Sink } from '../support/smtp.ts';
@@ -415,8 +414,10 @@ async function main(): Promise<void> {
 
   // The build: podman with chroot isolation (the default fails on this kernel's hybrid cgroups) and the
   // docker format (the OCI format drops HEALTHCHECK).
-  const scratch = mkdtempSync(join(tmpdir(), 'inkwell-image-'));
-  cleanups.push(() => rmSync(scratch, { recursive: true, force: true }));
+  // Under STATE, so that the next run removes it if this one is killed.
+  const scratch = join(STATE, `scratch-${process.pid}`);
+  mkdirSync(scratch);
+  cleanups.push(() => removeTree(scratch));
   const context = join(scratch, 'context');
   mkdirSync(context);
   const described = buildContext(context);
