@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Inkwell in production. Node 24 runs the TypeScript sources as they are (type stripping): no build step.
-# CI proves this file's install command and CMD without a Docker engine: see test/smoke/production-install.ts.
+# CI builds this file for real with podman and checks the image it makes: `npm run image`, docs/container.md.
 
 # Stage 1: the production dependencies, exactly as the lock file pins them.
 FROM node:24-bookworm-slim AS deps
