@@ -14,7 +14,7 @@ describe.skipIf(!inject('postgresUrl'))('graceful stop on SIGTERM (Postgres)', (
   beforeAll(async () => {
     db = await createDatabase('postgres');
     // The sink answers each message late, so the email is surely still on its way when SIGTERM lands.
-    sink = await startSmtpSink(0, { replyDelayMs: 300 });
+    sink = await startSmtpSink({ replyDelayMs: 300 });
   });
   afterAll(async () => {
     await sink?.stop();

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recipients, resetLinkIn, startSmtpSink } from '../support/smtp.ts';
-import { freePort } from '../support/net.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const APP_BASE_URL = 'https://inkwell.example';
@@ -148,11 +147,11 @@ async function main(): Promise<void> {
 
     // "docker run" with the environment a deployment provides; only the port, the loopback address
     // and where /data lives differ from the image's defaults.
-    const port = await freePort();
+    // PORT=0: the kernel picks a free port and the "listening" log line reports it (nothing reserved first).
     const runEnv = {
       ...env,
       PATH: `${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-      PORT: String(port),
+      PORT: '0',
       HOST: '127.0.0.1',
       DATABASE_URL: `sqlite:${join(data, 'inkwell.db')}`,
       SESSION_SECRET: 'smoke-test-session-secret-0123456789abcdef',
@@ -170,17 +169,22 @@ async function main(): Promise<void> {
     );
     let gone = false;
     void exited.then(() => (gone = true));
+    const port = await until(async () => {
+      check(!gone, 'the app exited during start-up');
+      return /"msg":"Inkwell is listening".*?"port":(\d+)|"port":(\d+).*?"msg":"Inkwell is listening"/.exec(output)?.slice(1).find(Boolean);
+    }, 'the "Inkwell is listening" line', 60_000);
     const base = `http://127.0.0.1:${port}`;
-
     await until(async () => {
       check(!gone, 'the app exited during start-up');
       return (await fetch(`${base}/readyz`)).status === 200 ? true : undefined;
-    }, '/readyz to answer 200', 30_000);
+    }, '/readyz to answer 200', 60_000);
     say(`/readyz 200 after ${Date.now() - started} ms (migrations applied)`);
 
     const [hcCommand, hcArgs] = runAs(healthcheck);
+    // The container's HEALTHCHECK reads PORT; here it is the one the app reported.
+    const hcEnv = { ...runEnv, PORT: port };
     const healthy = await new Promise<number | null>((resolve) =>
-      spawn(hcCommand, hcArgs, { env: runEnv, stdio: 'ignore' }).once('exit', (code) => resolve(code)),
+      spawn(hcCommand, hcArgs, { env: hcEnv, stdio: 'ignore' }).once('exit', (code) => resolve(code)),
     );
     check(healthy === 0, `the HEALTHCHECK command exited ${healthy} while the app was up`);
     say('HEALTHCHECK command exits 0');
@@ -220,7 +224,7 @@ async function main(): Promise<void> {
     say(`SIGTERM → exit 0 in ${Date.now() - stopping} ms`);
 
     const unhealthy = await new Promise<number | null>((resolve) =>
-      spawn(hcCommand, hcArgs, { env: runEnv, stdio: 'ignore' }).once('exit', (code) => resolve(code)),
+      spawn(hcCommand, hcArgs, { env: hcEnv, stdio: 'ignore' }).once('exit', (code) => resolve(code)),
     );
     check(unhealthy !== 0, 'the HEALTHCHECK command still exits 0 with the app stopped: it checks nothing');
     say('PASSED: the production install serves and stops cleanly');

@@ -80,7 +80,7 @@ export async function openSession(browser: Browser, mode: Mode, baseUrl: string)
   /** After an htmx swap, focus moves to the form's message so screen readers announce it (public/app.js). */
   async function expectFocusOnMessage(text: RegExp) {
     if (!mode.javaScript) return;
-    await page.waitForFunction(() => document.activeElement?.matches('.message[data-autofocus]'), null, { timeout: 5_000 });
+    await page.waitForFunction(() => document.activeElement?.matches('.message[data-autofocus]'), null, { timeout: 30_000 });
     expect(await page.evaluate(() => document.activeElement?.textContent)).toMatch(text);
   }
 
