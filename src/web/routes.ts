@@ -4,6 +4,9 @@ import type { Accounts } from '../accounts/index.ts';
 import type { BackgroundTasks } from '../mail/background.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { api } from './api.ts';
+import { API } from './api-docs.ts';
+import { showApiReference } from './api-reference.ts';
+import { jsonRoutes } from './openapi.ts';
 import { mailbox } from './mailbox.ts';
 import { requireUser, type Limiters } from './middleware.ts';
 import { pages } from './pages.ts';
@@ -36,13 +39,17 @@ export function routes({ accounts, tasks, resetLinks, limit, outbox }: RouteDeps
   r.get('/reset-password', page.showReset);
   r.post('/reset-password', limit.reset, page.reset);
 
-  r.post('/api/users', limit.register, json.register);
-  r.post('/api/auth/login', limit.login, json.login);
-  r.post('/api/auth/logout', json.logout);
-  r.get('/api/users/me', requireUser, json.me);
-  r.patch('/api/users/me/password', requireUser, json.changePassword);
-  r.post('/api/users/forgot-password', limit.forgot, json.forgot);
-  r.post('/api/users/reset-password', limit.reset, json.reset);
+  // JSON routes: each with its documentation (src/web/api-docs.ts), served at /api/openapi.json.
+  const jr = jsonRoutes(r);
+  jr.post('/api/users', API.register, limit.register, json.register);
+  jr.post('/api/auth/login', API.login, limit.login, json.login);
+  jr.post('/api/auth/logout', API.logout, json.logout);
+  jr.get('/api/users/me', API.me, requireUser, json.me);
+  jr.patch('/api/users/me/password', API.changePassword, requireUser, json.changePassword);
+  jr.post('/api/users/forgot-password', API.forgot, limit.forgot, json.forgot);
+  jr.post('/api/users/reset-password', API.reset, limit.reset, json.reset);
+  jr.get('/api/openapi.json', API.openapi, (_req, res) => void res.json(jr.document()));
+  r.get('/docs/api', (req, res) => showApiReference(req, res, jr.document()));
 
   if (outbox) {
     const box = mailbox(outbox);

@@ -79,6 +79,13 @@ export async function startSmtpSink(options: SinkOptions = {}): Promise<Sink> {
     },
     refuse(value) {
       refusing = value;
+      // A server that goes down drops its open connections too (a pooled sender keeps one open).
+      type Connection = { send: (code: number, text: string) => void; close: () => void };
+      if (!refusing) return;
+      for (const connection of (server as unknown as { connections: Set<Connection> }).connections) {
+        connection.send(421, 'Service not available, closing the connection');
+        connection.close();
+      }
     },
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
