@@ -41,7 +41,7 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     await h.orm.em.fork().nativeUpdate(PasswordResetToken, { user: bob.id }, { expiresAt: past });
     await h.orm.em.fork().nativeUpdate(Session, { user: bob.id }, { expiresAt: past });
     alice = { cookie: a.cookie, createdAt: a.createdAt, token: tokenOf(resetLinkIn(mail)) };
-    // Stopped, as the README says, before copying.
+    // Stopped, as docs/deploying.md says, before copying.
     h.mailer.close();
     await h.orm.close();
   });
