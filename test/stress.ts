@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const VITEST = fileURLToPath(import.meta.resolve('vitest/vitest.mjs'));
+// vitest's own command, beside its package.json (the package exports no path to it).
+const VITEST = fileURLToPath(new URL('vitest.mjs', import.meta.resolve('vitest/package.json')));
 
 const args = process.argv.slice(2);
 const runsAt = args.indexOf('--runs');

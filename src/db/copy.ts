@@ -33,13 +33,16 @@ export async function copyDatabase(fromUrl: string, toUrl: string, now = new Dat
     if (pending.length > 0) {
       throw new CopyRefused(`${redact(fromUrl)} has migrations not yet applied; run \`npm run migrate\` on it first`);
     }
+    // A target that already holds data is refused before a single source row is read (and checked
+    // again inside the transaction that fills it).
+    to = await openDatabase(toUrl);
+    await migrate(to, toUrl);
+    await refuseUnlessEmpty(to.em.fork(), toUrl);
     // Read everything first: the two databases' transactions must not nest (MikroORM would
     // take the inner one for part of the outer), and a blog's accounts fit in memory.
     const tables: Read[] = [];
     for (const entity of TABLES) tables.push(await readTable(from.em.fork(), entity, now, progress));
 
-    to = await openDatabase(toUrl);
-    await migrate(to, toUrl);
     const target = to;
     return await target.em.fork().transactional(async (tx) => {
       await refuseUnlessEmpty(tx, toUrl);
