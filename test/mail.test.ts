@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.ts';
 import { BackgroundTasks } from '../src/mail/background.ts';
 import { Mailer } from '../src/mail/mailer.ts';
+import { PATIENCE_MS } from './support/net.ts';
 
 type Received = { mail: ParsedMail; secure: boolean; user: string | undefined };
 
@@ -59,7 +60,7 @@ describe('Mailer over TLS', () => {
     const tasks = new BackgroundTasks(log);
     const mailer = new Mailer({ smtpUrl, from: 'Inkwell <no-reply@inkwell.test>', log, tasks, retry: { attempts: 1, firstDelayMs: 1 } });
     mailer.deliver({ to: 'reader@example.com', subject: 'Hello', text: 'Plain text', html: '<p>HTML</p>' }, 'test');
-    await tasks.drain(10_000);
+    await tasks.drain(PATIENCE_MS);
     mailer.close();
     return logs;
   }

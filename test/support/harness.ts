@@ -15,6 +15,7 @@ import { createLogger } from '../../src/log.ts';
 import { BackgroundTasks } from '../../src/mail/background.ts';
 import { Mailer } from '../../src/mail/mailer.ts';
 import { withClient } from './postgres.ts';
+import { PATIENCE_MS } from './net.ts';
 import { recipients, resetLinkIn, startSmtpSink, tokenOf, type Sink } from './smtp.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -116,7 +117,7 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
         server.closeAllConnections();
         await new Promise((resolve) => server.close(resolve));
       }
-      await tasks.drain(5_000);
+      await tasks.drain(PATIENCE_MS);
       mailer.close();
       await orm.close();
       await sink.stop();
