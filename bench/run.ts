@@ -1,5 +1,5 @@
 // `npm run bench [-- --db postgres] [-- --only login_flood,scale]`: what users feel, measured side by side.
-// Prints a table and writes bench-results.json. What each figure means: README, "Benchmarks".
+// Prints a table and writes bench-results.json and bench-report.html. What each figure means: docs/benchmarks.md.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { loginFlood } from './sections/login-flood.ts';
 import { pages } from './sections/pages.ts';
 import { scale } from './sections/scale.ts';
 import { forgotTiming, loginTiming } from './sections/timing.ts';
+import { writeReport, type Figures } from './report.ts';
 
 const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   cold_start_ms: coldStart,
@@ -25,6 +26,7 @@ const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   scale,
 };
 const OUT = 'bench-results.json';
+const REPORT = 'bench-report.html';
 
 const { values: args } = parseArgs({
   options: { db: { type: 'string', default: 'sqlite' }, only: { type: 'string' } },
@@ -47,6 +49,7 @@ const ctx: Context = { databases, sink, dir, passwordHash: await hashPassword(BE
 
 const results: Record<string, unknown> = {};
 const rows: Row[] = [];
+const figures: Figures = {};
 let failed = false;
 try {
   for (const name of chosen) {
@@ -55,6 +58,8 @@ try {
       const outcome = await SECTIONS[name](ctx);
       Object.assign(results, outcome.results);
       rows.push(...outcome.rows);
+      if (outcome.figures?.timing) figures.timing = { ...figures.timing, ...outcome.figures.timing };
+      if (outcome.figures?.login_flood) figures.login_flood = outcome.figures.login_flood;
     } catch (err) {
       failed = true;
       results[name] = { error: (err as Error).message };
@@ -81,11 +86,12 @@ const about = {
 const previous = args.only && existsSync(OUT) ? JSON.parse(readFileSync(OUT, 'utf8')) : {};
 const merged = previous.db === dialect ? { ...previous, ...about, ...results } : { ...about, ...results };
 writeFileSync(OUT, `${JSON.stringify(merged, null, 2)}\n`);
+writeReport(REPORT, { title: `Inkwell benchmarks — ${dialect}, Node ${process.version}, ${cores} × ${about.machine.model}, ${about.date}`, rows, figures });
 
 console.log(`\nInkwell benchmarks — ${dialect}, Node ${process.version}, ${cores} × ${about.machine.model}, ${seconds} s\n`);
 console.log(table(rows));
 const missed = rows.filter((row) => row[3] === false).length;
-console.log(`\n${missed === 0 ? 'every target met' : `${missed} target(s) missed`}; wrote ${OUT}`);
+console.log(`\n${missed === 0 ? 'every target met' : `${missed} target(s) missed`}; wrote ${OUT} and ${REPORT}`);
 process.exit(failed ? 1 : 0);
 
 function table(lines: Row[]): string {

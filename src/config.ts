@@ -19,13 +19,21 @@ export type Config = Readonly<{
   metricsToken: string | undefined;
 }>;
 
-export class ConfigError extends Error {}
+/** Every bad variable at once, one line each, so a broken `.env` is fixed in one pass. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(problems.join('\n'));
+    this.problems = problems;
+  }
+}
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  PORT: integer(1, 65535).default(3000),
+  // 0: any free port, reported in the "listening" log line (tests and benchmarks start that way).
+  PORT: integer(0, 65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z
     .string()
@@ -48,28 +56,35 @@ const schema = z.object({
     .optional(),
 });
 
-/** Reads the environment (after `.env` if present); throws ConfigError naming the first bad variable. */
+/** Reads the environment (after `.env` if present); throws one ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable means "not set", as in most deployment tools.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const parsed = schema.safeParse(present);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`${String(issue.path[0])}: ${issue.message}`);
+  // Each variable on its own, so one bad value does not hide the next: one line per bad variable.
+  const problems: string[] = [];
+  const parsed: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(schema.shape)) {
+    const result = field.safeParse(present[name]);
+    if (result.success) parsed[name] = result.data;
+    else problems.push(`${name}: ${result.error.issues[0].message}`);
   }
-  const v = parsed.data;
-  const production = v.NODE_ENV === 'production';
-  if (production) {
-    if (!v.SESSION_SECRET) throw new ConfigError('SESSION_SECRET: required in production (at least 32 characters)');
-    if (!v.SMTP_URL) throw new ConfigError('SMTP_URL: required in production');
-    if (!v.APP_BASE_URL?.startsWith('https://')) {
-      throw new ConfigError('APP_BASE_URL: required in production and must be an https:// URL');
+  const v = parsed as z.output<typeof schema>;
+  const bad = (name: string) => problems.some((line) => line.startsWith(`${name}:`));
+  if (v.NODE_ENV === 'production') {
+    if (!bad('SESSION_SECRET') && !v.SESSION_SECRET) problems.push('SESSION_SECRET: required in production (at least 32 characters)');
+    if (!bad('SMTP_URL') && !v.SMTP_URL) problems.push('SMTP_URL: required in production');
+    if (!bad('APP_BASE_URL') && !v.APP_BASE_URL?.startsWith('https://')) {
+      problems.push('APP_BASE_URL: required in production and must be an https:// URL');
     }
   }
-  const appBaseUrl = new URL(v.APP_BASE_URL ?? `http://localhost:${v.PORT}`);
-  if (appBaseUrl.pathname !== '/' || appBaseUrl.search || appBaseUrl.hash) {
-    throw new ConfigError('APP_BASE_URL: must be an origin such as https://blog.example.com (no path)');
+  if (!bad('APP_BASE_URL') && v.APP_BASE_URL) {
+    const url = new URL(v.APP_BASE_URL);
+    if (url.pathname !== '/' || url.search || url.hash) {
+      problems.push('APP_BASE_URL: must be an origin such as https://blog.example.com (no path)');
+    }
   }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const appBaseUrl = new URL(v.APP_BASE_URL ?? `http://localhost:${v.PORT}`);
   return Object.freeze({
     env: v.NODE_ENV,
     port: v.PORT,

@@ -2,6 +2,7 @@
 // First, before any module can start libuv's thread pool: it sizes the pool.
 import './thread-pool.ts';
 import type { Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
@@ -20,7 +21,7 @@ try {
   config = loadConfig();
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
-  console.error(`Configuration error: ${err.message}`);
+  for (const problem of err.problems) console.error(`Configuration error: ${problem}`);
   process.exit(1);
 }
 
@@ -47,7 +48,9 @@ const pruning = setInterval(() => {
 pruning.unref();
 
 const server: Server = app.listen(config.port, config.host, () => {
-  log.info({ url: config.appBaseUrl.href, listening: `${config.host}:${config.port}`, env: config.env }, 'Inkwell is listening');
+  // The bound port, not the configured one: PORT=0 lets the kernel pick (tests, benchmarks) and this line reports it.
+  const { port } = server.address() as AddressInfo;
+  log.info({ url: config.appBaseUrl.href, listening: `${config.host}:${port}`, port, env: config.env }, 'Inkwell is listening');
   if (mailer.outbox) log.info(`no SMTP_URL: emails go to ${new URL('/dev/mailbox', config.appBaseUrl).href}`);
 });
 

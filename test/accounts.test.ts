@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PasswordResetToken, User } from '../src/db/entities.ts';
 import { dialects, startHarness, STRONG_PASSWORD, type Harness } from './support/harness.ts';
 import { recipients, resetLinkIn, tokenOf } from './support/smtp.ts';
+import { PATIENCE_MS } from './support/net.ts';
 
 describe.each(dialects())('accounts on %s', (dialect) => {
   let h: Harness;
@@ -92,10 +93,10 @@ describe.each(dialects())('accounts on %s', (dialect) => {
 
   describe('requestPasswordReset and resetPassword', () => {
     it('reports an unknown email as a value, and sends nothing', async () => {
-      await h.tasks.drain(5_000);
+      await h.tasks.drain(PATIENCE_MS);
       const before = h.sink.messages.length;
       expect(await h.accounts.requestPasswordReset('nobody@example.com')).toBe('unknown_email');
-      await h.tasks.drain(5_000);
+      await h.tasks.drain(PATIENCE_MS);
       expect(h.sink.messages.length).toBe(before);
     });
 

@@ -1,6 +1,6 @@
 // Configuration: validated once, defaults from DESIGN.md, one line naming the bad variable.
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig, type ConfigError } from '../src/config.ts';
 
 const production = { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(32), SMTP_URL: 'smtp://mail.example.com:587', APP_BASE_URL: 'https://blog.example.com' };
 
@@ -32,6 +32,21 @@ describe('loadConfig', () => {
     [{ NODE_ENV: 'staging' }, /^NODE_ENV: /],
   ])('refuses %o with a line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('names every bad variable at once, one line each, in the order of the table', () => {
+    const problems = () => {
+      try {
+        loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', SMTP_URL: 'http://mail', MAIL_FROM: 'Inkwell' });
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(problems()).toEqual([
+      expect.stringMatching(/^PORT: /),
+      expect.stringMatching(/^DATABASE_URL: /),
+      expect.stringMatching(/^SMTP_URL: /),
+    ]);
   });
 
   it('in production requires a session secret, an SMTP server and an https base URL', () => {

@@ -8,6 +8,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeError } from '../src/jobs/runner.ts';
 import { Mailer } from '../src/mail/mailer.ts';
+import { PATIENCE_MS } from './support/net.ts';
 
 type Received = { mail: ParsedMail; secure: boolean; user: string | undefined };
 

@@ -1,6 +1,7 @@
 // What every benchmark section is given, and what it gives back.
 import { join } from 'node:path';
 import type { Databases } from './database.ts';
+import type { Figures } from '../report.ts';
 import { startApp, type App, type Sink } from './processes.ts';
 
 export type Context = {
@@ -18,7 +19,7 @@ export type Context = {
 export type Row = [figure: string, value: string, target: string, met: boolean | null];
 
 /** Top-level keys for bench-results.json, and rows for the table. */
-export type Outcome = { results: Record<string, unknown>; rows: Row[] };
+export type Outcome = { results: Record<string, unknown>; rows: Row[]; figures?: Figures };
 
 export function launchApp(ctx: Context, databaseUrl: string, name: string, probe = true): Promise<App> {
   return startApp({ databaseUrl, smtpUrl: ctx.sink.url, logFile: join(ctx.dir, `${name}.log`), probe, cwd: ctx.dir });

@@ -1,7 +1,8 @@
 // A plain HTTP client for measured requests: one keep-alive connection, one request at a time.
 import http from 'node:http';
 
-export type Timed = { status: number; ms: number; reused: boolean };
+/** `at`: when the request was sent (performance.now(), ms), for figures over time. */
+export type Timed = { status: number; ms: number; reused: boolean; at: number };
 
 export type Connection = {
   send: (method: string, path: string, form?: Record<string, string>) => Promise<Timed>;
@@ -20,10 +21,11 @@ export function connect(origin: string): Connection {
         : {};
       return new Promise((resolve, reject) => {
         const start = process.hrtime.bigint();
+        const at = performance.now();
         const req = http.request({ agent, hostname, port, method, path, headers, timeout: 30_000 }, (res) => {
           res.resume();
           res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, ms: Number(process.hrtime.bigint() - start) / 1e6, reused: req.reusedSocket }),
+            resolve({ status: res.statusCode ?? 0, ms: Number(process.hrtime.bigint() - start) / 1e6, reused: req.reusedSocket, at }),
           );
         });
         req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));

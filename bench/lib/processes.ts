@@ -1,10 +1,9 @@
 // The benchmark's child processes: the app (node src/main.ts), a bare Express server and the SMTP sink.
 // The load generator (this process) never shares an event loop with a server.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../test/support/net.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const PROBE = new URL('../child/probe.ts', import.meta.url).href;
@@ -62,16 +61,18 @@ export type ProbeReport = {
 };
 
 export async function startApp(options: AppOptions): Promise<App> {
-  const port = await freePort();
   const log = openSync(options.logFile, 'a');
+  const logStart = readFileSync(options.logFile, 'utf8').length;
   const args = options.probe ? ['--import', PROBE, MAIN] : [MAIN];
   const since = performance.now();
+  // Port 0: the app binds a port the kernel picks and reports it in its "listening" log line.
   const child = spawn(process.execPath, args, {
     cwd: options.cwd,
-    env: appEnv(port, options.databaseUrl, options.smtpUrl),
+    env: appEnv(0, options.databaseUrl, options.smtpUrl),
     stdio: ['ignore', log, log, 'ipc'],
   });
   closeSync(log);
+  const port = await listeningPort(options.logFile, logStart, child, 60_000);
   const origin = `http://127.0.0.1:${port}`;
   const readyMs = await waitUntilReady(origin, child, 60_000, '/readyz', since);
   const ask = <T>(message: string) => request<T>(child, message);
@@ -88,12 +89,12 @@ export async function startApp(options: AppOptions): Promise<App> {
 
 /** A bare Express 5 "hello" server: the yardstick for the app's pages. */
 export async function startBare(cwd: string): Promise<Server> {
-  const port = await freePort();
   const child = spawn(process.execPath, [BARE], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: '0' },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
+  const { port } = await nextMessage<{ port: number }>(child, (m) => m.type === 'listening', 30_000);
   const origin = `http://127.0.0.1:${port}`;
   await waitUntilReady(origin, child, 30_000, '/');
   return { child, port, origin, stop: () => stopChild(child) };
@@ -159,6 +160,20 @@ function nextMessage<T>(child: ChildProcess, match: (m: Message) => boolean, tim
     child.on('message', onMessage);
     child.once('exit', onExit);
   });
+}
+
+/** Reads the app's log (from `offset`) until its "Inkwell is listening" line gives the port it bound. */
+async function listeningPort(logFile: string, offset: number, child: ChildProcess, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the app exited with code ${child.exitCode} before listening`);
+    for (const line of readFileSync(logFile, 'utf8').slice(offset).split('\n')) {
+      if (!line.includes('"Inkwell is listening"')) continue;
+      return (JSON.parse(line) as { port: number }).port;
+    }
+    await sleep(5);
+  }
+  throw new Error(`the app did not report listening within ${timeoutMs} ms`);
 }
 
 /** Polls `path` on fresh connections until it answers 200; resolves with the ms since `since`. */

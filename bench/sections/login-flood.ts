@@ -34,24 +34,29 @@ export async function loginFlood(ctx: Context): Promise<Outcome> {
     const pressure = cpuPressure();
     const cpuBefore = cpuSeconds(app.child.pid);
     let sent = 0;
-    // autocannon's result is a thenable without finally(); adopt it into a real promise.
-    const flood = Promise.resolve(autocannon({
-      url: app.origin,
-      connections: CONNECTIONS,
-      duration: SECONDS,
-      requests: [
-        {
-          method: 'POST',
-          path: '/login',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          setupRequest: (request) => {
-            const i = sent++;
-            const password = i % 2 === 0 ? BENCH_PASSWORD : 'not the right password';
-            return { ...request, body: new URLSearchParams({ email: emailOf(1 + (i % USERS)), password }).toString() };
+    const answeredAt: number[] = [];
+    const floodStart = performance.now();
+    // The callback form returns the running instance, whose 'response' events give throughput over time.
+    const flood = new Promise<autocannon.Result>((resolve, reject) => {
+      const instance = autocannon({
+        url: app.origin,
+        connections: CONNECTIONS,
+        duration: SECONDS,
+        requests: [
+          {
+            method: 'POST',
+            path: '/login',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            setupRequest: (request) => {
+              const i = sent++;
+              const password = i % 2 === 0 ? BENCH_PASSWORD : 'not the right password';
+              return { ...request, body: new URLSearchParams({ email: emailOf(1 + (i % USERS)), password }).toString() };
+            },
           },
-        },
-      ],
-    }));
+        ],
+      }, (err, result) => (err ? reject(err) : resolve(result)));
+      instance.on('response', () => answeredAt.push(performance.now()));
+    });
     const [result, healthz, files] = await Promise.all([
       flood,
       probeUntil(flood, HEALTHZ_EVERY_MS, () => checked(health.send('GET', '/healthz'))),
@@ -105,8 +110,22 @@ export async function loginFlood(ctx: Context): Promise<Outcome> {
       libuv_pool_threads: poolThreads,
       uv_threadpool_size: server.uv_threadpool_size,
     };
+    const seconds = Math.ceil(result.duration);
+    const perSecond = Array.from({ length: seconds }, (_, second) => ({
+      second,
+      logins: answeredAt.filter((at) => at - floodStart >= second * 1000 && at - floodStart < (second + 1) * 1000).length,
+    }));
     return {
       results: { login_flood: flood_ },
+      figures: {
+        login_flood: {
+          throughput: perSecond,
+          healthz: healthz.map((t) => ({ at_s: (t.at - floodStart) / 1000, ms: t.ms })),
+          healthz_target_ms: 50,
+          idle_healthz_p99_ms: flood_.healthz_idle_p99_ms,
+          capacity_per_s: (ctx.cores * 1000) / argon2Ms,
+        },
+      },
       rows: [
         ['login_flood: argon2 ms (one hash)', fixed(flood_.argon2_ms), '', null],
         ['login_flood: logins/s', fixed(flood_.logins_per_s), '', null],

@@ -98,7 +98,7 @@ async function run(ctx: Context, plan: Plan): Promise<Outcome> {
     }
     const count = [0, 0];
     const deadline = performance.now() + plan.boundSeconds * 1000;
-    // Back to back, as measured: see the README for why the requests are not paced.
+    // Back to back, as measured: see docs/benchmarks.md for why the requests are not paced.
     while ((count[0] < plan.perClass || count[1] < plan.perClass) && performance.now() < deadline) {
       const cls = randomInt(2) as 0 | 1;
       const { ms } = await send(cls);
@@ -132,6 +132,7 @@ async function run(ctx: Context, plan: Plan): Promise<Outcome> {
   const [a, b] = plan.classes;
   return {
     results: { [plan.name]: result },
+    figures: { timing: { [plan.name]: { classes: plan.classes, samples: [of(0), of(1)], t_limit: T_LIMIT, max_abs_t: main.max_abs_t } } },
     rows: [
       [`${plan.name}: max |t| (${a} vs ${b})`, `${fixed(main.max_abs_t, 2)}${enough ? '' : ' (too few samples)'}`, `< ${T_LIMIT}`,
         main.max_abs_t < T_LIMIT && enough],

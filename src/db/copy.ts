@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { wrap, type EntityClass } from '@mikro-orm/core';
 import { entities, PasswordResetToken, Session, User } from './entities.ts';
 import { isPostgres, migrate, openDatabase, type EntityManager, type Orm } from './orm.ts';
+import { progressTo, type Progress } from './progress.ts';
 
 // Parents before children, so every foreign key holds as rows arrive.
 const TABLES: EntityClass<object>[] = [User, PasswordResetToken, Session];
@@ -15,7 +16,7 @@ export type Copied = { table: string; copied: number; expired: number };
 /** A reason not to copy, for the person running the command (not a bug). */
 export class CopyRefused extends Error {}
 
-export async function copyDatabase(fromUrl: string, toUrl: string, now = new Date()): Promise<Copied[]> {
+export async function copyDatabase(fromUrl: string, toUrl: string, now = new Date(), progress: Progress = () => {}): Promise<Copied[]> {
   // A table added to entities.ts without being added here would be silently left behind.
   const forgotten = entities.filter((entity) => !TABLES.includes(entity));
   if (forgotten.length > 0) throw new Error(`db:copy does not know the order of ${forgotten.map((e) => e.name).join(', ')}`);
@@ -32,18 +33,26 @@ export async function copyDatabase(fromUrl: string, toUrl: string, now = new Dat
     if (pending.length > 0) {
       throw new CopyRefused(`${redact(fromUrl)} has migrations not yet applied; run \`npm run migrate\` on it first`);
     }
+    // A target that already holds data is refused before a single source row is read (and checked
+    // again inside the transaction that fills it).
+    to = await openDatabase(toUrl);
+    await migrate(to, toUrl);
+    await refuseUnlessEmpty(to.em.fork(), toUrl);
     // Read everything first: the two databases' transactions must not nest (MikroORM would
     // take the inner one for part of the outer), and a blog's accounts fit in memory.
     const tables: Read[] = [];
-    for (const entity of TABLES) tables.push(await readTable(from.em.fork(), entity, now));
+    for (const entity of TABLES) tables.push(await readTable(from.em.fork(), entity, now, progress));
 
-    to = await openDatabase(toUrl);
-    await migrate(to, toUrl);
     const target = to;
     return await target.em.fork().transactional(async (tx) => {
       await refuseUnlessEmpty(tx, toUrl);
       for (const { entity, rows } of tables) {
-        for (let i = 0; i < rows.length; i += BATCH) await tx.insertMany(entity, rows.slice(i, i + BATCH));
+        const table = tableOf(tx, entity);
+        progress({ table, step: 'write', done: 0, total: rows.length });
+        for (let i = 0; i < rows.length; i += BATCH) {
+          await tx.insertMany(entity, rows.slice(i, i + BATCH));
+          progress({ table, step: 'write', done: Math.min(i + BATCH, rows.length), total: rows.length });
+        }
         const arrived = await tx.count(entity, {});
         if (arrived !== rows.length) throw new Error(`${tableOf(tx, entity)}: ${rows.length} rows read, ${arrived} arrived`);
       }
@@ -70,19 +79,28 @@ async function refuseUnlessEmpty(tx: EntityManager, toUrl: string): Promise<void
 type Read = { entity: EntityClass<object>; rows: Record<string, unknown>[]; expired: number };
 
 /** The rows still worth having, as plain values with their ids; expired tokens and sessions stay behind. */
-async function readTable(source: EntityManager, entity: EntityClass<object>, now: Date): Promise<Read> {
+async function readTable(source: EntityManager, entity: EntityClass<object>, now: Date, progress: Progress): Promise<Read> {
   const meta = source.getMetadata().get(entity);
   const live = meta.props.some((prop) => prop.name === 'expiresAt') ? { expiresAt: { $gt: now } } : {};
-  const orderBy = Object.fromEntries(meta.primaryKeys.map((key) => [key, 'asc' as const]));
+  const total = await source.count(entity, live);
+  progress({ table: meta.tableName, step: 'read', done: 0, total });
+  // Keyset pagination on the primary key: an OFFSET would rescan every row before it, batch after
+  // batch, and a million users would take hours.
+  if (meta.primaryKeys.length !== 1) throw new Error(`${meta.tableName}: db:copy pages by a single-column primary key`);
+  const [key] = meta.primaryKeys;
   const rows: Record<string, unknown>[] = [];
-  for (let offset = 0; ; offset += BATCH) {
-    const batch = await source.find(entity, live, { orderBy, limit: BATCH, offset });
+  let after: unknown;
+  for (;;) {
+    const where = after === undefined ? live : { ...live, [key]: { $gt: after } };
+    const batch = await source.find(entity, where as object, { orderBy: { [key]: 'asc' }, limit: BATCH });
     if (batch.length === 0) break;
     // Explicit ids keep foreign keys and session rows pointing at the same users.
     rows.push(...batch.map((row) => wrap(row).toPOJO()));
+    after = rows.at(-1)![key];
     source.clear();
+    progress({ table: meta.tableName, step: 'read', done: rows.length, total: Math.max(total, rows.length) });
   }
-  // The app should be stopped (see the README); rows written while we read would be missed.
+  // The app should be stopped (see docs/deploying.md); rows written while we read would be missed.
   if ((await source.count(entity, live)) !== rows.length) {
     throw new CopyRefused(`${meta.tableName} changed while it was read; stop Inkwell before copying`);
   }
@@ -120,7 +138,8 @@ if (import.meta.main) {
     process.exit(2);
   }
   try {
-    const copied = await copyDatabase(fromUrl, toUrl);
+    // Progress on stderr, so the summary on stdout stays what a script would read.
+    const copied = await copyDatabase(fromUrl, toUrl, new Date(), progressTo(process.stderr));
     for (const { table, copied: rows, expired } of copied) {
       console.log(`${table}: ${rows} copied${expired > 0 ? ` (${expired} expired left behind)` : ''}`);
     }

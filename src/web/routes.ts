@@ -8,6 +8,9 @@ import { accountChanges } from './account-changes.ts';
 import { accountSecurity } from './account-security.ts';
 import type { AfterAnswer } from './after-answer.ts';
 import { api } from './api.ts';
+import { API } from './api-docs.ts';
+import { showApiReference } from './api-reference.ts';
+import { jsonRoutes } from './openapi.ts';
 import { mailbox } from './mailbox.ts';
 import { noStore, requireUser, type Limiters } from './middleware.ts';
 import { pages } from './pages.ts';
@@ -56,19 +59,23 @@ export function routes({ accounts, jobs, later, resetLinks, limit, outbox, secur
   r.get('/reset-password', noStore, page.showReset);
   r.post('/reset-password', limit.reset, noStore, page.reset);
 
-  r.post('/api/users', limit.register, noStore, json.register);
-  r.post('/api/auth/login', limit.login, noStore, json.login);
-  r.post('/api/auth/logout', json.logout);
-  r.get('/api/users/me', requireUser, json.me);
-  r.patch('/api/users/me/password', requireUser, json.changePassword);
-  r.post('/api/users/me/email', limit.account, requireUser, changes.changeEmailJson);
-  r.post('/api/users/me/email/confirm', limit.account, requireUser, changes.confirmEmailJson);
-  r.delete('/api/users/me', limit.account, requireUser, changes.deleteAccountJson);
-  r.get('/api/users/me/sessions', requireUser, security.listSessionsJson);
-  r.delete('/api/users/me/sessions/:id', requireUser, security.deleteSessionJson);
-  r.get('/api/users/me/events', requireUser, security.listEventsJson);
-  r.post('/api/users/forgot-password', limit.forgot, json.forgot);
-  r.post('/api/users/reset-password', limit.reset, noStore, json.reset);
+  // JSON routes: each with its documentation (src/web/api-docs.ts), served at /api/openapi.json.
+  const jr = jsonRoutes(r);
+  jr.post('/api/users', API.register, limit.register, noStore, json.register);
+  jr.post('/api/auth/login', API.login, limit.login, noStore, json.login);
+  jr.post('/api/auth/logout', API.logout, json.logout);
+  jr.get('/api/users/me', API.me, requireUser, json.me);
+  jr.patch('/api/users/me/password', API.changePassword, requireUser, json.changePassword);
+  jr.post('/api/users/me/email', API.changeEmail, limit.account, requireUser, changes.changeEmailJson);
+  jr.post('/api/users/me/email/confirm', API.confirmEmail, limit.account, requireUser, changes.confirmEmailJson);
+  jr.delete('/api/users/me', API.deleteAccount, limit.account, requireUser, changes.deleteAccountJson);
+  jr.get('/api/users/me/sessions', API.sessions, requireUser, security.listSessionsJson);
+  jr.delete('/api/users/me/sessions/:id', API.endSession, requireUser, security.deleteSessionJson);
+  jr.get('/api/users/me/events', API.events, requireUser, security.listEventsJson);
+  jr.post('/api/users/forgot-password', API.forgot, limit.forgot, json.forgot);
+  jr.post('/api/users/reset-password', API.reset, limit.reset, noStore, json.reset);
+  jr.get('/api/openapi.json', API.openapi, (_req, res) => void res.json(jr.document()));
+  r.get('/docs/api', (req, res) => showApiReference(req, res, jr.document()));
 
   if (outbox) {
     const box = mailbox(outbox);

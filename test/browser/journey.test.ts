@@ -30,7 +30,7 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
   });
 
   for (const mode of MODES) {
-    it(`the whole account journey works ${mode.name}`, { timeout: 120_000 }, async () => {
+    it(`the whole account journey works ${mode.name}`, { timeout: 600_000 }, async () => {
       const b = await openSession(browser, mode, h.baseUrl);
       const { page } = b;
       const username = `ada-${mode.folder}`;

@@ -30,7 +30,7 @@ describe.skipIf(!inject('postgresUrl'))('start-up migrations with several instan
           [MIGRATION_LOCK],
         );
         return rows[0].n === 2;
-      }, 'both processes to queue on the migration lock', 20_000);
+      }, 'both processes to queue on the migration lock');
       await holder.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
 
       const results = await Promise.all(runs);

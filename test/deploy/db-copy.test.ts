@@ -7,6 +7,7 @@ import { migrate, openDatabase } from '../../src/db/orm.ts';
 import { client, startApp } from '../support/app-process.ts';
 import { createDatabase, startHarness, STRONG_PASSWORD, type Harness, type TestDatabase } from '../support/harness.ts';
 import { recipients, resetLinkIn, tokenOf } from '../support/smtp.ts';
+import { PATIENCE_MS } from '../support/net.ts';
 
 const COPY = fileURLToPath(new URL('../../src/db/copy.ts', import.meta.url));
 
@@ -36,12 +37,12 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     }
     const mail = await h.sink.waitFor((m) => recipients(m).includes('alice@example.com'));
     await h.sink.waitFor((m) => recipients(m).includes('bob@example.com'));
-    await h.tasks.drain(5_000);
+    await h.tasks.drain(PATIENCE_MS);
     const past = new Date(Date.now() - 60_000);
     await h.orm.em.fork().nativeUpdate(PasswordResetToken, { user: bob.id }, { expiresAt: past });
     await h.orm.em.fork().nativeUpdate(Session, { user: bob.id }, { expiresAt: past });
     alice = { cookie: a.cookie, createdAt: a.createdAt, token: tokenOf(resetLinkIn(mail)) };
-    // Stopped, as the README says, before copying.
+    // Stopped, as docs/deploying.md says, before copying.
     h.mailer.close();
     await h.orm.close();
   });

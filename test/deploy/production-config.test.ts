@@ -1,4 +1,4 @@
-// Production refuses to start without its secrets and an https origin, naming the variable in one line.
+// Production refuses to start without its secrets and an https origin, naming each bad variable in one line.
 import { describe, expect, inject, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { PRODUCTION_ENV, runMain } from '../support/app-process.ts';
@@ -32,5 +32,15 @@ describe.skipIf(!inject('postgresUrl'))('production start-up checks', () => {
       expect(result.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`^Configuration error: ${variable}: `))]);
       expect(result.stdout).toBe('');
     }
+  });
+
+  it('a configuration with three mistakes prints three lines, one naming each', async () => {
+    const result = await runMain({ ...valid(), PORT: 'eighty', SESSION_SECRET: 'too-short', SMTP_URL: 'http://mail.example.com' });
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^Configuration error: PORT: /),
+      expect.stringMatching(/^Configuration error: SESSION_SECRET: /),
+      expect.stringMatching(/^Configuration error: SMTP_URL: /),
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 // With no SMTP_URL in development, mail lands in /dev/mailbox, where the whole reset can be walked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects, registeredUser, startHarness, type Harness } from '../support/harness.ts';
+import { PATIENCE_MS } from '../support/net.ts';
 
 describe.each(dialects())('dev mailbox on %s', (dialect) => {
   let h: Harness;
@@ -14,7 +15,7 @@ describe.each(dialects())('dev mailbox on %s', (dialect) => {
     const grace = await registeredUser(h, 'grace');
     for (const email of [frank.email, grace.email]) {
       await h.request().post('/forgot-password').type('form').send({ email }).expect(202);
-      await h.tasks.drain(5_000);
+      await h.tasks.drain(PATIENCE_MS);
     }
     const list = await h.request().get('/dev/mailbox').expect(200);
     expect(list.text.indexOf(grace.email)).toBeLessThan(list.text.indexOf(frank.email));
@@ -33,6 +34,22 @@ describe.each(dialects())('dev mailbox on %s', (dialect) => {
     await h.request().post('/api/auth/login').send({ email: grace.email, password: 'walked through the mailbox' }).expect(200);
     const after = await h.request().get('/dev/mailbox').expect(200);
     expect(after.text).toContain('Your Inkwell password was changed');
+  });
+
+  it('says when each message came in the reader\'s words, with the exact time on hover', async () => {
+    const ida = await registeredUser(h, 'ida');
+    await h.request().post('/forgot-password').type('form').send({ email: ida.email }).expect(202);
+    await h.tasks.drain(PATIENCE_MS);
+    const newest = h.mailer.outbox![0];
+    expect(newest.to).toBe(ida.email);
+    const exact = `${newest.date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+    const fresh = await h.request().get('/dev/mailbox').expect(200);
+    expect(fresh.text).toContain(`title="${exact}">just now</time>`);
+    // Backdated rather than waited for.
+    newest.date = new Date(Date.now() - 2 * 60_000 - 5_000);
+    const later = await h.request().get('/dev/mailbox').expect(200);
+    expect(later.text).toMatch(/title="[^"]+ UTC">2 minutes ago<\/time>/);
+    expect(later.text).not.toMatch(/>\d\d:\d\d:\d\d UTC</);
   });
 });
 

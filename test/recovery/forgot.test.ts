@@ -4,6 +4,7 @@ import supertest from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dialects, registeredUser, startHarness, type Harness } from '../support/harness.ts';
 import { recipients, resetLinkIn } from '../support/smtp.ts';
+import { PATIENCE_MS } from '../support/net.ts';
 
 describe.each(dialects())('forgot password on %s', (dialect) => {
   let h: Harness;
@@ -14,10 +15,10 @@ describe.each(dialects())('forgot password on %s', (dialect) => {
   });
   afterAll(() => h.close());
   beforeEach(async () => {
-    await h.tasks.drain(5_000);
+    await h.tasks.drain(PATIENCE_MS);
     h.sink.messages.length = 0;
   });
-  const settle = () => h.tasks.drain(5_000);
+  const settle = () => h.tasks.drain(PATIENCE_MS);
 
   it('known and unknown emails get byte-identical JSON answers', async () => {
     const known = await h.request().post('/api/users/forgot-password').send({ email: alice.email });
@@ -146,7 +147,7 @@ describe.each(dialects())('reset email throttle on %s', (dialect) => {
     );
     expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 202]);
     expect(new Set(answers.map((a) => a.text)).size).toBe(1);
-    await h.tasks.drain(5_000);
+    await h.tasks.drain(PATIENCE_MS);
     expect(h.sink.messages.filter((m) => recipients(m).includes(bob.email))).toHaveLength(1);
   });
 });

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects, registeredUser, startHarness, type Harness } from '../support/harness.ts';
 import { recipients, resetLinkIn, tokenOf } from '../support/smtp.ts';
+import { PATIENCE_MS } from '../support/net.ts';
 
 describe.each(dialects())('logs on %s', (dialect) => {
   let h: Harness;
@@ -22,7 +23,7 @@ describe.each(dialects())('logs on %s', (dialect) => {
       .set('Cookie', `${user.cookie}; other=visible-cookie-value`)
       .expect(303);
     await browser.post('/reset-password').type('form').send({ new_password: 'logged nowhere at all' }).expect(303);
-    await h.tasks.drain(5_000);
+    await h.tasks.drain(PATIENCE_MS);
 
     const text = h.logs.join('\n');
     const requestLine = h.logs.map((l) => JSON.parse(l)).find((l) => l.req?.url?.startsWith('/reset-password?'));

@@ -22,7 +22,6 @@ import {
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recipients, startSmtpSink, type Sink } from '../support/smtp.ts';
-import { freePort } from '../support/net.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const STATE = join(process.env.XDG_CACHE_HOME || '/var/cache', 'inkwell-image');
@@ -467,15 +466,14 @@ async function main(): Promise<void> {
   const shown = writable.filter((p) => p !== '/data' && !p.startsWith('/data/') && !writable.some((q) => p.startsWith(`${q}/`)));
   say(`uid ${account.uid} may write only /data and ${shown.join(', ')} (scratch, and its home)`);
 
-  // Run it, with what a deployment provides: only PORT (a free one, since the network is the host's)
-  // and the secrets and mail server differ from the image's defaults.
+  // Run it, with what a deployment provides: only PORT (0: the kernel picks a free one, since the
+  // network is the host's, and the "listening" line reports it) and the secrets and mail server.
   const sink: Sink = await startSmtpSink();
   cleanups.push(() => sink.stop());
-  const port = await freePort();
   const runEnv: Record<string, string> = {
     HOME: account.home, HOSTNAME: CONTAINER, // what a runtime adds
     ...env,
-    PORT: String(port),
+    PORT: '0',
     SESSION_SECRET: 'image-check-session-secret-0123456789abcdef',
     SMTP_URL: sink.url,
     APP_BASE_URL,
@@ -488,8 +486,15 @@ async function main(): Promise<void> {
   const exited = finished(app);
   let gone = false;
   void exited.then(() => (gone = true));
-  const url = `http://127.0.0.1:${port}`;
+  let url = '';
   try {
+    const port = await until(async () => {
+      check(!gone, 'the app exited during start-up');
+      return /"msg":"Inkwell is listening".*?"port":(\d+)|"port":(\d+).*?"msg":"Inkwell is listening"/.exec(output)?.slice(1).find(Boolean);
+    }, 'the "Inkwell is listening" line', START_DEADLINE_MS);
+    url = `http://127.0.0.1:${port}`;
+    // The image's HEALTHCHECK reads PORT; a runtime would have set the real one.
+    runEnv.PORT = port;
     await until(async () => {
       check(!gone, 'the app exited during start-up');
       return (await fetch(`${url}/readyz`)).status === 200 ? true : undefined;

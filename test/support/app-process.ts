@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
-import { freePort } from './net.ts';
 
 export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -48,31 +47,32 @@ export function runMain(env: Record<string, string>, args: string[] = []): Promi
   return exitOf(child).then((exit) => ({ ...exit, stdout, stderr }));
 }
 
-/** Starts the server on a free loopback port and resolves once it is listening. */
+/**
+ * Starts the server on port 0 and resolves once it is listening, with the port it reports in its
+ * "Inkwell is listening" line: no port is reserved first, so none can be taken in between.
+ */
 export async function startApp(env: Record<string, string>): Promise<AppProcess> {
-  const port = await freePort();
-  const child = launch({ ...env, PORT: String(port), HOST: '127.0.0.1' }, []);
+  const child = launch({ ...env, PORT: '0', HOST: '127.0.0.1' }, []);
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (chunk) => (stdout += chunk));
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const exited = exitOf(child);
-  const messages = () =>
+  // Whole JSON lines only: a chunk can end half-way through one.
+  const lines = () =>
     stdout
       .split('\n')
+      .slice(0, -1)
       .filter((line) => line.startsWith('{'))
-      .map((line) => String((JSON.parse(line) as { msg?: unknown }).msg));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (messages().includes('Inkwell is listening')) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 20);
-    void exited.then((exit) => {
-      clearInterval(timer);
-      reject(new Error(`Inkwell exited before listening (${JSON.stringify(exit)}):\n${stdout}${stderr}`));
+      .map((line) => JSON.parse(line) as { msg?: unknown; port?: unknown });
+  const messages = () => lines().map((line) => String(line.msg));
+  // Event-driven: each chunk of output is checked as it arrives; no deadline but the test's own.
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk;
+      const listening = lines().find((line) => line.msg === 'Inkwell is listening');
+      if (listening) resolve(Number(listening.port));
     });
+    void exited.then((exit) => reject(new Error(`Inkwell exited before listening (${JSON.stringify(exit)}):\n${stdout}${stderr}`)));
   });
   return {
     url: `http://127.0.0.1:${port}`,

@@ -4,6 +4,7 @@ import { expect } from 'vitest';
 import {
   contentWidthAt, saveScreenshot, seriousAccessibilityViolations, seriousAccessibilityViolationsWithoutScripts, watchForProblems,
 } from './browser.ts';
+import { PATIENCE_MS } from './net.ts';
 
 export const SCREENSHOTS = 'test-artifacts/screenshots';
 
@@ -14,8 +15,9 @@ export const WITHOUT_JS: Mode = { name: 'without JavaScript', javaScript: false,
 /** A fresh context (no cookies) and page, and the checks the journeys make on it. */
 export async function openSession(browser: Browser, mode: Mode, baseUrl: string) {
   const context = await browser.newContext({ javaScriptEnabled: mode.javaScript, viewport: { width: 1024, height: 720 } });
-  // A step that cannot happen fails within seconds, naming the step, instead of hanging the test.
-  context.setDefaultTimeout(10_000);
+  // A step that cannot happen fails naming the step, instead of hanging the test; the deadline is a
+  // busy machine's, since Chromium shares two cores with the app, Postgres and the other test worker.
+  context.setDefaultTimeout(PATIENCE_MS);
   const page = await context.newPage();
   const problems = await watchForProblems(page);
   // axe cannot run where scripts are off; without JavaScript, pages are audited as copies in a page with scripts on.
@@ -80,7 +82,7 @@ export async function openSession(browser: Browser, mode: Mode, baseUrl: string)
   /** After an htmx swap, focus moves to the form's message so screen readers announce it (public/app.js). */
   async function expectFocusOnMessage(text: RegExp) {
     if (!mode.javaScript) return;
-    await page.waitForFunction(() => document.activeElement?.matches('.message[data-autofocus]'), null, { timeout: 5_000 });
+    await page.waitForFunction(() => document.activeElement?.matches('.message[data-autofocus]'), null, { timeout: PATIENCE_MS });
     expect(await page.evaluate(() => document.activeElement?.textContent)).toMatch(text);
   }
 

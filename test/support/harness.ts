@@ -15,6 +15,7 @@ import { createLogger } from '../../src/log.ts';
 import { DEFAULT_RETRY } from '../../src/jobs/runner.ts';
 import { Mailer } from '../../src/mail/mailer.ts';
 import { withClient } from './postgres.ts';
+import { PATIENCE_MS } from './net.ts';
 import { recipients, resetLinkIn, startSmtpSink, tokenOf, type Sink } from './smtp.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -120,8 +121,8 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
         server.closeAllConnections();
         await new Promise((resolve) => server.close(resolve));
       }
-      await built.later.settle(5_000);
-      await built.jobs.stop(5_000);
+      await built.later.settle(PATIENCE_MS);
+      await built.jobs.stop(PATIENCE_MS);
       mailer.close();
       await orm.close();
       await sink.stop();

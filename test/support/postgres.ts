@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from './net.ts';
+import { createServer } from 'node:net';
 
 const BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -23,13 +23,24 @@ export async function startCluster(): Promise<Cluster> {
     const [bin, ...rest] = [...asPostgres, join(BIN, command), ...args];
     execFileSync(bin, rest, { stdio: 'pipe' });
   };
-  const port = await freePort();
   const data = join(dir, 'data');
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
-  run('pg_ctl', [
-    '-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', 'start',
-    '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
-  ]);
+  // PostgreSQL cannot bind port 0 and report it, so a port is picked first; if another program takes
+  // it before the postmaster binds it, the start fails and is tried again on another: a clash costs a
+  // retry, never the run.
+  let port = 0;
+  for (let attempt = 1; ; attempt++) {
+    port = await unusedPort();
+    try {
+      run('pg_ctl', [
+        '-D', data, '-l', join(dir, 'log'), '-w', '-t', '120', 'start',
+        '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
+      ]);
+      break;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
+  }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     stop() {
@@ -40,6 +51,18 @@ export async function startCluster(): Promise<Cluster> {
       }
     },
   };
+}
+
+/** A loopback port nothing listens on at this instant (for PostgreSQL only; see startCluster). */
+function unusedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Runs `work` with one connection to `url`, closed afterwards. */

@@ -1,6 +1,7 @@
 // A real SMTP server in the test process: nodemailer sends to it over TCP, mailparser reads what arrived.
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { PATIENCE_MS } from './net.ts';
 
 export type Sink = {
   url: string;
@@ -8,20 +9,34 @@ export type Sink = {
   messages: ParsedMail[];
   /** Resolves with the first message (already received or still to come) that matches. */
   waitFor: (match: (mail: ParsedMail) => boolean, timeoutMs?: number) => Promise<ParsedMail>;
+  /** While refusing, every connection is turned away with 421, as a mail server that is down for a while does. */
+  refuse: (refusing: boolean) => void;
   stop: () => Promise<void>;
 };
 
-/**
- * `replyDelayMs` holds each message that long before answering 250 (and before it counts as
- * received), so a sender is surely still waiting on it when a test stops the sender.
- */
-export async function startSmtpSink(port = 0, options: { replyDelayMs?: number } = {}): Promise<Sink> {
+export type SinkOptions = {
+  /**
+   * Holds each message that long before answering 250 (and before it counts as received), so a
+   * sender is surely still waiting on it when a test stops the sender.
+   */
+  replyDelayMs?: number;
+  /** Start refusing (see `refuse`): "the mail server is down", on a port that stays ours throughout. */
+  refusing?: boolean;
+};
+
+/** Listens on a port the kernel picks (port 0) and reports it in `url` and `port`. */
+export async function startSmtpSink(options: SinkOptions = {}): Promise<Sink> {
   const messages: ParsedMail[] = [];
   const waiters = new Set<() => void>();
+  let refusing = options.refusing ?? false;
   const server = new SMTPServer({
     // The built-in STARTTLS certificate has expired; a local sink needs neither TLS nor AUTH.
     disabledCommands: ['AUTH', 'STARTTLS'],
     logger: false,
+    onConnect(_session, callback) {
+      if (!refusing) return callback();
+      callback(Object.assign(new Error('Service not available, try again later'), { responseCode: 421 }));
+    },
     // Pooled senders keep idle connections open; a test run should not wait 30 s for them on stop.
     closeTimeout: 100,
     onData(stream, _session, callback) {
@@ -38,14 +53,14 @@ export async function startSmtpSink(port = 0, options: { replyDelayMs?: number }
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(0, '127.0.0.1', () => resolve());
   });
   const actualPort = (server.server.address() as { port: number }).port;
   return {
     url: `smtp://127.0.0.1:${actualPort}`,
     port: actualPort,
     messages,
-    waitFor(match, timeoutMs = 10_000) {
+    waitFor(match, timeoutMs = PATIENCE_MS) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const found = messages.find(match);
@@ -61,6 +76,16 @@ export async function startSmtpSink(port = 0, options: { replyDelayMs?: number }
         waiters.add(check);
         check();
       });
+    },
+    refuse(value) {
+      refusing = value;
+      // A server that goes down drops its open connections too (a pooled sender keeps one open).
+      type Connection = { send: (code: number, text: string) => void; close: () => void };
+      if (!refusing) return;
+      for (const connection of (server as unknown as { connections: Set<Connection> }).connections) {
+        connection.send(421, 'Service not available, closing the connection');
+        connection.close();
+      }
     },
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
