@@ -13,6 +13,9 @@ import { DatabaseSessionStore } from './db/session-store.ts';
 import { redactUrl, type Logger } from './log.ts';
 import type { BackgroundTasks } from './mail/background.ts';
 import type { Mailer } from './mail/mailer.ts';
+import { createLoginThrottle } from './limits/login-throttle.ts';
+import { deleteExpiredHits } from './limits/rate-limit-store.ts';
+import { createLimitReport, type LimitReport } from './limits/report.ts';
 import { createLimiters, handleErrors, loadUser, notFound, refuseCrossSite } from './web/middleware.ts';
 import { createResetLinks } from './web/reset-links.ts';
 import { routes } from './web/routes.ts';
@@ -29,19 +32,30 @@ export type AppDeps = {
   tasks: BackgroundTasks;
   mailer: Mailer;
   now?: () => Date;
+  /** Where throttle decisions are logged and counted; by default a log line each. */
+  limitReport?: LimitReport;
 };
 
-export type App = { app: Express; sessions: DatabaseSessionStore; accounts: Accounts };
+export type App = {
+  app: Express;
+  sessions: DatabaseSessionStore;
+  accounts: Accounts;
+  /** Housekeeping for the limits' tables: counters and throttles that count nothing any more. */
+  limits: { pruneExpired: () => Promise<number> };
+};
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
-export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App {
+export function buildApp({ config, orm, log, tasks, mailer, now, limitReport }: AppDeps): App {
   const production = config.env === 'production';
+  const report = limitReport ?? createLimitReport(log);
+  const loginThrottle = createLoginThrottle({ orm, report, enabled: config.rateLimits, now });
   const accounts = createAccounts({
     orm,
     notifier: createNotifier(mailer),
     resetTokenTtlMinutes: config.resetTokenTtlMinutes,
     resetThrottleSeconds: config.resetThrottleSeconds,
+    loginThrottle,
     now,
   });
   const sessions = new DatabaseSessionStore(orm, SESSION_TTL_MS);
@@ -129,11 +143,14 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
       accounts,
       tasks,
       resetLinks: createResetLinks(config.appBaseUrl, production),
-      limit: createLimiters(config.rateLimits),
+      limit: createLimiters({ enabled: config.rateLimits, orm, report }),
       outbox: production ? null : mailer.outbox,
     }),
   );
   app.use(notFound);
-  app.use(handleErrors(log));
-  return { app, sessions, accounts };
+  app.use(handleErrors(log, report));
+  const limits = {
+    pruneExpired: async () => (await deleteExpiredHits(orm, (now ?? (() => new Date()))())) + (await loginThrottle.deleteExpired()),
+  };
+  return { app, sessions, accounts, limits };
 }

@@ -37,10 +37,10 @@ if (process.argv[2] === 'migrate') {
 
 const tasks = new BackgroundTasks(log);
 const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, tasks });
-const { app, sessions, accounts } = buildApp({ config, orm, log, tasks, mailer });
+const { app, sessions, accounts, limits } = buildApp({ config, orm, log, tasks, mailer });
 
 const pruning = setInterval(() => {
-  Promise.all([sessions.pruneExpired(), accounts.deleteExpiredResetTokens()]).catch((err: Error) =>
+  Promise.all([sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), limits.pruneExpired()]).catch((err: Error) =>
     log.warn({ error: { message: err.message } }, 'pruning expired rows failed'),
   );
 }, PRUNE_EVERY_MS);

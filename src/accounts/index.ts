@@ -3,10 +3,12 @@ import { raw, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { Session, User } from '../db/entities.ts';
 import type { Notifier } from './notifier.ts';
+import type { LoginThrottleApi } from '../limits/login-throttle.ts';
 import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } from './passwords.ts';
 import * as tokens from './reset-tokens.ts';
 
 export { passwordProblem };
+export { HashingBusy } from './passwords.ts';
 
 /** What a session needs to know about its user. */
 export type SessionUser = { id: number; credentialVersion: number };
@@ -14,10 +16,13 @@ export type Profile = SessionUser & { username: string; email: string; createdAt
 export type FieldErrors = Record<string, string>;
 
 export type Registration = { ok: true; user: SessionUser } | { ok: false; reason: 'invalid'; fields: FieldErrors };
-export type Login = { ok: true; user: SessionUser } | { ok: false; reason: 'invalid_credentials' };
+/** Too many failed password checks for this email lately: refused without checking the password. */
+export type Throttled = { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+export type Login = { ok: true; user: SessionUser } | { ok: false; reason: 'invalid_credentials' } | Throttled;
 export type PasswordChange =
   | { ok: true; user: SessionUser }
-  | { ok: false; reason: 'wrong_password' | 'invalid'; fields: FieldErrors };
+  | { ok: false; reason: 'wrong_password' | 'invalid'; fields: FieldErrors }
+  | Throttled;
 export type ResetRequest = 'sent' | 'unknown_email' | 'throttled';
 export type Reset = { ok: true } | { ok: false; reason: 'invalid_token' } | { ok: false; reason: 'invalid'; fields: FieldErrors };
 
@@ -26,6 +31,8 @@ export type AccountsOptions = {
   notifier: Notifier;
   resetTokenTtlMinutes: number;
   resetThrottleSeconds: number;
+  /** Counts failed password checks per email (login and change password together). */
+  loginThrottle: LoginThrottleApi;
   now?: () => Date;
 };
 
@@ -36,7 +43,9 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrottleSeconds, now = () => new Date() }: AccountsOptions) {
+export function createAccounts({
+  orm, notifier, resetTokenTtlMinutes, resetThrottleSeconds, loginThrottle, now = () => new Date(),
+}: AccountsOptions) {
   const em = () => orm.em.fork();
 
   async function findUser(id: number): Promise<Profile | null> {
@@ -70,22 +79,29 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
     }
   }
 
-  async function logIn(input: { email: string; password: string }): Promise<Login> {
+  /** `signal` aborts when the client has gone, so no argon2 work is spent on an abandoned login. */
+  async function logIn(input: { email: string; password: string }, signal?: AbortSignal): Promise<Login> {
+    const email = normalizeEmail(input.email);
+    // Before anything about the account is known, and the same for every email: checked without the
+    // password (else the throttle would be a password oracle) and counted before the check.
+    const attempt = await loginThrottle.attempt(email);
+    if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
     const db = em();
     // A plain row, not an entity: building an entity costs more when the account exists, and the
     // bench's login_timing saw that difference (~0.1 ms) through the answer's timing.
     const user = await db
       .createQueryBuilder(User)
       .select(['id', 'passwordHash', 'credentialVersion'])
-      .where({ email: normalizeEmail(input.email) })
+      .where({ email })
       .execute<Pick<User, 'id' | 'passwordHash' | 'credentialVersion'> | undefined>('get');
     if (!user) {
       // Same argon2 work as a wrong password, so timing does not reveal which emails have accounts.
-      await verifyAgainstNothing(input.password);
+      await verifyAgainstNothing(input.password, signal);
       return { ok: false, reason: 'invalid_credentials' };
     }
-    const check = await verifyPassword(user.passwordHash, input.password);
+    const check = await verifyPassword(user.passwordHash, input.password, signal);
     if (!check.ok) return { ok: false, reason: 'invalid_credentials' };
+    await loginThrottle.clear(email);
     if (check.needsRehash) {
       // Upgrade to the current parameters, unless the password changed meanwhile.
       await db.nativeUpdate(
@@ -104,15 +120,21 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
   async function changePassword(
     userId: number,
     input: { currentPassword: string; newPassword: string },
+    signal?: AbortSignal,
   ): Promise<PasswordChange> {
     const user = await em().findOne(User, { id: userId });
     if (!user) return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
     const problem = passwordProblem(input.newPassword);
     if (problem) return { ok: false, reason: 'invalid', fields: { new_password: problem } };
-    if (!(await verifyPassword(user.passwordHash, input.currentPassword)).ok) {
+    // A guess at the current password is a guess like a login's: a stolen session cookie gets no
+    // more tries than the login form would give (the same count, per email).
+    const attempt = await loginThrottle.attempt(user.email);
+    if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
+    if (!(await verifyPassword(user.passwordHash, input.currentPassword, signal)).ok) {
       return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
     }
-    const passwordHash = await hashPassword(input.newPassword);
+    await loginThrottle.clear(user.email);
+    const passwordHash = await hashPassword(input.newPassword, signal);
     const { credentialVersion } = await em().transactional((tx) => writePassword(tx, userId, passwordHash));
     notifier.sendPasswordChanged(user, 'change');
     return { ok: true, user: { id: userId, credentialVersion } };
@@ -161,6 +183,8 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
       return owner === null ? null : writePassword(tx, owner, passwordHash);
     });
     if (user === null) return { ok: false, reason: 'invalid_token' };
+    // The owner proved themselves through their inbox: an attacker's storm of failures ends here.
+    await loginThrottle.clear(user.email);
     notifier.sendPasswordChanged(user, 'reset');
     return { ok: true };
   }

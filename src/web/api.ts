@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import type { Accounts, Profile } from '../accounts/index.ts';
 import type { BackgroundTasks } from '../mail/background.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
+import { clientGone, setRetryAfter, throttledMessage } from './limits.ts';
 import { currentUser, logInSession, regenerateSession } from './middleware.ts';
 import { FORGOT_MESSAGE } from './pages.ts';
 import { jsonError } from './respond.ts';
@@ -28,8 +29,16 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
   const login: RequestHandler = async (req, res) => {
     const input = parse(LoginForm, req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
-    const outcome = await accounts.logIn(input.data);
-    if (!outcome.ok) return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
+    const outcome = await accounts.logIn(input.data, clientGone(req, res));
+    if (!outcome.ok) {
+      switch (outcome.reason) {
+        case 'throttled':
+          setRetryAfter(res, outcome.retryAfterSeconds);
+          return jsonError(res, 429, 'login_throttled', throttledMessage(outcome.retryAfterSeconds));
+        case 'invalid_credentials':
+          return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
+      }
+    }
     await logInSession(req, outcome.user);
     res.json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
   };
@@ -68,11 +77,21 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
   const changePassword: RequestHandler = async (req, res) => {
     const input = parse(ChangePasswordForm, req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
-    const outcome = await accounts.changePassword(currentUser(res)!.id, {
-      currentPassword: input.data.current_password,
-      newPassword: input.data.new_password,
-    });
-    if (!outcome.ok) return jsonError(res, 422, ...invalidInput(outcome.fields));
+    const outcome = await accounts.changePassword(
+      currentUser(res)!.id,
+      { currentPassword: input.data.current_password, newPassword: input.data.new_password },
+      clientGone(req, res),
+    );
+    if (!outcome.ok) {
+      switch (outcome.reason) {
+        case 'throttled':
+          setRetryAfter(res, outcome.retryAfterSeconds);
+          return jsonError(res, 429, 'login_throttled', throttledMessage(outcome.retryAfterSeconds));
+        case 'wrong_password':
+        case 'invalid':
+          return jsonError(res, 422, ...invalidInput(outcome.fields));
+      }
+    }
     await logInSession(req, outcome.user);
     res.json({ message: 'Your password has been changed. Your other sessions have been ended.' });
   };

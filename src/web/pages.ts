@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import type { Accounts } from '../accounts/index.ts';
 import type { BackgroundTasks } from '../mail/background.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, localPath, parse } from './forms.ts';
+import { clientGone, setRetryAfter, throttledMessage } from './limits.ts';
 import { currentUser, logInSession, regenerateSession } from './middleware.ts';
 import { redirect, show } from './respond.ts';
 import type { ResetLinks } from './reset-links.ts';
@@ -39,10 +40,16 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
   const login: RequestHandler = async (req, res) => {
     const input = parse(LoginForm, req.body);
     if (!input.ok) return show(req, res, { ...loginView, status: 422 }, { errors: input.fields, values: req.body });
-    const outcome = await accounts.logIn(input.data);
+    const outcome = await accounts.logIn(input.data, clientGone(req, res));
     if (!outcome.ok) {
       const values = { email: input.data.email, next: input.data.next };
-      return show(req, res, { ...loginView, status: 401 }, { failed: true, values });
+      switch (outcome.reason) {
+        case 'throttled':
+          setRetryAfter(res, outcome.retryAfterSeconds);
+          return show(req, res, { ...loginView, status: 429 }, { throttled: throttledMessage(outcome.retryAfterSeconds), values });
+        case 'invalid_credentials':
+          return show(req, res, { ...loginView, status: 401 }, { failed: true, values });
+      }
     }
     await logInSession(req, outcome.user);
     redirect(req, res, localPath(input.data.next) ?? '/account');
@@ -59,11 +66,21 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
     const user = currentUser(res)!;
     const input = parse(ChangePasswordForm, req.body);
     if (!input.ok) return show(req, res, { ...accountView, status: 422 }, { errors: input.fields });
-    const outcome = await accounts.changePassword(user.id, {
-      currentPassword: input.data.current_password,
-      newPassword: input.data.new_password,
-    });
-    if (!outcome.ok) return show(req, res, { ...accountView, status: 422 }, { errors: outcome.fields });
+    const outcome = await accounts.changePassword(
+      user.id,
+      { currentPassword: input.data.current_password, newPassword: input.data.new_password },
+      clientGone(req, res),
+    );
+    if (!outcome.ok) {
+      switch (outcome.reason) {
+        case 'throttled':
+          setRetryAfter(res, outcome.retryAfterSeconds);
+          return show(req, res, { ...accountView, status: 429 }, { errors: { current_password: throttledMessage(outcome.retryAfterSeconds) } });
+        case 'wrong_password':
+        case 'invalid':
+          return show(req, res, { ...accountView, status: 422 }, { errors: outcome.fields });
+      }
+    }
     // Every session ended with the change; this browser continues under a fresh id.
     await logInSession(req, outcome.user);
     show(req, res, accountView, { changed: true });

@@ -30,7 +30,8 @@ export function routes({ accounts, tasks, resetLinks, limit, outbox }: RouteDeps
   r.post('/login', limit.login, page.login);
   r.post('/logout', page.logout);
   r.get('/account', requireUser, page.account);
-  r.post('/account/password', requireUser, page.changePassword);
+  // Checks the current password: a guess like a login's, so it spends the login budget.
+  r.post('/account/password', requireUser, limit.login, page.changePassword);
   r.get('/forgot-password', page.showForgot);
   r.post('/forgot-password', limit.forgot, page.forgot);
   r.get('/reset-password', page.showReset);
@@ -40,7 +41,7 @@ export function routes({ accounts, tasks, resetLinks, limit, outbox }: RouteDeps
   r.post('/api/auth/login', limit.login, json.login);
   r.post('/api/auth/logout', json.logout);
   r.get('/api/users/me', requireUser, json.me);
-  r.patch('/api/users/me/password', requireUser, json.changePassword);
+  r.patch('/api/users/me/password', requireUser, limit.login, json.changePassword);
   r.post('/api/users/forgot-password', limit.forgot, json.forgot);
   r.post('/api/users/reset-password', limit.reset, json.reset);
 
