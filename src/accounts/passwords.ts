@@ -71,9 +71,9 @@ const waiting: { resolve: () => void; reject: (reason: unknown) => void }[] = []
 let averageHashMs = 100;
 const stats = { started: 0, refused: 0, abandoned: 0 };
 
-/** How many hashes ran, were refused for a full queue, or were dropped because their client left. */
-export function hashingStats(): Readonly<typeof stats> {
-  return { ...stats };
+/** How many hashes ran, were refused for a full queue, were dropped because their client left, and wait now. */
+export function hashingStats() {
+  return { ...stats, queued: waiting.length, running: hashing };
 }
 
 /** Runs argon2 work in one of the HASHING_SLOTS, first come first served, within MAX_HASHING_WAIT_MS. */
