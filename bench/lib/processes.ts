@@ -40,6 +40,8 @@ export type AppOptions = {
   /** Preload bench/child/probe.ts: event-loop delay, memory and thread count over IPC. */
   probe?: boolean;
   cwd: string;
+  /** Settings over appEnv's, e.g. limits on for a section that measures them. */
+  env?: Record<string, string>;
 };
 
 export type App = Server & {
@@ -68,7 +70,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const since = performance.now();
   const child = spawn(process.execPath, args, {
     cwd: options.cwd,
-    env: appEnv(port, options.databaseUrl, options.smtpUrl),
+    env: { ...appEnv(port, options.databaseUrl, options.smtpUrl), ...options.env },
     stdio: ['ignore', log, log, 'ipc'],
   });
   closeSync(log);
