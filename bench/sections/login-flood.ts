@@ -70,7 +70,7 @@ export async function loginFlood(ctx: Context): Promise<Outcome> {
     const answered = Object.values(codes).reduce((sum, c) => sum + (c.count ?? 0), 0);
     // 503: refused because the wait for argon2 would have passed MAX_HASHING_WAIT_MS (docs/limits.md).
     const unexpected = answered - count('303') - count('401') - count('503');
-    if (unexpected > 0 || result.errors > 0) throw new Error(`login flood: ${unexpected} unexpected answers, ${result.errors} errors`);
+    if (unexpected > 0 || result.errors > 0) throw new Error(`login flood: ${unexpected} unexpected answers, ${result.errors} errors (${result.timeouts} timeouts)`);
 
     const argon2Ms = median(hashes);
     const hashed = count('303') + count('401');
