@@ -15,6 +15,8 @@ export type LimitReport = {
   throttled: (decision: Throttled) => void;
   /** A limit's storage failed: the request went through unlimited (a database outage fails it anyway). */
   storeFailed: (limit: LimitName, err: unknown) => void;
+  /** express-rate-limit's own checks (e.g. a misread client address): worth a look, not an outage. */
+  limiterWarning: (limit: LimitName, err: unknown, message?: string) => void;
 };
 
 /**
@@ -29,6 +31,9 @@ export function createLimitReport(log: Logger, count: (limit: LimitName) => void
     },
     storeFailed(limit, err) {
       log.warn({ limit, error: { message: (err as Error)?.message ?? String(err) } }, 'limit store failed; request let through');
+    },
+    limiterWarning(limit, err, message) {
+      log.warn({ limit, error: { code: (err as { code?: string })?.code, message: (err as Error)?.message ?? String(err) } }, message ?? 'rate limiter warning');
     },
   };
 }

@@ -26,7 +26,11 @@ export function createLimiters({ enabled, orm, report }: { enabled: boolean; orm
       standardHeaders: 'draft-8',
       legacyHeaders: false,
       passOnStoreError: true,
-      logger: { error: (err) => report.storeFailed(name, err), warn: (err) => report.storeFailed(name, err) },
+      // Its store errors ("error from store, allowing request…") and its configuration checks, in our log.
+      logger: {
+        error: (err, message) => (message?.includes('store') ? report.storeFailed(name, err) : report.limiterWarning(name, err, message)),
+        warn: (err, message) => report.limiterWarning(name, err, message),
+      },
       handler: (req, res) => {
         report.throttled({ limit: name, client: req.ip, retryAfterSeconds: Number(res.get('Retry-After')) || 0 });
         showError(req, res, 429, 'rate_limited', 'Too many attempts from your network. Wait a few minutes and try again.');
