@@ -60,13 +60,17 @@ let dummyHash: Promise<string> | undefined;
  * so the answer's timing does not tell whether the account exists.
  */
 export async function verifyAgainstNothing(password: string, signal?: AbortSignal): Promise<void> {
-  dummyHash ??= hashPassword('inkwell-no-such-account');
+  // Not bound to this request: a refusal or an abandoned client must not leave a failed promise here.
+  dummyHash ??= hashPassword('inkwell-no-such-account').catch((err: unknown) => {
+    dummyHash = undefined;
+    throw err;
+  });
   const hash = await dummyHash;
   await inHashingSlot(() => argon2.verify(hash, password), signal);
 }
 
 let hashing = 0;
-const waiting: { resolve: () => void; reject: (reason: unknown) => void }[] = [];
+const waiting: { resolve: () => void }[] = [];
 // A running average of one hash's wall time, to tell how long a newcomer would wait. Starts pessimistic.
 let averageHashMs = 100;
 const stats = { started: 0, refused: 0, abandoned: 0 };
@@ -107,21 +111,31 @@ function waitForSlot(signal?: AbortSignal): Promise<void> {
     throw new HashingBusy(Math.max(1, Math.ceil(expectedWaitMs / 1000)));
   }
   return new Promise<void>((resolve, reject) => {
-    const waiter = {
-      resolve: () => {
-        signal?.removeEventListener('abort', leave);
-        resolve();
-      },
-      reject,
-    };
-    // The client left while waiting: leave the queue, so the slot goes to someone still there.
-    const leave = () => {
+    const leave = (reason: unknown) => {
+      clearTimeout(deadline);
+      signal?.removeEventListener('abort', abandon);
       const at = waiting.indexOf(waiter);
       if (at >= 0) waiting.splice(at, 1);
-      stats.abandoned++;
-      reject(signal!.reason);
+      reject(reason);
     };
-    signal?.addEventListener('abort', leave, { once: true });
+    // The client left while waiting: leave the queue, so the slot goes to someone still there.
+    const abandon = () => {
+      stats.abandoned++;
+      leave(signal!.reason);
+    };
+    // The estimate was too hopeful (hashes slowed down meanwhile): the bound holds anyway.
+    const deadline = setTimeout(() => {
+      stats.refused++;
+      leave(new HashingBusy(Math.ceil(MAX_HASHING_WAIT_MS / 1000)));
+    }, MAX_HASHING_WAIT_MS);
+    const waiter = {
+      resolve: () => {
+        clearTimeout(deadline);
+        signal?.removeEventListener('abort', abandon);
+        resolve();
+      },
+    };
+    signal?.addEventListener('abort', abandon, { once: true });
     waiting.push(waiter);
   });
 }
