@@ -21,6 +21,9 @@ import { createMetrics } from './metrics.ts';
 import { AfterAnswer } from './web/after-answer.ts';
 import { createEmailLinks } from './web/email-links.ts';
 import { measureRequests, serveMetrics } from './web/metrics.ts';
+import { createLoginThrottle } from './limits/login-throttle.ts';
+import { deleteExpiredHits } from './limits/rate-limit-store.ts';
+import { createLimitReport, type LimitReport } from './limits/report.ts';
 import { createResetLinks } from './web/reset-links.ts';
 import { routes } from './web/routes.ts';
 import { timeAgo } from './web/time.ts';
@@ -37,17 +40,29 @@ export type AppDeps = {
   /** How failed jobs back off (tests shorten it). */
   retry?: RetryPolicy;
   now?: () => Date;
+  /** Where throttle decisions are logged and counted; by default a log line each. */
+  limitReport?: LimitReport;
 };
 
 /** `jobs` is not started here: main.ts (or a test) starts it and stops it. */
-export type App = { app: Express; sessions: DatabaseSessionStore; accounts: Accounts; jobs: JobRunner; later: AfterAnswer };
+export type App = {
+  app: Express;
+  sessions: DatabaseSessionStore;
+  accounts: Accounts;
+  jobs: JobRunner;
+  later: AfterAnswer;
+  /** Housekeeping for the limits' tables: counters and throttles that count nothing any more. */
+  limits: { pruneExpired: () => Promise<number> };
+};
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
-export function buildApp({ config, orm, log, mailer, retry, now }: AppDeps): App {
+export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: AppDeps): App {
   const production = config.env === 'production';
   const metrics = createMetrics(orm, now);
-  const accounts = createAccounts({ orm, resetThrottleSeconds: config.resetThrottleSeconds, now });
+  const report = limitReport ?? createLimitReport(log, (limit) => metrics.throttled.inc({ limit }));
+  const loginThrottle = createLoginThrottle({ orm, report, enabled: config.rateLimits, now });
+  const accounts = createAccounts({ orm, resetThrottleSeconds: config.resetThrottleSeconds, loginThrottle, now });
   // Emails are composed when sent, with links from APP_BASE_URL (src/accounts/notifier.ts).
   const notifier = createNotifier({
     links: createEmailLinks(config.appBaseUrl),
@@ -159,11 +174,14 @@ export function buildApp({ config, orm, log, mailer, retry, now }: AppDeps): App
       secureCookies: production,
       appBaseUrl: config.appBaseUrl,
       resetLinks: createResetLinks(production),
-      limit: createLimiters(config.rateLimits),
+      limit: createLimiters({ enabled: config.rateLimits, orm, report }),
       outbox: production ? null : mailer.outbox,
     }),
   );
   app.use(notFound);
-  app.use(handleErrors(log));
-  return { app, sessions, accounts, jobs, later };
+  app.use(handleErrors(log, report));
+  const limits = {
+    pruneExpired: async () => (await deleteExpiredHits(orm, (now ?? (() => new Date()))())) + (await loginThrottle.deleteExpired()),
+  };
+  return { app, sessions, accounts, jobs, later, limits };
 }

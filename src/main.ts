@@ -36,12 +36,12 @@ if (process.argv[2] === 'migrate') {
 }
 
 const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom });
-const { app, sessions, accounts, jobs, later } = buildApp({ config, orm, log, mailer });
+const { app, sessions, accounts, jobs, later, limits } = buildApp({ config, orm, log, mailer });
 // Sends queued email and runs accepted requests, including those a crashed instance left behind.
 jobs.start();
 
 const pruning = setInterval(() => {
-  Promise.all([sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.pruneOldActivity(), accounts.deleteExpiredAccountTokens()]).catch((err: Error) =>
+  Promise.all([sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.pruneOldActivity(), accounts.deleteExpiredAccountTokens(), limits.pruneExpired()]).catch((err: Error) =>
     log.warn({ error: { message: err.message } }, 'pruning expired rows failed'),
   );
 }, PRUNE_EVERY_MS);

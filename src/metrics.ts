@@ -37,6 +37,14 @@ export function createMetrics(orm: Orm, now: () => Date = () => new Date()) {
       registers: [registry],
     }),
 
+    /** Requests refused by a limit (per-IP limiters, the per-email login throttle, the argon2 queue). */
+    throttled: new Counter({
+      name: 'inkwell_throttled_total',
+      help: 'Requests refused by a limit, by limit name',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
+
     httpDuration: new Histogram({
       name: 'inkwell_http_request_duration_seconds',
       help: 'HTTP request duration by method, route pattern and status',

@@ -21,8 +21,8 @@ export type Row = [figure: string, value: string, target: string, met: boolean |
 /** Top-level keys for bench-results.json, and rows for the table. */
 export type Outcome = { results: Record<string, unknown>; rows: Row[]; figures?: Figures };
 
-export function launchApp(ctx: Context, databaseUrl: string, name: string, probe = true): Promise<App> {
-  return startApp({ databaseUrl, smtpUrl: ctx.sink.url, logFile: join(ctx.dir, `${name}.log`), probe, cwd: ctx.dir });
+export function launchApp(ctx: Context, databaseUrl: string, name: string, probe = true, env?: Record<string, string>): Promise<App> {
+  return startApp({ databaseUrl, smtpUrl: ctx.sink.url, logFile: join(ctx.dir, `${name}.log`), probe, cwd: ctx.dir, env });
 }
 
 export const fixed = (value: number, digits = 1) => value.toFixed(digits);

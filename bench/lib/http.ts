@@ -5,7 +5,7 @@ import http from 'node:http';
 export type Timed = { status: number; ms: number; reused: boolean; at: number };
 
 export type Connection = {
-  send: (method: string, path: string, form?: Record<string, string>) => Promise<Timed>;
+  send: (method: string, path: string, form?: Record<string, string>, extraHeaders?: Record<string, string>) => Promise<Timed>;
   close: () => void;
 };
 
@@ -14,11 +14,11 @@ export function connect(origin: string): Connection {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const { hostname, port } = new URL(origin);
   return {
-    send(method, path, form) {
+    send(method, path, form, extraHeaders = {}) {
       const body = form ? new URLSearchParams(form).toString() : undefined;
       const headers: http.OutgoingHttpHeaders = body
-        ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) }
-        : {};
+        ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), ...extraHeaders }
+        : { ...extraHeaders };
       return new Promise((resolve, reject) => {
         const start = process.hrtime.bigint();
         const at = performance.now();

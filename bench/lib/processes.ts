@@ -39,6 +39,8 @@ export type AppOptions = {
   /** Preload bench/child/probe.ts: event-loop delay, memory and thread count over IPC. */
   probe?: boolean;
   cwd: string;
+  /** Settings over appEnv's, e.g. limits on for a section that measures them. */
+  env?: Record<string, string>;
 };
 
 export type App = Server & {
@@ -68,7 +70,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   // Port 0: the app binds a port the kernel picks and reports it in its "listening" log line.
   const child = spawn(process.execPath, args, {
     cwd: options.cwd,
-    env: appEnv(0, options.databaseUrl, options.smtpUrl),
+    env: { ...appEnv(0, options.databaseUrl, options.smtpUrl), ...options.env },
     stdio: ['ignore', log, log, 'ipc'],
   });
   closeSync(log);

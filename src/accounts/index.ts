@@ -8,11 +8,13 @@ import { createAccountChanges } from './account-changes.ts';
 import { createActivity, type EventKind } from './activity.ts';
 import { describeDevice, type Client } from './clients.ts';
 import { queue as queueEmail } from './notifier.ts';
+import type { LoginThrottleApi } from '../limits/login-throttle.ts';
 import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } from './passwords.ts';
 import * as tokens from './reset-tokens.ts';
 import { createSessions } from './sessions.ts';
 
 export { passwordProblem };
+export { HashingBusy } from './passwords.ts';
 
 /** What a session needs to know about its user. */
 export type SessionUser = { id: number; credentialVersion: number };
@@ -20,18 +22,23 @@ export type Profile = SessionUser & { username: string; email: string; createdAt
 export type FieldErrors = Record<string, string>;
 
 export type Registration = { ok: true; user: SessionUser } | { ok: false; reason: 'invalid'; fields: FieldErrors };
-export type Login = { ok: true; user: SessionUser } | { ok: false; reason: 'invalid_credentials' };
+/** Too many failed password checks for this email lately: refused without checking the password. */
+export type Throttled = { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+export type Login = { ok: true; user: SessionUser } | { ok: false; reason: 'invalid_credentials' } | Throttled;
 export type PasswordChange =
   | { ok: true; user: SessionUser }
   | { ok: false; reason: 'wrong_password' | 'invalid'; fields: FieldErrors }
   // A reset or another change committed between checking the current password and writing the new one.
-  | { ok: false; reason: 'changed_meanwhile' };
+  | { ok: false; reason: 'changed_meanwhile' }
+  | Throttled;
 export type ResetRequest = 'sent' | 'unknown_email' | 'throttled';
 export type Reset = { ok: true; userId: number } | { ok: false; reason: 'invalid_token' } | { ok: false; reason: 'invalid'; fields: FieldErrors };
 
 export type AccountsOptions = {
   orm: Orm;
   resetThrottleSeconds: number;
+  /** Counts failed password checks per email (login and change password together). */
+  loginThrottle: LoginThrottleApi;
   now?: () => Date;
 };
 
@@ -45,7 +52,7 @@ export function normalizeEmail(email: string): string {
 // The job that carries a recorded forgot-password request to its work.
 const RESET_REQUEST_JOB = 'password-reset-request';
 
-export function createAccounts({ orm, resetThrottleSeconds, now = () => new Date() }: AccountsOptions) {
+export function createAccounts({ orm, resetThrottleSeconds, loginThrottle, now = () => new Date() }: AccountsOptions) {
   const em = () => orm.em.fork();
   const sessions = createSessions({ orm, now });
   const activity = createActivity({ orm, now });
@@ -82,22 +89,29 @@ export function createAccounts({ orm, resetThrottleSeconds, now = () => new Date
     }
   }
 
-  async function logIn(input: { email: string; password: string }): Promise<Login> {
+  /** `signal` aborts when the client has gone, so no argon2 work is spent on an abandoned login. */
+  async function logIn(input: { email: string; password: string }, signal?: AbortSignal): Promise<Login> {
+    const email = normalizeEmail(input.email);
+    // Before anything about the account is known, and the same for every email: checked without the
+    // password (else the throttle would be a password oracle) and counted before the check.
+    const attempt = await loginThrottle.attempt(email);
+    if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
     const db = em();
     // A plain row, not an entity: building an entity costs more when the account exists, and the
     // bench's login_timing saw that difference (~0.1 ms) through the answer's timing.
     const user = await db
       .createQueryBuilder(User)
       .select(['id', 'passwordHash', 'credentialVersion'])
-      .where({ email: normalizeEmail(input.email) })
+      .where({ email })
       .execute<Pick<User, 'id' | 'passwordHash' | 'credentialVersion'> | undefined>('get');
     if (!user) {
       // Same argon2 work as a wrong password, so timing does not reveal which emails have accounts.
-      await verifyAgainstNothing(input.password);
+      await verifyAgainstNothing(input.password, signal);
       return { ok: false, reason: 'invalid_credentials' };
     }
-    const check = await verifyPassword(user.passwordHash, input.password);
+    const check = await verifyPassword(user.passwordHash, input.password, signal);
     if (!check.ok) return { ok: false, reason: 'invalid_credentials' };
+    await loginThrottle.clear(email);
     if (check.needsRehash) {
       // Upgrade to the current parameters, unless the password changed meanwhile.
       await db.nativeUpdate(
@@ -116,15 +130,21 @@ export function createAccounts({ orm, resetThrottleSeconds, now = () => new Date
   async function changePassword(
     userId: number,
     input: { currentPassword: string; newPassword: string },
+    signal?: AbortSignal,
   ): Promise<PasswordChange> {
     const user = await em().findOne(User, { id: userId });
     if (!user) return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
     const problem = passwordProblem(input.newPassword, user);
     if (problem) return { ok: false, reason: 'invalid', fields: { new_password: problem } };
-    if (!(await verifyPassword(user.passwordHash, input.currentPassword)).ok) {
+    // A guess at the current password is a guess like a login's: a stolen session cookie gets no
+    // more tries than the login form would give (the same count, per email).
+    const attempt = await loginThrottle.attempt(user.email);
+    if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
+    if (!(await verifyPassword(user.passwordHash, input.currentPassword, signal)).ok) {
       return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
     }
-    const passwordHash = await hashPassword(input.newPassword);
+    await loginThrottle.clear(user.email);
+    const passwordHash = await hashPassword(input.newPassword, signal);
     // Only over the credentials just checked: a reset that committed meanwhile must not be undone
     // by a change that an attacker with the old password and a stolen session had started before it.
     const stored = await em().transactional(async (tx) => {
@@ -186,6 +206,8 @@ export function createAccounts({ orm, resetThrottleSeconds, now = () => new Date
       return written;
     });
     if (user === null) return { ok: false, reason: 'invalid_token' };
+    // The owner proved themselves through their inbox: an attacker's storm of failures ends here.
+    await loginThrottle.clear(user.email);
     return { ok: true, userId: user.id };
   }
 

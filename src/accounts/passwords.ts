@@ -10,6 +10,21 @@ export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeC
 // queue in libuv's thread pool ahead of file reads and DNS and crowd out the event loop's thread.
 export const HASHING_SLOTS = availableParallelism();
 
+// The longest a hash may wait for a slot. A request that would wait longer is refused at once (503 +
+// Retry-After) rather than queued: a flood of guesses cannot build a queue that takes every user's
+// login minutes to get through (issue 18 saw 26-31 s), and a user waits a few seconds at most.
+export const MAX_HASHING_WAIT_MS = 5_000;
+
+/** Too many hashes queued: the caller answers 503 with Retry-After. An outage of sorts, so thrown. */
+export class HashingBusy extends Error {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number) {
+    super('password hashing queue is full');
+    this.name = 'HashingBusy';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 // NIST SP 800-63B: at least 8; the ceiling only stops hashing megabytes of input.
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 256;
@@ -77,14 +92,15 @@ function isRun(chars: string[]): boolean {
   return Math.abs(step) <= 1 && codes.every((code, i) => i === 0 || code - codes[i - 1] === step);
 }
 
-export function hashPassword(password: string): Promise<string> {
-  return inHashingSlot(() => argon2.hash(password, ARGON2_OPTIONS));
+/** `signal` ends the wait when the client has gone: no argon2 work for an answer nobody will read. */
+export function hashPassword(password: string, signal?: AbortSignal): Promise<string> {
+  return inHashingSlot(() => argon2.hash(password, ARGON2_OPTIONS), signal);
 }
 
 export type Verification = { ok: boolean; needsRehash: boolean };
 
-export async function verifyPassword(hash: string, password: string): Promise<Verification> {
-  const ok = await inHashingSlot(() => argon2.verify(hash, password));
+export async function verifyPassword(hash: string, password: string, signal?: AbortSignal): Promise<Verification> {
+  const ok = await inHashingSlot(() => argon2.verify(hash, password), signal);
   return { ok, needsRehash: ok && argon2.needsRehash(hash, ARGON2_OPTIONS) };
 }
 
@@ -94,25 +110,83 @@ let dummyHash: Promise<string> | undefined;
  * Spends the same argon2 work as checking a real account, for an email that has none,
  * so the answer's timing does not tell whether the account exists.
  */
-export async function verifyAgainstNothing(password: string): Promise<void> {
-  dummyHash ??= hashPassword('inkwell-no-such-account');
+export async function verifyAgainstNothing(password: string, signal?: AbortSignal): Promise<void> {
+  // Not bound to this request: a refusal or an abandoned client must not leave a failed promise here.
+  dummyHash ??= hashPassword('inkwell-no-such-account').catch((err: unknown) => {
+    dummyHash = undefined;
+    throw err;
+  });
   const hash = await dummyHash;
-  await inHashingSlot(() => argon2.verify(hash, password));
+  await inHashingSlot(() => argon2.verify(hash, password), signal);
 }
 
 let hashing = 0;
-const waiting: (() => void)[] = [];
+const waiting: { resolve: () => void }[] = [];
+// A running average of one hash's wall time, to tell how long a newcomer would wait. Starts pessimistic.
+let averageHashMs = 100;
+const stats = { started: 0, refused: 0, abandoned: 0 };
 
-/** Runs argon2 work in one of the HASHING_SLOTS, first come first served. */
-async function inHashingSlot<T>(work: () => Promise<T>): Promise<T> {
+/** How many hashes ran, were refused for a full queue, were dropped because their client left, and wait now. */
+export function hashingStats() {
+  return { ...stats, queued: waiting.length, running: hashing };
+}
+
+/** Runs argon2 work in one of the HASHING_SLOTS, first come first served, within MAX_HASHING_WAIT_MS. */
+async function inHashingSlot<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  signal?.throwIfAborted();
   if (hashing < HASHING_SLOTS) hashing++;
-  else await new Promise<void>((resolve) => waiting.push(resolve));
+  else await waitForSlot(signal);
   try {
-    return await work();
+    // A slot may come free just after the client left; the work would be for no one.
+    if (signal?.aborted) {
+      stats.abandoned++;
+      signal.throwIfAborted();
+    }
+    stats.started++;
+    const started = performance.now();
+    const result = await work();
+    averageHashMs += (performance.now() - started - averageHashMs) / 8;
+    return result;
   } finally {
     // Hand the slot straight to the next in line, or give it back.
     const next = waiting.shift();
-    if (next) next();
+    if (next) next.resolve();
     else hashing--;
   }
+}
+
+function waitForSlot(signal?: AbortSignal): Promise<void> {
+  const expectedWaitMs = Math.ceil((waiting.length + 1) / HASHING_SLOTS) * averageHashMs;
+  if (expectedWaitMs > MAX_HASHING_WAIT_MS) {
+    stats.refused++;
+    throw new HashingBusy(Math.max(1, Math.ceil(expectedWaitMs / 1000)));
+  }
+  return new Promise<void>((resolve, reject) => {
+    const leave = (reason: unknown) => {
+      clearTimeout(deadline);
+      signal?.removeEventListener('abort', abandon);
+      const at = waiting.indexOf(waiter);
+      if (at >= 0) waiting.splice(at, 1);
+      reject(reason);
+    };
+    // The client left while waiting: leave the queue, so the slot goes to someone still there.
+    const abandon = () => {
+      stats.abandoned++;
+      leave(signal!.reason);
+    };
+    // The estimate was too hopeful (hashes slowed down meanwhile): the bound holds anyway.
+    const deadline = setTimeout(() => {
+      stats.refused++;
+      leave(new HashingBusy(Math.ceil(MAX_HASHING_WAIT_MS / 1000)));
+    }, MAX_HASHING_WAIT_MS);
+    const waiter = {
+      resolve: () => {
+        clearTimeout(deadline);
+        signal?.removeEventListener('abort', abandon);
+        resolve();
+      },
+    };
+    signal?.addEventListener('abort', abandon, { once: true });
+    waiting.push(waiter);
+  });
 }

@@ -2,12 +2,18 @@
 // (typically the SQLite file into Postgres). The source is only read; the target is filled in one transaction.
 import { existsSync } from 'node:fs';
 import { wrap, type EntityClass } from '@mikro-orm/core';
-import { entities, PasswordResetToken, Session, User } from './entities.ts';
+import {
+  AccountToken, entities, Job, LoginThrottle, PasswordResetToken, RateLimitHit, SecurityEvent, Session, User,
+} from './entities.ts';
 import { isPostgres, migrate, openDatabase, type EntityManager, type Orm } from './orm.ts';
 import { progressTo, type Progress } from './progress.ts';
 
-// Parents before children, so every foreign key holds as rows arrive.
-const TABLES: EntityClass<object>[] = [User, PasswordResetToken, Session];
+// Parents before children, so every foreign key holds as rows arrive. The limits' counters come
+// along too (a guesser must not get a fresh budget because the site moved databases), and so do
+// queued jobs (an accepted request or an unsent email is a promise) and the security activity.
+const TABLES: EntityClass<object>[] = [
+  User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle,
+];
 // Rows per insert: a few hundred keeps statements well under Postgres's 65,535 bind parameters.
 const BATCH = 500;
 

@@ -114,4 +114,35 @@ const JobSchema = defineEntity({
 export class Job extends JobSchema.class {}
 JobSchema.setClass(Job);
 
-export const entities = [User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job];
+// Per-client counters of the per-IP rate limits: one row per limiter and client, shared by every
+// instance on the database (issue "limits"). A row whose window has passed starts over at its next hit.
+const RateLimitHitSchema = defineEntity({
+  name: 'RateLimitHit',
+  tableName: 'rate_limit_hit',
+  properties: {
+    // "<limiter>:<client address>", e.g. "login:203.0.113.7".
+    bucket: p.string().length(100).primary(),
+    hits: p.integer(),
+    resetsAt: p.datetime().index(),
+  },
+});
+export class RateLimitHit extends RateLimitHitSchema.class {}
+RateLimitHitSchema.setClass(RateLimitHit);
+
+// Consecutive failed logins per normalised email, whether or not an account has it. Keyed by the
+// email's SHA-256, so the table does not collect the addresses people typed.
+const LoginThrottleSchema = defineEntity({
+  name: 'LoginThrottle',
+  tableName: 'login_throttle',
+  properties: {
+    emailHash: p.string().length(64).primary(),
+    failures: p.integer(),
+    lastFailedAt: p.datetime().index(),
+    // Until when every login for this email is answered 429 without a password check.
+    blockedUntil: p.datetime(),
+  },
+});
+export class LoginThrottle extends LoginThrottleSchema.class {}
+LoginThrottleSchema.setClass(LoginThrottle);
+
+export const entities = [User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle];

@@ -4,6 +4,7 @@ import type { Accounts, Profile } from '../accounts/index.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { AfterAnswer } from './after-answer.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
+import { clientGone, setRetryAfter, throttledMessage } from './limits.ts';
 import { clientOfRequest, currentUser, logInSession, logOutSession } from './middleware.ts';
 import { activityNotes, FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './pages.ts';
 import { jsonError } from './respond.ts';
@@ -30,10 +31,16 @@ export function api(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAns
   const login: RequestHandler = async (req, res) => {
     const input = parse(LoginForm, req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
-    const outcome = await accounts.logIn(input.data);
+    const outcome = await accounts.logIn(input.data, clientGone(req, res));
     if (!outcome.ok) {
-      noteFailedSignIn(req, res, input.data.email);
-      return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
+      switch (outcome.reason) {
+        case 'throttled':
+          setRetryAfter(res, outcome.retryAfterSeconds);
+          return jsonError(res, 429, 'login_throttled', throttledMessage(outcome.retryAfterSeconds));
+        case 'invalid_credentials':
+          noteFailedSignIn(req, res, input.data.email);
+          return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
+      }
     }
     await logInSession(req, outcome.user);
     noteSignIn(req, res, outcome.user.id);
@@ -77,15 +84,24 @@ export function api(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAns
   const changePassword: RequestHandler = async (req, res) => {
     const input = parse(ChangePasswordForm, req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
-    const outcome = await accounts.changePassword(currentUser(res)!.id, {
-      currentPassword: input.data.current_password,
-      newPassword: input.data.new_password,
-    });
-    if (!outcome.ok && outcome.reason === 'changed_meanwhile') {
-      await logOutSession(req, res);
-      return jsonError(res, 409, 'password_changed_meanwhile', PASSWORD_CHANGED_MEANWHILE);
+    const outcome = await accounts.changePassword(
+      currentUser(res)!.id,
+      { currentPassword: input.data.current_password, newPassword: input.data.new_password },
+      clientGone(req, res),
+    );
+    if (!outcome.ok) {
+      switch (outcome.reason) {
+        case 'throttled':
+          setRetryAfter(res, outcome.retryAfterSeconds);
+          return jsonError(res, 429, 'login_throttled', throttledMessage(outcome.retryAfterSeconds));
+        case 'changed_meanwhile':
+          await logOutSession(req, res);
+          return jsonError(res, 409, 'password_changed_meanwhile', PASSWORD_CHANGED_MEANWHILE);
+        case 'wrong_password':
+        case 'invalid':
+          return jsonError(res, 422, ...invalidInput(outcome.fields));
+      }
     }
-    if (!outcome.ok) return jsonError(res, 422, ...invalidInput(outcome.fields));
     await logInSession(req, outcome.user);
     noteEvent(req, res, outcome.user.id, 'password_changed');
     res.json({ message: 'Your password has been changed. Your other sessions have been ended.' });

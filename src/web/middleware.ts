@@ -1,9 +1,10 @@
 // Request policy: cross-site refusal, the signed-in user, rate limits, and errors.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
-import type { Accounts, Profile, SessionUser } from '../accounts/index.ts';
+import { HashingBusy, type Accounts, type Profile, type SessionUser } from '../accounts/index.ts';
 import { clientOf, type Client } from '../accounts/clients.ts';
 import { newPublicSessionId } from '../db/session-store.ts';
+import type { LimitReport } from '../limits/report.ts';
+import { ClientGone, setRetryAfter } from './limits.ts';
 import type { Logger } from '../log.ts';
 import { showError, jsonError, wantsJson } from './respond.ts';
 
@@ -112,44 +113,21 @@ export function clientOfRequest(req: Request): Client {
   return clientOf(req.ip, req.get('User-Agent'));
 }
 
-// Per client IP (as Express sees it with TRUST_PROXY). Counters live in this process's memory.
-export const RATE_LIMITS = {
-  login: { limit: 10, windowMinutes: 5 }, // guessing passwords
-  register: { limit: 5, windowMinutes: 60 }, // mass sign-ups
-  forgot: { limit: 5, windowMinutes: 15 }, // mail bombing someone's inbox
-  reset: { limit: 10, windowMinutes: 15 }, // guessing tokens (hopeless at 256 bits, but cheap to stop)
-  account: { limit: 10, windowMinutes: 15 }, // the account page's changes: guessing the current password, mail bombing
-} as const;
-
-export type Limiters = Record<keyof typeof RATE_LIMITS, RequestHandler>;
-
-export function createLimiters(enabled: boolean): Limiters {
-  const make = ({ limit, windowMinutes }: { limit: number; windowMinutes: number }): RequestHandler =>
-    enabled
-      ? rateLimit({
-          windowMs: windowMinutes * 60_000,
-          limit,
-          standardHeaders: 'draft-8',
-          legacyHeaders: false,
-          handler: (req, res) =>
-            showError(req, res, 429, 'rate_limited', 'Too many attempts from your network. Wait a few minutes and try again.'),
-        })
-      : (_req, _res, next) => next();
-  return {
-    login: make(RATE_LIMITS.login),
-    register: make(RATE_LIMITS.register),
-    forgot: make(RATE_LIMITS.forgot),
-    reset: make(RATE_LIMITS.reset),
-    account: make(RATE_LIMITS.account),
-  };
-}
+export { RATE_LIMITS, createLimiters, type Limiters } from './limits.ts';
 
 export const notFound: RequestHandler = (req, res) => showError(req, res, 404, 'not_found', 'There is no page here.');
 
 /** Client errors keep their status with a plain message; anything else is logged and is a 500. */
-export function handleErrors(log: Logger) {
+export function handleErrors(log: Logger, report: LimitReport) {
   return (err: Error & { status?: number; type?: string }, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
+    // Nobody is left to answer; the work stopped on purpose.
+    if (err instanceof ClientGone) return;
+    if (err instanceof HashingBusy) {
+      report.throttled({ limit: 'hashing_queue', client: req.ip, retryAfterSeconds: err.retryAfterSeconds });
+      setRetryAfter(res, err.retryAfterSeconds);
+      return showError(req, res, 503, 'busy', 'We are checking too many passwords at once right now. Try again in a few seconds.');
+    }
     const status = err.status ?? 500;
     if (status >= 400 && status < 500) {
       const message =

@@ -5,6 +5,7 @@ import type { Accounts } from '../accounts/index.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { AfterAnswer } from './after-answer.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, localPath, parse } from './forms.ts';
+import { clientGone, setRetryAfter, throttledMessage } from './limits.ts';
 import { clientOfRequest, currentUser, logInSession, logOutSession } from './middleware.ts';
 import { ACCOUNT_NOTICES, ACCOUNT_VIEW, lookUp, showAccount } from './account-view.ts';
 import { redirect, show } from './respond.ts';
@@ -49,11 +50,17 @@ export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterA
   const login: RequestHandler = async (req, res) => {
     const input = parse(LoginForm, req.body);
     if (!input.ok) return show(req, res, { ...loginView, status: 422 }, { errors: input.fields, values: req.body });
-    const outcome = await accounts.logIn(input.data);
+    const outcome = await accounts.logIn(input.data, clientGone(req, res));
     if (!outcome.ok) {
-      noteFailedSignIn(req, res, input.data.email);
       const values = { email: input.data.email, next: input.data.next };
-      return show(req, res, { ...loginView, status: 401 }, { failed: true, values });
+      switch (outcome.reason) {
+        case 'throttled':
+          setRetryAfter(res, outcome.retryAfterSeconds);
+          return show(req, res, { ...loginView, status: 429 }, { throttled: throttledMessage(outcome.retryAfterSeconds), values });
+        case 'invalid_credentials':
+          noteFailedSignIn(req, res, input.data.email);
+          return show(req, res, { ...loginView, status: 401 }, { failed: true, values });
+      }
     }
     await logInSession(req, outcome.user);
     noteSignIn(req, res, outcome.user.id);
@@ -71,16 +78,25 @@ export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterA
     const user = currentUser(res)!;
     const input = parse(ChangePasswordForm, req.body);
     if (!input.ok) return showAccount(req, res, accounts, { ...accountView, status: 422 }, { errors: input.fields });
-    const outcome = await accounts.changePassword(user.id, {
-      currentPassword: input.data.current_password,
-      newPassword: input.data.new_password,
-    });
-    if (!outcome.ok && outcome.reason === 'changed_meanwhile') {
-      // A reset (or another change) won; it ended this session too, so this browser logs in anew.
-      await logOutSession(req, res);
-      return redirect(req, res, '/login?notice=password_changed_meanwhile');
+    const outcome = await accounts.changePassword(
+      user.id,
+      { currentPassword: input.data.current_password, newPassword: input.data.new_password },
+      clientGone(req, res),
+    );
+    if (!outcome.ok) {
+      switch (outcome.reason) {
+        case 'throttled':
+          setRetryAfter(res, outcome.retryAfterSeconds);
+          return showAccount(req, res, accounts, { ...accountView, status: 429 }, { errors: { current_password: throttledMessage(outcome.retryAfterSeconds) } });
+        case 'changed_meanwhile':
+          // A reset (or another change) won; it ended this session too, so this browser logs in anew.
+          await logOutSession(req, res);
+          return redirect(req, res, '/login?notice=password_changed_meanwhile');
+        case 'wrong_password':
+        case 'invalid':
+          return showAccount(req, res, accounts, { ...accountView, status: 422 }, { errors: outcome.fields });
+      }
     }
-    if (!outcome.ok) return showAccount(req, res, accounts, { ...accountView, status: 422 }, { errors: outcome.fields });
     // Every session ended with the change; this browser continues under a fresh id.
     await logInSession(req, outcome.user);
     noteEvent(req, res, user.id, 'password_changed');

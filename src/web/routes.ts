@@ -43,7 +43,8 @@ export function routes({ accounts, jobs, later, resetLinks, limit, outbox, secur
   r.post('/login', limit.login, page.login);
   r.post('/logout', page.logout);
   r.get('/account', requireUser, page.account);
-  r.post('/account/password', requireUser, page.changePassword);
+  // Checks the current password: a guess like a login's, so it spends the login budget.
+  r.post('/account/password', requireUser, limit.login, page.changePassword);
   r.post('/account/email', limit.account, requireUser, changes.changeEmail);
   r.get('/account/email/confirm', changes.showConfirmEmail); // moves the token out of the URL, then asks for a login
   r.post('/account/email/confirm', limit.account, requireUser, changes.confirmEmail);
@@ -65,7 +66,7 @@ export function routes({ accounts, jobs, later, resetLinks, limit, outbox, secur
   jr.post('/api/auth/login', API.login, limit.login, noStore, json.login);
   jr.post('/api/auth/logout', API.logout, json.logout);
   jr.get('/api/users/me', API.me, requireUser, json.me);
-  jr.patch('/api/users/me/password', API.changePassword, requireUser, json.changePassword);
+  jr.patch('/api/users/me/password', API.changePassword, requireUser, limit.login, json.changePassword);
   jr.post('/api/users/me/email', API.changeEmail, limit.account, requireUser, changes.changeEmailJson);
   jr.post('/api/users/me/email/confirm', API.confirmEmail, limit.account, requireUser, changes.confirmEmailJson);
   jr.delete('/api/users/me', API.deleteAccount, limit.account, requireUser, changes.deleteAccountJson);

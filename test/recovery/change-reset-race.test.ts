@@ -4,7 +4,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccounts } from '../../src/accounts/index.ts';
-import { createNotifier } from '../../src/accounts/notifier.ts';
+import { createLoginThrottle } from '../../src/limits/login-throttle.ts';
+import { createLimitReport } from '../../src/limits/report.ts';
+import { createLogger } from '../../src/log.ts';
 import { User } from '../../src/db/entities.ts';
 import { openDatabase } from '../../src/db/orm.ts';
 import { dialects, registeredUser, requestResetToken, startHarness, type Harness } from '../support/harness.ts';
@@ -59,7 +61,8 @@ describe.each(dialects())('a password change racing a reset on %s', (dialect) =>
    */
   async function raceOnSqlite<R, C>(reset: (accounts: ReturnType<typeof createAccounts>) => Promise<R>, change: () => Promise<C>) {
     const second = await openDatabase(h.db.url);
-    const otherInstance = createAccounts({ orm: second, resetThrottleSeconds: 0 });
+    const loginThrottle = createLoginThrottle({ orm: second, report: createLimitReport(createLogger({ level: 'silent' })), enabled: false });
+    const otherInstance = createAccounts({ orm: second, resetThrottleSeconds: 0, loginThrottle });
     let letGo!: () => void;
     const gate = new Promise<void>((resolve) => (letGo = resolve));
     let holding: Promise<void> | undefined;

@@ -11,17 +11,19 @@ describe.each(dialects())('rate limits on %s', (dialect) => {
   afterAll(() => h.close());
 
   // Each case comes from its own client address (TRUST_PROXY=1 reads X-Forwarded-For), so the counters do not mix.
+  // Logins use a new email each time: ten failures for one email would also trip the per-email throttle.
   const cases = [
-    { name: 'login', ip: '203.0.113.1', limit: RATE_LIMITS.login.limit, page: '/login', api: '/api/auth/login', body: { email: 'x@example.com', password: 'whatever it is' } },
-    { name: 'forgot', ip: '203.0.113.2', limit: RATE_LIMITS.forgot.limit, page: '/forgot-password', api: '/api/users/forgot-password', body: { email: 'x@example.com' } },
-    { name: 'reset', ip: '203.0.113.3', limit: RATE_LIMITS.reset.limit, page: '/reset-password', api: '/api/users/reset-password', body: { token: 'A'.repeat(43), new_password: 'some long passphrase' } },
-    { name: 'register', ip: '203.0.113.4', limit: RATE_LIMITS.register.limit, page: '/register', api: '/api/users', body: { username: 'x', email: 'bad', password: 'p' } },
+    { name: 'login', ip: '203.0.113.1', limit: RATE_LIMITS.login.limit, page: '/login', api: '/api/auth/login', body: (i: number) => ({ email: `x${i}@example.com`, password: 'whatever it is' }) },
+    { name: 'forgot', ip: '203.0.113.2', limit: RATE_LIMITS.forgot.limit, page: '/forgot-password', api: '/api/users/forgot-password', body: () => ({ email: 'x@example.com' }) },
+    { name: 'reset', ip: '203.0.113.3', limit: RATE_LIMITS.reset.limit, page: '/reset-password', api: '/api/users/reset-password', body: () => ({ token: 'A'.repeat(43), new_password: 'some long passphrase' }) },
+    { name: 'register', ip: '203.0.113.4', limit: RATE_LIMITS.register.limit, page: '/register', api: '/api/users', body: () => ({ username: 'x', email: 'bad', password: 'p' }) },
   ];
 
   for (const c of cases) {
     it(`${c.name}: after ${c.limit} attempts from one address, the next gets 429 with Retry-After`, async () => {
+      let sent = 0;
       const send = (path: string, ip: string) =>
-        h.request().post(path).set('X-Forwarded-For', ip).type(path.startsWith('/api') ? 'json' : 'form').send(c.body);
+        h.request().post(path).set('X-Forwarded-For', ip).type(path.startsWith('/api') ? 'json' : 'form').send(c.body(sent++));
       for (let i = 0; i < c.limit; i++) {
         expect((await send(i % 2 ? c.page : c.api, c.ip)).status).not.toBe(429);
       }

@@ -1,0 +1,33 @@
+// Every limit's numbers in one place, each with its reason. docs/limits.md explains them at length.
+
+// Per client IP (as Express sees it with TRUST_PROXY), counted in the database by every instance together.
+export const RATE_LIMITS = {
+  // Guessing passwords. Changing the password checks the current one, so it spends this same budget.
+  login: { limit: 10, windowMinutes: 5 },
+  register: { limit: 5, windowMinutes: 60 }, // mass sign-ups
+  forgot: { limit: 5, windowMinutes: 15 }, // mail bombing someone's inbox
+  reset: { limit: 10, windowMinutes: 15 }, // guessing tokens (hopeless at 256 bits, but cheap to stop)
+  // The account page's changes (email, "This wasn't me", delete): guessing the current password, mail bombing.
+  account: { limit: 10, windowMinutes: 15 },
+} as const;
+
+export type RateLimitName = keyof typeof RATE_LIMITS;
+
+// Per normalised email, from any address: the failure counter belongs to the account (OWASP), not the IP,
+// so credential stuffing from a botnet is throttled too. Short, growing blocks instead of a hard lock:
+// an attacker cannot keep the owner out for long, and forgot/reset are never blocked.
+export const LOGIN_THROTTLE = {
+  failures: 10, // consecutive failures before the first block
+  firstBlockMinutes: 1, // doubles with every further failure...
+  maxBlockMinutes: 15, // ...up to this
+  // Failures this old are forgotten: nine typos spread over a month do not add up to a block.
+  forgetAfterHours: 24,
+} as const;
+
+/** How long the failure with this ordinal (1 = first) blocks further logins, in ms (0 below the threshold). */
+export function blockAfterFailure(failures: number): number {
+  const { failures: threshold, firstBlockMinutes, maxBlockMinutes } = LOGIN_THROTTLE;
+  if (failures < threshold) return 0;
+  const minutes = Math.min(maxBlockMinutes, firstBlockMinutes * 2 ** Math.min(failures - threshold, 30));
+  return minutes * 60_000;
+}
