@@ -11,10 +11,10 @@ export function createMetrics(orm: Orm, now: () => Date = () => new Date()) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'inkwell_' });
 
-  // Both queue gauges come from one query per scrape.
+  // Both queue gauges are collected together in a scrape: one query serves both.
   let snapshot: Promise<Awaited<ReturnType<typeof pendingByKind>>> | null = null;
   const queue = () => {
-    snapshot ??= pendingByKind(orm.em.fork(), now()).finally(() => setTimeout(() => (snapshot = null), 1_000).unref());
+    snapshot ??= pendingByKind(orm.em.fork(), now()).finally(() => setImmediate(() => (snapshot = null)));
     return snapshot;
   };
 

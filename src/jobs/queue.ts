@@ -61,7 +61,6 @@ export function listenForJobs(em: EntityManager, wake: () => void): void {
  */
 export async function claim(em: EntityManager, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedJob[]> {
   const postgres = em.getPlatform() instanceof PostgreSqlPlatform;
-  const time = (d: Date) => (postgres ? d : d.getTime());
   const rows = await em.execute<Record<string, unknown>[]>(
     `update job set run_at = ?, attempts = attempts + 1
      where id in (
@@ -70,7 +69,7 @@ export async function claim(em: EntityManager, now: Date, leaseUntil: Date, limi
        order by run_at limit ?${postgres ? ' for update skip locked' : ''}
      )
      returning id, kind, payload, attempts, created_at`,
-    [time(leaseUntil), time(now), limit],
+    [timeIn(em, leaseUntil), timeIn(em, now), limit],
     'all',
   );
   return rows.map((row) => ({
@@ -110,24 +109,24 @@ export async function deleteOld(em: EntityManager, finishedBefore: Date, deadBef
   );
 }
 
-/** Per kind: jobs not finished nor dead, and when the oldest due one became due (for /metrics). */
+/** Per kind: jobs not finished nor dead, and the creation time of the oldest one now due (for /metrics). */
 export async function pendingByKind(em: EntityManager, now: Date): Promise<{ kind: string; pending: number; oldestDue: Date | null }[]> {
-  const pending = await em
-    .createQueryBuilder(Job)
-    .select(['kind', 'count(*) as pending'])
-    .where({ finishedAt: null, deadAt: null })
-    .groupBy('kind')
-    .execute<{ kind: string; pending: number | string }[]>('all');
-  const due = await em
-    .createQueryBuilder(Job)
-    .select(['kind', 'min(created_at) as oldest'])
-    .where({ finishedAt: null, deadAt: null, runAt: { $lte: now } })
-    .groupBy('kind')
-    .execute<{ kind: string; oldest: unknown }[]>('all');
-  return pending.map(({ kind, pending: n }) => {
-    const oldest = due.find((d) => d.kind === kind)?.oldest;
-    return { kind, pending: Number(n), oldestDue: oldest == null ? null : toDate(oldest) };
-  });
+  const rows = await em.execute<Record<string, unknown>[]>(
+    `select kind, count(*) as pending, min(case when run_at <= ? then created_at end) as oldest_due
+     from job where finished_at is null and dead_at is null group by kind`,
+    [timeIn(em, now)],
+    'all',
+  );
+  return rows.map((row) => ({
+    kind: String(row.kind),
+    pending: Number(row.pending),
+    oldestDue: row.oldest_due == null ? null : toDate(row.oldest_due),
+  }));
+}
+
+/** Dates in raw SQL: Postgres takes a Date; on SQLite the ORM stores epoch milliseconds, so compare with those. */
+function timeIn(em: EntityManager, date: Date): Date | number {
+  return em.getPlatform() instanceof PostgreSqlPlatform ? date : date.getTime();
 }
 
 function toDate(value: unknown): Date {

@@ -212,7 +212,8 @@ export class JobRunner {
     } else {
       await retryLater(this.#orm.em.fork(), job, runAt);
       this.#count(job.kind, 'retried');
-      this.#log.warn({ ...failure, retry_at: runAt.toISOString() }, `${this.#failure(job)}; will retry`);
+      const retryInMs = runAt.getTime() - now.getTime();
+      this.#log.warn({ ...failure, retry_in_ms: retryInMs, retry_at: runAt.toISOString() }, `${this.#failure(job)}; will retry`);
     }
   }
 
