@@ -5,7 +5,7 @@ import { Job, User } from '../../src/db/entities.ts';
 import { migrate, openDatabase } from '../../src/db/orm.ts';
 import { PRODUCTION_ENV, client, startApp, type AppProcess } from '../support/app-process.ts';
 import { createDatabase, STRONG_PASSWORD, type TestDatabase } from '../support/harness.ts';
-import { freePort, until } from '../support/net.ts';
+import { until } from '../support/net.ts';
 import { recipients, resetLinkIn, startSmtpSink, tokenOf, type Sink } from '../support/smtp.ts';
 
 // Leases last 90 s: a killed instance's claimed mail is due again after that, and a sweep (every 5 s) takes it.
@@ -51,17 +51,17 @@ describe('SIGKILL right after the answers (SQLite)', () => {
     const db = await createDatabase('sqlite');
     databases.push(db);
     const emails = await seedUsers(db.url, Array.from({ length: 12 }, (_, i) => `crash${i}`));
-    // The mail server is not up yet: nothing can be sent before the kill.
-    const smtpPort = await freePort();
-    const env = { ...PRODUCTION_ENV, DATABASE_URL: db.url, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, RATE_LIMITS: 'off' };
+    // The mail server is down (it turns every connection away): nothing can be sent before the kill.
+    const sink = await startSmtpSink({ refusing: true });
+    sinks.push(sink);
+    const env = { ...PRODUCTION_ENV, DATABASE_URL: db.url, SMTP_URL: sink.url, RATE_LIMITS: 'off' };
     const first = await startApp(env);
     const answers = await Promise.all(emails.map((email) => client(first).post('/api/users/forgot-password', { email })));
     first.child.kill('SIGKILL');
     expect(answers.map((a) => a.status)).toEqual(emails.map(() => 202));
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
-    const sink = await startSmtpSink(smtpPort);
-    sinks.push(sink);
+    sink.refuse(false);
     const second = await startApp(env);
     try {
       const since = Date.now();
@@ -80,7 +80,7 @@ describe.skipIf(!inject('postgresUrl'))('one of two instances SIGKILLed mid-deli
     databases.push(db);
     const emails = await seedUsers(db.url, Array.from({ length: 24 }, (_, i) => `pair${i}`));
     // Slow to answer each message, so the victim surely has mail in flight when it dies.
-    const sink = await startSmtpSink(0, { replyDelayMs: 1_500 });
+    const sink = await startSmtpSink({ replyDelayMs: 1_500 });
     sinks.push(sink);
     const env = { ...PRODUCTION_ENV, DATABASE_URL: db.url, SMTP_URL: sink.url, RATE_LIMITS: 'off' };
     const [victim, survivor] = await Promise.all([startApp(env), startApp(env)]);

@@ -7,7 +7,7 @@ import { User } from '../../src/db/entities.ts';
 import { migrate, openDatabase } from '../../src/db/orm.ts';
 import { PRODUCTION_ENV, client, startApp } from '../support/app-process.ts';
 import { createDatabase, STRONG_PASSWORD, type TestDatabase } from '../support/harness.ts';
-import { freePort, until } from '../support/net.ts';
+import { until } from '../support/net.ts';
 import { recipients, startSmtpSink, type Sink } from '../support/smtp.ts';
 
 const OUTAGE_MS = 10_000;
@@ -17,34 +17,40 @@ const OUTAGE_MS = 10_000;
  * every open one, as a stopped or unreachable database server looks to the app.
  */
 async function relay(target: URL): Promise<{ url: string; cut: () => Promise<void>; restore: () => Promise<void>; close: () => Promise<void> }> {
-  const port = await freePort();
   const open = new Set<Socket>();
-  let server: Server | null = null;
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      server = createServer((inbound) => {
-        const outbound = connect(Number(target.port), target.hostname);
-        for (const socket of [inbound, outbound]) {
-          open.add(socket);
-          socket.on('close', () => open.delete(socket));
-          socket.on('error', () => {});
-        }
-        inbound.pipe(outbound).pipe(inbound);
-        inbound.on('close', () => outbound.destroy());
-        outbound.on('close', () => inbound.destroy());
-      });
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
+  let cutOff = false;
+  // Bound once on port 0 and kept: while cut, it drops each connection at once (no port to lose meanwhile).
+  const server: Server = createServer((inbound) => {
+    if (cutOff) return void inbound.destroy();
+    const outbound = connect(Number(target.port), target.hostname);
+    for (const socket of [inbound, outbound]) {
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+      socket.on('error', () => {});
+    }
+    inbound.pipe(outbound).pipe(inbound);
+    inbound.on('close', () => outbound.destroy());
+    outbound.on('close', () => inbound.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
   const cut = async () => {
-    const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
+    cutOff = true;
     for (const socket of open) socket.destroy();
-    await closing;
   };
-  await listen();
   const url = new URL(target.href);
-  url.port = String(port);
-  return { url: url.href, cut, restore: listen, close: cut };
+  url.port = String((server.address() as { port: number }).port);
+  return {
+    url: url.href,
+    cut,
+    restore: async () => void (cutOff = false),
+    close: async () => {
+      await cut();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 describe.skipIf(!inject('postgresUrl'))('forgot password while Postgres is unreachable', () => {
