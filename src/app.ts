@@ -13,7 +13,7 @@ import { DatabaseSessionStore } from './db/session-store.ts';
 import { redactUrl, type Logger } from './log.ts';
 import type { BackgroundTasks } from './mail/background.ts';
 import type { Mailer } from './mail/mailer.ts';
-import { createLimiters, handleErrors, loadUser, notFound, refuseCrossSite } from './web/middleware.ts';
+import { createLimiters, dependencyLog, handleErrors, loadUser, notFound, refuseCrossSite } from './web/middleware.ts';
 import { createResetLinks } from './web/reset-links.ts';
 import { routes } from './web/routes.ts';
 
@@ -21,6 +21,8 @@ import { routes } from './web/routes.ts';
 export const SESSION_TTL_MS = 14 * 24 * 3600_000;
 // Forms are small; anything bigger is refused (413) before it is parsed, let alone hashed.
 const BODY_LIMIT = '16kb';
+// /readyz answers within this, whatever the database does: a stuck pool is "not ready", not a hang.
+export const READY_DEADLINE_MS = 2_000;
 
 export type AppDeps = {
   config: Config;
@@ -89,13 +91,20 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  const reportUnavailable = dependencyLog(log);
   app.get('/readyz', async (_req, res) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`the database did not answer within ${READY_DEADLINE_MS} ms`)), READY_DEADLINE_MS);
+    });
     try {
-      await orm.em.getConnection().execute('select 1');
+      await Promise.race([orm.em.getConnection().execute('select 1'), late]);
       res.json({ status: 'ready' });
     } catch (err) {
-      log.warn({ err: { message: (err as Error).message } }, 'database not reachable');
+      reportUnavailable('database', err);
       res.status(503).json({ status: 'database unreachable' });
+    } finally {
+      clearTimeout(timer);
     }
   });
 
@@ -134,6 +143,6 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
     }),
   );
   app.use(notFound);
-  app.use(handleErrors(log));
+  app.use(handleErrors(log, reportUnavailable));
   return { app, sessions, accounts };
 }

@@ -2,7 +2,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { Accounts, Profile, SessionUser } from '../accounts/index.ts';
-import type { Logger } from '../log.ts';
+import { isDatabaseUnavailable } from '../db/faults.ts';
+import { LogThrottle, type Logger } from '../log.ts';
 import { showError, jsonError, wantsJson } from './respond.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -101,10 +102,41 @@ export function createLimiters(enabled: boolean): Limiters {
 
 export const notFound: RequestHandler = (req, res) => showError(req, res, 404, 'not_found', 'There is no page here.');
 
-/** Client errors keep their status with a plain message; anything else is logged and is a 500. */
-export function handleErrors(log: Logger) {
-  return (err: Error & { status?: number; type?: string }, req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
+// What a client is told to wait when the database is unavailable: a restart or failover takes seconds.
+export const RETRY_AFTER_SECONDS = 10;
+export const UNAVAILABLE_MESSAGE =
+  'Inkwell cannot reach its database right now, so nothing was saved or changed. Please try again in a minute.';
+
+/**
+ * Logs a failing dependency at most once per interval, with how many failures were not logged:
+ * a database outage writes a line every 10 s, not a stack trace per request.
+ */
+export function dependencyLog(log: Logger, throttle = new LogThrottle()) {
+  return (dependency: string, err: unknown) =>
+    throttle.run(dependency, (suppressed) => log.error({ dependency, error: summary(err), suppressed }, `${dependency} unavailable`));
+}
+
+/**
+ * Client errors keep their status with a plain message. The database being unavailable (down,
+ * restarting, pool exhausted, disk full) is a 503 with Retry-After: the request changed nothing,
+ * and the client may simply try again. Anything else is logged and is a 500.
+ */
+export function handleErrors(log: Logger, reportUnavailable = dependencyLog(log)) {
+  return (err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+    const unavailable = isDatabaseUnavailable(err);
+    if (unavailable) reportUnavailable('database', err);
+    if (res.headersSent) {
+      // Too late to answer differently (e.g. the session store failed while saving an answer already
+      // sent). Logged as JSON, never left to Express's stderr stack trace; an answer cut short can
+      // only end with its connection.
+      if (!unavailable) log.error({ err, url: req.originalUrl }, 'request failed after its answer had started');
+      if (!res.writableEnded) req.socket.destroy();
+      return;
+    }
+    if (unavailable) {
+      res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+      return showError(req, res, 503, 'unavailable', UNAVAILABLE_MESSAGE);
+    }
     const status = err.status ?? 500;
     if (status >= 400 && status < 500) {
       const message =
@@ -116,4 +148,10 @@ export function handleErrors(log: Logger) {
     log.error({ err }, 'request failed');
     showError(req, res, 500, 'internal', 'Something went wrong on our side. Please try again.');
   };
+}
+
+/** What is safe and useful to log of a dependency's error: kind, code, message; no stack, no data. */
+function summary(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  return { type: err.name, code: (err as Error & { code?: unknown }).code, message: err.message.split('\n')[0] };
 }
