@@ -65,10 +65,12 @@ export type HarnessOptions = {
   outbox?: boolean;
   /** Serve on a loopback port and make that origin APP_BASE_URL, so emailed links open in a real browser. */
   listen?: boolean;
+  /** Use this database (e.g. one a real process will share) instead of a fresh one. */
+  database?: TestDatabase;
 };
 
 export async function startHarness(dialect: Dialect, options: HarnessOptions = {}): Promise<Harness> {
-  const db = await createDatabase(dialect);
+  const db = options.database ?? (await createDatabase(dialect));
   const sink = await startSmtpSink();
   // Listening before the app exists: the port has to be known to build APP_BASE_URL.
   const server = options.listen ? await listenOnLoopback() : undefined;
