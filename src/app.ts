@@ -63,6 +63,9 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
         req: (req) => ({ id: req.id, method: req.method, url: redactUrl(req.url), remoteAddress: req.remoteAddress }),
         res: (res) => ({ statusCode: res.statusCode }),
       },
+      // A 5xx line without pino-http's made-up error and its stack: the cause is logged once where it
+      // is known (handleErrors, or once per interval for an unavailable database).
+      customErrorObject: (_req, _res, _err, value) => ({ res: value.res, responseTime: value.responseTime }),
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );

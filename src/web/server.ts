@@ -16,7 +16,7 @@ export const SERVER_LIMITS = {
   /** Open connections; more are refused at once instead of exhausting file descriptors. */
   maxConnections: 1_000,
   /** Requests one connection may have waiting for their answers (pipelining); beyond it, it is cut. */
-  maxUnanswered: 8,
+  maxUnanswered: 2,
   /** Answer bytes a connection may leave unread; beyond it, or unread for `stalledMs`, it is cut. */
   maxUnreadBytes: 1024 * 1024,
   stalledMs: 10_000,
@@ -40,17 +40,6 @@ export type HttpServer = {
 
 export function createHttpServer(app: RequestListener, log: Logger): HttpServer {
   const limits = SERVER_LIMITS;
-  const server = createServer(
-    {
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-    },
-    app,
-  );
-  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
-  server.maxConnections = limits.maxConnections;
-
   const connections = new Map<Socket, Connection>();
   const throttle = new LogThrottle();
   let stopping = false;
@@ -60,23 +49,36 @@ export function createHttpServer(app: RequestListener, log: Logger): HttpServer 
     socket.destroy();
   };
 
-  server.on('connection', (socket: Socket) => {
-    connections.set(socket, { exchanges: new Set(), lastWritten: 0, stalledSince: undefined });
-    socket.once('close', () => connections.delete(socket));
-  });
-  server.on('drop', () => throttle.run('connection cap', () => log.warn({ max: limits.maxConnections }, 'connection refused: too many open')));
-
-  // Registered before the app's listener, so it runs first for every request.
-  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+  // Every request passes here before the app. Node parses all the requests a client pipelined in
+  // one packet at once: those after a cut are dropped here, not served to nobody.
+  const guarded: RequestListener = (req, res) => {
     const connection = connections.get(req.socket);
-    if (!connection) return;
+    if (!connection || req.socket.destroyed) return;
+    if (connection.exchanges.size >= limits.maxUnanswered) return cut(req.socket, 'too many unanswered requests');
     const exchange = { req, res };
     connection.exchanges.add(exchange);
     res.once('close', () => connection.exchanges.delete(exchange));
     // A keep-alive client told `Connection: close` lets go as soon as its answer is out.
     if (stopping) res.setHeader('Connection', 'close');
-    if (connection.exchanges.size > limits.maxUnanswered) cut(req.socket, 'too many unanswered requests');
+    app(req, res);
+  };
+
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+    },
+    guarded,
+  );
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  server.maxConnections = limits.maxConnections;
+
+  server.on('connection', (socket: Socket) => {
+    connections.set(socket, { exchanges: new Set(), lastWritten: 0, stalledSince: undefined });
+    socket.once('close', () => connections.delete(socket));
   });
+  server.on('drop', () => throttle.run('connection cap', () => log.warn({ max: limits.maxConnections }, 'connection refused: too many open')));
 
   // A client that does not read its answers: they wait in memory, so it is cut off.
   const sweep = setInterval(() => {
