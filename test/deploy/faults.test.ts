@@ -265,6 +265,7 @@ describe('slow and greedy clients (SQLite)', { timeout: 180_000 }, () => {
         setTimeout(attacker, 100);
       });
     };
+    expect(await status(app, '/healthz')).toBe(200); // the prober's connection, opened before the attack
     for (let i = 0; i < 200; i++) attacker();
 
     // The prober keeps its connection alive, as a load balancer's health checker does. (A new
