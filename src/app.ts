@@ -14,7 +14,7 @@ import { redactUrl, type Logger } from './log.ts';
 import { JobRunner, type RetryPolicy } from './jobs/runner.ts';
 import type { Mailer } from './mail/mailer.ts';
 import {
-  createLimiters, handleErrors, loadUser, notFound, refuseCrossSite, sessionCookieName, uncachedWhenSignedIn,
+  createLimiters, dependencyLog, handleErrors, loadUser, notFound, refuseCrossSite, sessionCookieName, uncachedWhenSignedIn,
 } from './web/middleware.ts';
 import { emailJobs } from './mail/outbox.ts';
 import { createMetrics } from './metrics.ts';
@@ -31,6 +31,8 @@ import { timeAgo } from './web/time.ts';
 export { SESSION_TTL_MS };
 // Forms are small; anything bigger is refused (413) before it is parsed, let alone hashed.
 const BODY_LIMIT = '16kb';
+// /readyz answers within this, whatever the database does: a stuck pool is "not ready", not a hang.
+export const READY_DEADLINE_MS = 2_000;
 
 export type AppDeps = {
   config: Config;
@@ -99,6 +101,9 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
         const userId = (req as express.Request).session?.userId ?? (res as express.Response).locals?.user?.id;
         return userId === undefined ? {} : { user_id: userId };
       },
+      // A 5xx line without pino-http's made-up error and its stack: the cause is logged once where it
+      // is known (handleErrors, or once per interval for an unavailable database).
+      customErrorObject: (_req, _res, _err, value) => ({ res: value.res, responseTime: value.responseTime }),
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );
@@ -128,13 +133,20 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  const reportUnavailable = dependencyLog(log);
   app.get('/readyz', async (_req, res) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`the database did not answer within ${READY_DEADLINE_MS} ms`)), READY_DEADLINE_MS);
+    });
     try {
-      await orm.em.getConnection().execute('select 1');
+      await Promise.race([orm.em.getConnection().execute('select 1'), late]);
       res.json({ status: 'ready' });
     } catch (err) {
-      log.warn({ err: { message: (err as Error).message } }, 'database not reachable');
+      reportUnavailable('database', err);
       res.status(503).json({ status: 'database unreachable' });
+    } finally {
+      clearTimeout(timer);
     }
   });
 
@@ -179,7 +191,7 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
     }),
   );
   app.use(notFound);
-  app.use(handleErrors(log, report));
+  app.use(handleErrors(log, report, reportUnavailable));
   const limits = {
     pruneExpired: async () => (await deleteExpiredHits(orm, (now ?? (() => new Date()))())) + (await loginThrottle.deleteExpired()),
   };

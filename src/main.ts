@@ -1,17 +1,21 @@
 // Start-up: config → database (migrated) → app → listen; SIGTERM/SIGINT stop it gracefully.
 // First, before any module can start libuv's thread pool: it sizes the pool.
 import './thread-pool.ts';
-import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { migrate, openDatabase } from './db/orm.ts';
-import { createLogger } from './log.ts';
+import { createProcessLogger } from './log.ts';
 import { Mailer } from './mail/mailer.ts';
+import { createHttpServer } from './web/server.ts';
 
-// How long a stop waits for requests and mail still in flight before closing anyway.
+// A stop ends within this, whatever requests, mail, the database or the log reader do: requests and
+// mail get what is left after the last two steps' budgets, closing the database and writing the
+// last log lines, each cut off at its budget.
 const SHUTDOWN_DEADLINE_MS = 10_000;
+const CLOSE_DATABASE_MS = 300;
+const FLUSH_LOGS_MS = 200;
 const PRUNE_EVERY_MS = 15 * 60_000;
 
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -25,13 +29,14 @@ try {
   process.exit(1);
 }
 
-const log = createLogger();
-const orm = await openDatabase(config.databaseUrl);
+const { log, output } = await createProcessLogger(config.env === 'development');
+const orm = await openDatabase(config.databaseUrl, { log });
 const applied = await migrate(orm, config.databaseUrl);
 if (applied.length > 0) log.info({ applied }, 'migrations applied');
 
 if (process.argv[2] === 'migrate') {
   await orm.close();
+  await output.flush(1_000);
   process.exit(0);
 }
 
@@ -47,49 +52,41 @@ const pruning = setInterval(() => {
 }, PRUNE_EVERY_MS);
 pruning.unref();
 
-const server: Server = app.listen(config.port, config.host, () => {
-  // The bound port, not the configured one: PORT=0 lets the kernel pick (tests, benchmarks) and this line reports it.
-  const { port } = server.address() as AddressInfo;
-  log.info({ url: config.appBaseUrl.href, listening: `${config.host}:${port}`, port, env: config.env }, 'Inkwell is listening');
-  if (mailer.outbox) log.info(`no SMTP_URL: emails go to ${new URL('/dev/mailbox', config.appBaseUrl).href}`);
-});
+const web = createHttpServer(app, log);
+await web.listen(config.port, config.host);
+// The bound port, not the configured one: PORT=0 lets the kernel pick (tests, benchmarks) and this line reports it.
+const { port } = web.server.address() as AddressInfo;
+log.info({ url: config.appBaseUrl.href, listening: `${config.host}:${port}`, port, env: config.env }, 'Inkwell is listening');
+if (mailer.outbox) log.info(`no SMTP_URL: emails go to ${new URL('/dev/mailbox', config.appBaseUrl).href}`);
 
-// Answers being written. A keep-alive client would hold its connection (and so the stop) open until
-// its idle timeout; told `Connection: close`, it lets go as soon as its answer is out.
-const answering = new Set<ServerResponse>();
 let stopping = false;
-server.on('request', (_req, res: ServerResponse) => {
-  if (stopping) return closeAfterAnswer(res);
-  answering.add(res);
-  res.once('close', () => answering.delete(res));
-});
-
-function closeAfterAnswer(res: ServerResponse): void {
-  if (!res.headersSent) res.setHeader('Connection', 'close');
-}
-
 async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'stopping: no new connections, finishing requests and mail');
-  const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
-  // A request or a mail server that hangs must not keep us from exiting before the orchestrator's SIGKILL.
+  const deadline = Date.now() + SHUTDOWN_DEADLINE_MS - CLOSE_DATABASE_MS - FLUSH_LOGS_MS;
+  // Nothing below can block the event loop (logging included), so this timer always gets to run.
   const giveUp = setTimeout(() => {
     log.error('stop deadline passed; exiting');
     process.exit(1);
-  }, SHUTDOWN_DEADLINE_MS + 2_000);
+  }, SHUTDOWN_DEADLINE_MS + 500);
   giveUp.unref();
-  for (const res of answering) closeAfterAnswer(res);
-  // Stops listening at once and closes idle keep-alive connections; resolves when the last answer is out.
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  // Jobs still running past the deadline are left to their lease: another instance or the next start takes them.
+  const cut = await web.stop(deadline);
+  if (cut > 0) log.error({ cut }, 'requests still unanswered at the deadline were cut');
   await later.settle(Math.max(0, deadline - Date.now()));
+  // Jobs still running past the deadline are left to their lease: another instance or the next start takes them.
   const left = await jobs.stop(Math.max(0, deadline - Date.now()));
   if (left > 0) log.error({ left }, 'background work still unfinished at the deadline');
   mailer.close();
-  await orm.close();
-  log.info('stopped');
+  await within(orm.close(), CLOSE_DATABASE_MS);
+  log.info({ droppedLogLines: output.dropped }, 'stopped');
+  // Lines the log reader has not taken by then are lost: a stop never waits on the reader.
+  await output.flush(FLUSH_LOGS_MS);
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));
+
+function within(work: Promise<unknown>, ms: number): Promise<unknown> {
+  return Promise.race([work.catch(() => {}), new Promise((resolve) => setTimeout(resolve, ms))]);
+}

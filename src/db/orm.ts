@@ -2,13 +2,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { MikroORM } from '@mikro-orm/core';
+import { DefaultLogger, type LoggerOptions, type LoggerNamespace, type MikroORM } from '@mikro-orm/core';
 import type { AbstractSqlDriver, EntityManager } from '@mikro-orm/sql';
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM as PostgresORM } from '@mikro-orm/postgresql';
 import { MikroORM as SqliteORM } from '@mikro-orm/sqlite';
 import pg from 'pg';
+import type { Logger } from '../log.ts';
 import { entities } from './entities.ts';
+import { SafePostgreSqlDriver, SafeSqliteDriver } from './faults.ts';
 
 /** Either dialect, seen through what they share. */
 export type Orm = MikroORM<AbstractSqlDriver, EntityManager>;
@@ -19,32 +21,71 @@ const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 // Any fixed number: every Inkwell instance on one Postgres takes the same lock.
 export const MIGRATION_LOCK = 0x1a4b_3e11;
 
+// A request waits this long for a pooled Postgres connection (or for connecting), then fails with a
+// 503, instead of queueing forever behind a pool that cannot give one.
+export const ACQUIRE_TIMEOUT_MS = 3_000;
+// How long a statement waits for another process's SQLite write lock. better-sqlite3 waits
+// synchronously, so this is also how long the whole process can freeze (a backup done wrong).
+export const SQLITE_BUSY_TIMEOUT_MS = 1_000;
+
 export function isPostgres(url: string): boolean {
   return /^postgres(ql)?:/.test(url);
 }
 
-/** Connects without touching the schema; call `migrate` before serving. */
-export async function openDatabase(url: string, options: { logQuery?: (sql: string) => void } = {}): Promise<Orm> {
+/**
+ * Connects without touching the schema; call `migrate` before serving. MikroORM's own warnings and
+ * errors (a failed ROLLBACK, a dropped connection) go to `log`; SQL only to `logQuery`.
+ */
+export async function openDatabase(url: string, options: { logQuery?: (sql: string) => void; log?: Logger } = {}): Promise<Orm> {
   const common = {
     entities,
     extensions: [Migrator],
     migrations: { path: MIGRATIONS, glob: '*.ts', snapshot: false, silent: true, transactional: true },
     debug: options.logQuery ? ['query' as const] : false,
     logger: options.logQuery ?? (() => {}),
+    loggerFactory: (loggerOptions: LoggerOptions) => new OrmLogger(loggerOptions, options.log),
     colors: false,
     allowGlobalContext: false,
   };
   if (isPostgres(url)) {
-    return (await PostgresORM.init({ ...common, clientUrl: url, pool: { min: 0, max: 10 } })) as Orm;
+    // (`driver` makes MikroORM type the EntityManager as the core one; it is the SQL one, as without.)
+    return (await PostgresORM.init({
+      ...common,
+      driver: SafePostgreSqlDriver,
+      clientUrl: url,
+      pool: { min: 0, max: 10 },
+      driverOptions: { connectionTimeoutMillis: ACQUIRE_TIMEOUT_MS },
+    })) as unknown as Orm;
   }
   const path = url.slice('sqlite:'.length);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const orm = (await SqliteORM.init({ ...common, dbName: path })) as Orm;
-  // WAL lets readers run beside the one writer; the busy timeout waits out a writer instead of failing.
+  const orm = (await SqliteORM.init({ ...common, driver: SafeSqliteDriver, dbName: path })) as unknown as Orm;
+  // WAL lets readers (and a backup) run beside the one writer. synchronous=FULL syncs the WAL at
+  // every commit, so a commit that answered survives a power cut; better-sqlite3 would otherwise
+  // reopen WAL databases with NORMAL (last commits lost on power failure). Cost: docs/operations.md.
   await orm.em.getConnection().execute('pragma journal_mode = wal');
-  await orm.em.getConnection().execute('pragma busy_timeout = 5000');
+  await orm.em.getConnection().execute('pragma synchronous = full');
+  await orm.em.getConnection().execute(`pragma busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   await orm.em.getConnection().execute('pragma foreign_keys = on');
   return orm;
+}
+
+/** MikroORM's logger: SQL to `logQuery` when asked for, its warnings and errors always to ours. */
+class OrmLogger extends DefaultLogger {
+  readonly #log: Logger | undefined;
+
+  constructor(options: LoggerOptions, log: Logger | undefined) {
+    super(options);
+    this.#log = log;
+  }
+
+  override error(namespace: LoggerNamespace | string, message: string): void {
+    this.#log?.error({ orm: namespace }, message);
+  }
+
+  override warn(namespace: LoggerNamespace | string, message: string): void {
+    this.#log?.warn({ orm: namespace }, message);
+  }
 }
 
 /**

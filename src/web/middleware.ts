@@ -2,10 +2,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HashingBusy, type Accounts, type Profile, type SessionUser } from '../accounts/index.ts';
 import { clientOf, type Client } from '../accounts/clients.ts';
+import { isDatabaseUnavailable } from '../db/faults.ts';
 import { newPublicSessionId } from '../db/session-store.ts';
 import type { LimitReport } from '../limits/report.ts';
 import { ClientGone, setRetryAfter } from './limits.ts';
-import type { Logger } from '../log.ts';
+import { LogThrottle, type Logger } from '../log.ts';
 import { showError, jsonError, wantsJson } from './respond.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -117,16 +118,47 @@ export { RATE_LIMITS, createLimiters, type Limiters } from './limits.ts';
 
 export const notFound: RequestHandler = (req, res) => showError(req, res, 404, 'not_found', 'There is no page here.');
 
-/** Client errors keep their status with a plain message; anything else is logged and is a 500. */
-export function handleErrors(log: Logger, report: LimitReport) {
-  return (err: Error & { status?: number; type?: string }, req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
+// What a client is told to wait when the database is unavailable: a restart or failover takes seconds.
+export const RETRY_AFTER_SECONDS = 10;
+export const UNAVAILABLE_MESSAGE =
+  'Inkwell cannot reach its database right now, so nothing was saved or changed. Please try again in a minute.';
+
+/**
+ * Logs a failing dependency at most once per interval, with how many failures were not logged:
+ * a database outage writes a line every 10 s, not a stack trace per request.
+ */
+export function dependencyLog(log: Logger, throttle = new LogThrottle()) {
+  return (dependency: string, err: unknown) =>
+    throttle.run(dependency, (suppressed) => log.error({ dependency, error: summary(err), suppressed }, `${dependency} unavailable`));
+}
+
+/**
+ * Client errors keep their status with a plain message. A full argon2 queue and an unavailable
+ * database (down, restarting, pool exhausted, disk full) are 503s with Retry-After: the request
+ * changed nothing, and the client may simply try again. Anything else is logged and is a 500.
+ */
+export function handleErrors(log: Logger, report: LimitReport, reportUnavailable = dependencyLog(log)) {
+  return (err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     // Nobody is left to answer; the work stopped on purpose.
     if (err instanceof ClientGone) return;
+    const unavailable = isDatabaseUnavailable(err);
+    if (unavailable) reportUnavailable('database', err);
+    if (res.headersSent) {
+      // Too late to answer differently (e.g. the session store failed while saving an answer already
+      // sent). Logged as JSON, never left to Express's stderr stack trace; an answer cut short can
+      // only end with its connection.
+      if (!unavailable) log.error({ err, url: req.originalUrl }, 'request failed after its answer had started');
+      if (!res.writableEnded) req.socket.destroy();
+      return;
+    }
     if (err instanceof HashingBusy) {
       report.throttled({ limit: 'hashing_queue', client: req.ip, retryAfterSeconds: err.retryAfterSeconds });
       setRetryAfter(res, err.retryAfterSeconds);
       return showError(req, res, 503, 'busy', 'We are checking too many passwords at once right now. Try again in a few seconds.');
+    }
+    if (unavailable) {
+      res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+      return showError(req, res, 503, 'unavailable', UNAVAILABLE_MESSAGE);
     }
     const status = err.status ?? 500;
     if (status >= 400 && status < 500) {
@@ -139,4 +171,10 @@ export function handleErrors(log: Logger, report: LimitReport) {
     log.error({ err }, 'request failed');
     showError(req, res, 500, 'internal', 'Something went wrong on our side. Please try again.');
   };
+}
+
+/** What is safe and useful to log of a dependency's error: kind, code, message; no stack, no data. */
+function summary(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  return { type: err.name, code: (err as Error & { code?: unknown }).code, message: err.message.split('\n')[0] };
 }

@@ -69,10 +69,12 @@ export type HarnessOptions = {
   listen?: boolean;
   /** Overrides for buildApp, e.g. an injected clock (`now`) or another backoff (`retry`). */
   app?: Partial<Pick<AppDeps, 'now' | 'retry'>>;
+  /** Use this database (e.g. one a real process will share) instead of a fresh one. */
+  database?: TestDatabase;
 };
 
 export async function startHarness(dialect: Dialect, options: HarnessOptions = {}): Promise<Harness> {
-  const db = await createDatabase(dialect);
+  const db = options.database ?? (await createDatabase(dialect));
   const sink = await startSmtpSink();
   // Listening before the app exists: the port has to be known to build APP_BASE_URL.
   const server = options.listen ? await listenOnLoopback() : undefined;

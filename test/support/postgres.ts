@@ -8,7 +8,13 @@ import { createServer } from 'node:net';
 
 const BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
-export type Cluster = { url: string; stop: () => void };
+export type Cluster = {
+  url: string;
+  stop: () => void;
+  /** Stops the server (fast: connections are terminated) and leaves it stopped; `start` brings it back. */
+  halt: () => void;
+  start: () => void;
+};
 
 export function postgresAvailable(): boolean {
   return existsSync(join(BIN, 'initdb')) && existsSync(join(BIN, 'pg_ctl'));
@@ -27,15 +33,17 @@ export async function startCluster(): Promise<Cluster> {
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
   // PostgreSQL cannot bind port 0 and report it, so a port is picked first; if another program takes
   // it before the postmaster binds it, the start fails and is tried again on another: a clash costs a
-  // retry, never the run.
+  // retry, never the run. A restart (`start` after `halt`) reuses the port the cluster had.
   let port = 0;
+  const start = () =>
+    run('pg_ctl', [
+      '-D', data, '-l', join(dir, 'log'), '-w', '-t', '120', 'start',
+      '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
+    ]);
   for (let attempt = 1; ; attempt++) {
     port = await unusedPort();
     try {
-      run('pg_ctl', [
-        '-D', data, '-l', join(dir, 'log'), '-w', '-t', '120', 'start',
-        '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
-      ]);
+      start();
       break;
     } catch (err) {
       if (attempt >= 5) throw err;
@@ -43,6 +51,8 @@ export async function startCluster(): Promise<Cluster> {
   }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    halt: () => run('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']),
+    start,
     stop() {
       try {
         run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);

@@ -1,0 +1,106 @@
+// Database faults: telling "the database is unavailable right now" from a bug, and making sure a
+// transaction whose ROLLBACK fails gives its connection back instead of wedging the pool.
+import { CompiledQuery, type DatabaseConnection, type Dialect, type Driver, type PostgresDialect } from 'kysely';
+import { PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { SqliteConnection, SqliteDriver } from '@mikro-orm/sqlite';
+import type { Configuration, Dictionary } from '@mikro-orm/core';
+
+// Socket errors, Postgres SQLSTATEs (class 08 connection, 57P0x shutdown, 53xxx out of resources)
+// and SQLite result codes that mean "cannot serve now", not "this request is wrong".
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+const UNAVAILABLE_MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect', // pg-pool: no connection within connectionTimeoutMillis
+  'is not queryable',
+  'database or disk is full',
+  'database is locked',
+  'Database connection timed out',
+];
+
+/** Whether `err` (or what caused it) says the database cannot be reached or cannot take work now. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = String((e as Error & { code?: unknown }).code ?? '');
+    if (NETWORK_CODES.has(code)) return true;
+    if (/^(08|57P0|53)/.test(code)) return true;
+    if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOMEM)/.test(code)) return true;
+    if (UNAVAILABLE_MESSAGES.some((m) => e instanceof Error && e.message.includes(m))) return true;
+    if (e instanceof AggregateError && e.errors.some(isDatabaseUnavailable)) return true;
+  }
+  return false;
+}
+
+/**
+ * Kysely hands a transaction's connection back only after a BEGIN and a ROLLBACK that succeeded,
+ * and MikroORM swallows a failed ROLLBACK: one failure (a Postgres restart mid-transaction, SQLite's
+ * "disk full" that had already ended the transaction) kept a pooled connection, or SQLite's only
+ * connection, forever. This driver wrapper reports such a failure and lets the connection go:
+ * - Postgres: BEGIN or ROLLBACK fails when the connection is broken. If it still answers, the
+ *   server ends its session, so nothing can run on it outside a transaction and pg-pool discards
+ *   it on release (it is no longer queryable).
+ * - SQLite: ROLLBACK fails only when no transaction is open any more (SQLite rolled back itself
+ *   on SQLITE_FULL/IOERR/BUSY), so its one connection is fine to reuse.
+ * A failed BEGIN is not rethrown (Kysely would keep the connection): the transaction's first
+ * statement fails on the broken connection instead, and the ROLLBACK that follows releases it.
+ */
+function releasingFailedTransactions<D extends Dialect>(dialect: D, onFailure: (what: string, err: Error) => void, postgres: boolean): D {
+  const createDriver = dialect.createDriver.bind(dialect);
+  return new Proxy(dialect, {
+    get(target, prop, receiver) {
+      if (prop !== 'createDriver') return Reflect.get(target, prop, receiver);
+      return () => {
+        const driver = createDriver();
+        const guarded = (what: string, step: (connection: DatabaseConnection, ...rest: any[]) => Promise<void>) =>
+          async (connection: DatabaseConnection, ...rest: any[]) => {
+            try {
+              await step(connection, ...rest);
+            } catch (err) {
+              onFailure(what, err as Error);
+              if (postgres) await connection.executeQuery(CompiledQuery.raw('select pg_terminate_backend(pg_backend_pid())')).catch(() => {});
+            }
+          };
+        const beginTransaction = guarded('BEGIN', driver.beginTransaction.bind(driver));
+        const rollbackTransaction = guarded('ROLLBACK', driver.rollbackTransaction.bind(driver));
+        return new Proxy(driver, {
+          get(d, name) {
+            if (name === 'beginTransaction') return beginTransaction;
+            if (name === 'rollbackTransaction') return rollbackTransaction;
+            const value = Reflect.get(d, name);
+            return typeof value === 'function' ? value.bind(d) : value;
+          },
+        }) satisfies Driver;
+      };
+    },
+  });
+}
+
+const transactionFailed = (logger: { error: (ns: string, msg: string) => void }) => (what: string, err: Error) =>
+  logger.error('query', `${what} failed (${err.message}); the transaction's connection is released`);
+
+class SafePostgreSqlConnection extends PostgreSqlConnection {
+  override createKyselyDialect(overrides: Dictionary): PostgresDialect {
+    return releasingFailedTransactions(super.createKyselyDialect(overrides), transactionFailed(this.logger), true);
+  }
+}
+
+class SafeSqliteConnection extends SqliteConnection {
+  override createKyselyDialect(options: Dictionary): Dialect {
+    return releasingFailedTransactions(super.createKyselyDialect(options), transactionFailed(this.logger), false);
+  }
+}
+
+// MikroORM's drivers build their connection class in the constructor; these replace it with the safe one.
+// (Typed as the drivers they extend, so the ORM's types stay those of the stock drivers.)
+export const SafePostgreSqlDriver: typeof PostgreSqlDriver = class extends PostgreSqlDriver {
+  constructor(config: Configuration) {
+    super(config);
+    Reflect.set(this, 'connection', new SafePostgreSqlConnection(this.config));
+  }
+};
+
+export const SafeSqliteDriver: typeof SqliteDriver = class extends SqliteDriver {
+  constructor(config: Configuration) {
+    super(config);
+    Reflect.set(this, 'connection', new SafeSqliteConnection(this.config));
+  }
+};

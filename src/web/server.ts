@@ -1,0 +1,136 @@
+// The HTTP server: limits that keep slow and greedy clients from holding the process, and a stop
+// that ends. Each limit's reason is in docs/operations.md; they are constants, not configuration.
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { LogThrottle, type Logger } from '../log.ts';
+
+export const SERVER_LIMITS = {
+  /** A request's headers must arrive within this (Node: 60 s). Slowloris holds a socket per trickle. */
+  headersTimeoutMs: 10_000,
+  /** The whole request, body included (at most 16 KB here), within this (Node: 300 s). */
+  requestTimeoutMs: 30_000,
+  /** An idle keep-alive connection is closed after this; longer than a proxy's 60 s so the proxy closes first. */
+  keepAliveTimeoutMs: 65_000,
+  /** Requests on one connection before it is closed, so no client keeps one forever. */
+  maxRequestsPerSocket: 1_000,
+  /** Open connections; more are refused at once instead of exhausting file descriptors. */
+  maxConnections: 1_000,
+  /** Requests one connection may have waiting for their answers (pipelining); beyond it, it is cut. */
+  maxUnanswered: 2,
+  /** Answer bytes a connection may leave unread; beyond it, or unread for `stalledMs`, it is cut. */
+  maxUnreadBytes: 1024 * 1024,
+  stalledMs: 10_000,
+  /** At a stop, connections not busy with a received request get this long before they are closed. */
+  stopGraceMs: 2_000,
+} as const;
+
+type Exchange = { req: IncomingMessage; res: ServerResponse };
+type Connection = { exchanges: Set<Exchange>; lastWritten: number; stalledSince: number | undefined };
+
+export type HttpServer = {
+  server: Server;
+  listen: (port: number, host: string) => Promise<void>;
+  /**
+   * Stops listening, lets requests already received finish, and closes every other connection
+   * (idle, slow to send, not reading) after a short grace. Resolves when no connection is left,
+   * or at `deadline` (epoch ms) after cutting the rest; returns how many requests were cut.
+   */
+  stop: (deadline: number) => Promise<number>;
+};
+
+export function createHttpServer(app: RequestListener, log: Logger): HttpServer {
+  const limits = SERVER_LIMITS;
+  const connections = new Map<Socket, Connection>();
+  const throttle = new LogThrottle();
+  let stopping = false;
+
+  const cut = (socket: Socket, reason: string) => {
+    throttle.run(reason, (suppressed) => log.warn({ reason, suppressed }, 'connection cut'));
+    socket.destroy();
+  };
+
+  // Every request passes here before the app. Node parses all the requests a client pipelined in
+  // one packet at once: those after a cut are dropped here, not served to nobody.
+  const guarded: RequestListener = (req, res) => {
+    const connection = connections.get(req.socket);
+    if (!connection || req.socket.destroyed) return;
+    if (connection.exchanges.size >= limits.maxUnanswered) return cut(req.socket, 'too many unanswered requests');
+    const exchange = { req, res };
+    connection.exchanges.add(exchange);
+    res.once('close', () => connection.exchanges.delete(exchange));
+    // A keep-alive client told `Connection: close` lets go as soon as its answer is out.
+    if (stopping) res.setHeader('Connection', 'close');
+    app(req, res);
+  };
+
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+    },
+    guarded,
+  );
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  server.maxConnections = limits.maxConnections;
+
+  server.on('connection', (socket: Socket) => {
+    connections.set(socket, { exchanges: new Set(), lastWritten: 0, stalledSince: undefined });
+    socket.once('close', () => connections.delete(socket));
+  });
+  server.on('drop', () => throttle.run('connection cap', () => log.warn({ max: limits.maxConnections }, 'connection refused: too many open')));
+
+  // A client that does not read its answers: they wait in memory, so it is cut off.
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [socket, connection] of connections) {
+      if (socket.writableLength === 0) {
+        connection.stalledSince = undefined;
+      } else if (socket.writableLength > limits.maxUnreadBytes) {
+        cut(socket, 'answers not read');
+      } else if (socket.bytesWritten !== connection.lastWritten || connection.stalledSince === undefined) {
+        connection.stalledSince = now;
+      } else if (now - connection.stalledSince > limits.stalledMs) {
+        cut(socket, 'answers not read');
+      }
+      connection.lastWritten = socket.bytesWritten;
+    }
+  }, 1_000);
+  sweep.unref();
+  server.once('close', () => clearInterval(sweep));
+
+  function listen(port: number, host: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  async function stop(deadline: number): Promise<number> {
+    stopping = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    for (const { exchanges } of connections.values()) {
+      for (const { res } of exchanges) if (!res.headersSent) res.setHeader('Connection', 'close');
+    }
+    const timer = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, Math.max(0, ms), 'timeout').unref());
+
+    if ((await Promise.race([closed, timer(limits.stopGraceMs)])) !== 'timeout') return 0;
+    // Past the grace, a connection stays only while the app is answering a request it fully received.
+    for (const [socket, { exchanges }] of connections) {
+      const working = [...exchanges].some(({ req, res }) => req.complete && !res.writableEnded);
+      if (!working) socket.destroy();
+    }
+
+    if ((await Promise.race([closed, timer(deadline - Date.now())])) !== 'timeout') return 0;
+    let cutRequests = 0;
+    for (const { exchanges } of connections.values()) cutRequests += exchanges.size;
+    server.closeAllConnections();
+    return cutRequests;
+  }
+
+  return { server, listen, stop };
+}
