@@ -13,7 +13,9 @@ import { DatabaseSessionStore } from './db/session-store.ts';
 import { redactUrl, type Logger } from './log.ts';
 import type { BackgroundTasks } from './mail/background.ts';
 import type { Mailer } from './mail/mailer.ts';
+import { createPosts, type Posts } from './posts/index.ts';
 import { createLimiters, handleErrors, loadUser, notFound, refuseCrossSite } from './web/middleware.ts';
+import { PageCache, serveCachedPages } from './web/page-cache.ts';
 import { createResetLinks } from './web/reset-links.ts';
 import { routes } from './web/routes.ts';
 
@@ -21,6 +23,9 @@ import { routes } from './web/routes.ts';
 export const SESSION_TTL_MS = 14 * 24 * 3600_000;
 // Forms are small; anything bigger is refused (413) before it is parsed, let alone hashed.
 const BODY_LIMIT = '16kb';
+// Except a post: 100,000 characters, which percent-encoding can triple and UTF-8 can quadruple.
+const POST_BODY_LIMIT = '1.5mb';
+const POST_WRITES = ['/posts', '/api/posts'];
 
 export type AppDeps = {
   config: Config;
@@ -31,7 +36,7 @@ export type AppDeps = {
   now?: () => Date;
 };
 
-export type App = { app: Express; sessions: DatabaseSessionStore; accounts: Accounts };
+export type App = { app: Express; sessions: DatabaseSessionStore; accounts: Accounts; posts: Posts; pageCache: PageCache };
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
@@ -44,6 +49,10 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
     resetThrottleSeconds: config.resetThrottleSeconds,
     now,
   });
+  const pageCache = new PageCache();
+  // Every change to a post empties the cache of anonymous pages at once.
+  const posts = createPosts({ orm, now, onChange: () => pageCache.clear() });
+  const sessionCookie = production ? '__Host-inkwell' : 'inkwell';
   const sessions = new DatabaseSessionStore(orm, SESSION_TTL_MS);
   const app = express();
 
@@ -104,13 +113,17 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
     res.sendFile(fileURLToPath(import.meta.resolve('htmx.org/dist/htmx.min.js')), { maxAge: '1h' });
   });
 
+  // A parsed body is not parsed again, so these larger limits hold for the post routes only.
+  app.use(POST_WRITES, express.urlencoded({ extended: false, limit: POST_BODY_LIMIT }), express.json({ limit: POST_BODY_LIMIT }));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use(refuseCrossSite(config.appBaseUrl.origin));
+  // Readers without a session cookie get the feed, posts and author pages from here, sessionless.
+  app.use(serveCachedPages(pageCache, sessionCookie));
   app.use(
     session({
       // __Host- binds the cookie to this exact origin over HTTPS: no subdomain can set or read it.
-      name: production ? '__Host-inkwell' : 'inkwell',
+      name: sessionCookie,
       secret: config.sessionSecret,
       store: sessions,
       resave: false,
@@ -131,9 +144,11 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
       resetLinks: createResetLinks(config.appBaseUrl, production),
       limit: createLimiters(config.rateLimits),
       outbox: production ? null : mailer.outbox,
+      posts,
+      pageCache,
     }),
   );
   app.use(notFound);
   app.use(handleErrors(log));
-  return { app, sessions, accounts };
+  return { app, sessions, accounts, posts, pageCache };
 }

@@ -6,7 +6,7 @@ export type FieldErrors = Record<string, string>;
 export type Parsed<T> = { ok: true; data: T } | { ok: false; fields: FieldErrors };
 
 // One string, never an array or object (`email=a&email=b` arrives as an array).
-const single = (max: number, label: string) =>
+export const single = (max: number, label: string) =>
   z
     .string({ error: (issue) => (issue.input === undefined ? `Enter ${label}.` : `Send ${label} as a single text value.`) })
     .max(max, `That is too long (at most ${max} characters).`);

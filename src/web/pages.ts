@@ -17,8 +17,6 @@ const NOTICES: Record<string, string> = {
 export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLinks: ResetLinks }) {
   const { accounts, tasks, resetLinks } = deps;
 
-  const home: RequestHandler = (_req, res) => res.render('pages/home.njk', { title: 'Inkwell' });
-
   const registerView = { page: 'register', fragment: 'register-form', title: 'Create an account' };
   const showRegister: RequestHandler = (req, res) => show(req, res, registerView);
   const register: RequestHandler = async (req, res) => {
@@ -110,7 +108,7 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
     redirect(req, res, '/login?notice=password_reset');
   };
 
-  return { home, showRegister, register, showLogin, login, logout, account, changePassword, showForgot, forgot, showReset, reset };
+  return { showRegister, register, showLogin, login, logout, account, changePassword, showForgot, forgot, showReset, reset };
 }
 
 function stringOrUndefined(value: unknown): string | undefined {
