@@ -46,7 +46,7 @@ describe.each(dialects())('a corpus of hostile posts on %s', (dialect) => {
       let path: string | undefined = '/';
       let pages = 0;
       while (path) {
-        const res = await agent.get(path).expect(200);
+        const res: { text: string } = await agent.get(path).expect(200);
         inert(res.text, `feed ${path}`);
         pages++;
         path = /href="(\/\?before=\d+)"/.exec(res.text)?.[1];
@@ -67,7 +67,7 @@ describe.each(dialects())('a corpus of hostile posts on %s', (dialect) => {
   it("the author's pages and the edit pages are inert", async () => {
     let path: string | undefined = '/users/mallory';
     while (path) {
-      const res = await h.request().get(path).expect(200);
+      const res: { text: string } = await h.request().get(path).expect(200);
       inert(res.text, path);
       path = /href="(\/users\/mallory\?before=\d+)"/.exec(res.text)?.[1];
     }
