@@ -1,7 +1,7 @@
 // The blog's public API. No HTTP here: callers pass plain values and get outcomes back.
 // Who may change a post is decided here, in the same statement that changes it.
 import type { Orm } from '../db/orm.ts';
-import { Post, User } from '../db/entities.ts';
+import { Post } from '../db/entities.ts';
 import { excerptOf, renderMarkdown } from './markdown.ts';
 
 // A page of a list: small enough to render fast, large enough to read.
@@ -55,21 +55,29 @@ export function postProblems(input: Partial<PostInput>): FieldErrors {
 
 export function createPosts({ orm, now = () => new Date(), onChange = () => {} }: PostsOptions) {
   const em = () => orm.em.fork();
+  // Reads are plain rows through Kysely: building MikroORM entities cost several times the query
+  // itself for a page of posts (measured: ~4 ms against ~0.5 ms of CPU on a busy machine).
+  const read = () => orm.em.fork().getKysely<Tables>();
+  const withAuthor = () =>
+    read()
+      .selectFrom('post as p')
+      .innerJoin('user as u', 'u.id', 'p.author_id')
+      .select(['p.id', 'p.title', 'p.excerpt', 'p.created_at', 'p.updated_at', 'p.author_id', 'u.username']);
 
   /** The newest posts, or those older than the post `before` (keyset: no OFFSET, so depth costs nothing). */
   async function listPosts(before?: number): Promise<Page> {
-    return pageOf({}, before);
+    return pageOf(undefined, before);
   }
 
   async function listPostsBy(username: string, before?: number): Promise<AuthorPage> {
-    const user = await em().findOne(User, { username }, { fields: ['id', 'username'] });
+    const user = await read().selectFrom('user').select(['id', 'username']).where('username', '=', username).executeTakeFirst();
     if (!user) return { ok: false, reason: 'not_found' };
-    return { ok: true, author: { id: user.id, username: user.username }, ...(await pageOf({ author: user.id }, before)) };
+    return { ok: true, author: { id: user.id, username: user.username }, ...(await pageOf(user.id, before)) };
   }
 
   async function findPost(id: number): Promise<FullPost | null> {
-    const post = await em().findOne(Post, { id }, { populate: ['author'] });
-    return post && fullPost(post);
+    const row = await withAuthor().select('p.body').where('p.id', '=', id).executeTakeFirst();
+    return row ? { ...summaryOf(row), body: row.body, html: renderMarkdown(row.body) } : null;
   }
 
   /** Renders Markdown exactly as a published post would be, without storing anything. */
@@ -124,43 +132,40 @@ export function createPosts({ orm, now = () => new Date(), onChange = () => {} }
     return (await em().count(Post, { id: postId })) === 0 ? 'not_found' : 'not_author';
   }
 
-  async function pageOf(where: { author?: number }, before?: number): Promise<Page> {
-    const db = em();
-    let older = {};
+  async function pageOf(author: number | undefined, before?: number): Promise<Page> {
+    let query = withAuthor().orderBy('p.created_at', 'desc').orderBy('p.id', 'desc').limit(PAGE_SIZE + 1);
+    if (author !== undefined) query = query.where('p.author_id', '=', author);
     if (before !== undefined) {
-      const cursor = await db.findOne(Post, { id: before }, { fields: ['id', 'createdAt'] });
+      const cursor = await read().selectFrom('post').select(['id', 'created_at']).where('id', '=', before).executeTakeFirst();
       // A cursor that no longer exists (its post was deleted) starts again from the newest.
       if (cursor) {
-        // `created_at <=` bounds the index scan; the `or` then orders ties by id.
-        older = { createdAt: { $lte: cursor.createdAt }, $or: [{ createdAt: { $lt: cursor.createdAt } }, { id: { $lt: cursor.id } }] };
+        // `created_at <=` bounds the index scan; the `or` then orders posts of the same instant by id.
+        query = query
+          .where('p.created_at', '<=', cursor.created_at)
+          .where((eb) => eb.or([eb('p.created_at', '<', cursor.created_at), eb('p.id', '<', cursor.id)]));
       }
     }
-    const rows = await db.find(
-      Post,
-      { ...where, ...older },
-      {
-        fields: ['id', 'title', 'excerpt', 'createdAt', 'updatedAt', 'author.id', 'author.username'],
-        populate: ['author'],
-        orderBy: { createdAt: 'desc', id: 'desc' },
-        // One more than a page: whether it comes back says whether an older page exists.
-        limit: PAGE_SIZE + 1,
-      },
-    );
+    const rows = await query.execute();
     const posts = rows.slice(0, PAGE_SIZE).map(summaryOf);
+    // One more row than a page was asked for: whether it came back says whether an older page exists.
     return { posts, nextBefore: rows.length > PAGE_SIZE ? posts.at(-1)!.id : null };
   }
 
   return { listPosts, listPostsBy, findPost, previewBody, publishPost, findPostToEdit, editPost, deletePost };
 }
 
-function summaryOf(post: Pick<Post, 'id' | 'title' | 'excerpt' | 'author' | 'createdAt' | 'updatedAt'>): PostSummary {
-  const author = post.author.getEntity();
-  return {
-    id: post.id, title: post.title, excerpt: post.excerpt, author: { id: author.id, username: author.username },
-    createdAt: post.createdAt, updatedAt: post.updatedAt,
-  };
-}
+// The columns as the database returns them: datetimes are epoch ms on SQLite (as MikroORM writes
+// them, STACK-NOTES §1) and Date objects on Postgres; `new Date` takes either.
+type When = Date | number | string;
+type Tables = {
+  post: { id: number; author_id: number; title: string; body: string; excerpt: string; created_at: When; updated_at: When };
+  user: { id: number; username: string };
+};
+type Row = { id: number; title: string; excerpt: string; created_at: When; updated_at: When; author_id: number; username: string };
 
-function fullPost(post: Post): FullPost {
-  return { ...summaryOf(post), body: post.body, html: renderMarkdown(post.body) };
+function summaryOf(row: Row): PostSummary {
+  return {
+    id: row.id, title: row.title, excerpt: row.excerpt, author: { id: row.author_id, username: row.username },
+    createdAt: new Date(row.created_at), updatedAt: new Date(row.updated_at),
+  };
 }

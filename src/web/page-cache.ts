@@ -29,12 +29,14 @@ export class PageCache {
     return undefined;
   }
 
-  set(key: string, html: string): void {
+  set(key: string, html: string): Entry {
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
     const body = Buffer.from(html);
     // Computed once here rather than by Express on every answer.
     const etag = `W/"${body.length.toString(16)}-${createHash('sha1').update(body).digest('base64url').slice(0, 27)}"`;
-    this.entries.set(key, { body, etag, storedAt: this.now() });
+    const entry = { body, etag, storedAt: this.now() };
+    this.entries.set(key, entry);
+    return entry;
   }
 
   clear(): void {
@@ -68,8 +70,7 @@ export function renderShared(req: Request, res: Response, cache: PageCache, temp
   res.render(template, context, (err, html) => {
     if (err) return req.next!(err);
     if (!anonymous) return res.send(html);
-    cache.set(req.originalUrl, html);
-    send(res, cache.get(req.originalUrl)!);
+    send(res, cache.set(req.originalUrl, html));
   });
 }
 
