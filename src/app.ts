@@ -113,13 +113,14 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
     res.sendFile(fileURLToPath(import.meta.resolve('htmx.org/dist/htmx.min.js')), { maxAge: '1h' });
   });
 
+  // Readers without a session cookie get the feed, posts and author pages from here: no body
+  // parsing, no session, no rendering (GET only, so nothing here changes state).
+  app.use(serveCachedPages(pageCache, sessionCookie));
   // A parsed body is not parsed again, so these larger limits hold for the post routes only.
   app.use(POST_WRITES, express.urlencoded({ extended: false, limit: POST_BODY_LIMIT }), express.json({ limit: POST_BODY_LIMIT }));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use(refuseCrossSite(config.appBaseUrl.origin));
-  // Readers without a session cookie get the feed, posts and author pages from here, sessionless.
-  app.use(serveCachedPages(pageCache, sessionCookie));
   app.use(
     session({
       // __Host- binds the cookie to this exact origin over HTTPS: no subdomain can set or read it.

@@ -49,7 +49,8 @@ export function anonymousRead(req: Request, sessionCookie: string): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   if (req.get('HX-Request')) return false;
   const cookies = req.headers.cookie;
-  return cookies === undefined || parseCookies(cookies)[sessionCookie] === undefined;
+  if (cookies === undefined || !cookies.includes(`${sessionCookie}=`)) return true;
+  return parseCookies(cookies)[sessionCookie] === undefined;
 }
 
 /** Answers from the cache when it can; otherwise the route renders, and `renderShared` stores it. */
