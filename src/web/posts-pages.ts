@@ -40,9 +40,11 @@ export function postPages({ posts, cache }: { posts: Posts; cache: PageCache }) 
     showShared(req, res, 'pages/author.njk', { title: `Posts by ${author.username}`, author, page, older });
   };
 
-  const newView: { page: string; fragment: string; title: string; action?: string } = { page: 'post-editor', fragment: 'post-form', title: 'Write a post' };
-  const editView = (id: number) => ({ page: 'post-editor', fragment: 'post-form', title: 'Edit your post', action: `/posts/${id}/edit` });
-  const withAction = (view: { action?: string }) => ({ action: view.action ?? '/posts' });
+  // One editor for both: the form posts to `action`, which the template needs as well as the view.
+  type EditorView = { page: string; fragment: string; title: string; action: string };
+  const newView: EditorView = { page: 'post-editor', fragment: 'post-form', title: 'Write a post', action: '/posts' };
+  const editView = (id: number): EditorView => ({ ...newView, title: 'Edit your post', action: `/posts/${id}/edit` });
+  const withAction = (view: EditorView) => ({ action: view.action });
 
   const showNew: RequestHandler = (req, res) => show(req, res, newView, withAction(newView));
 
