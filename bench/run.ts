@@ -10,6 +10,7 @@ import { BENCH_PASSWORD, openDatabases, type Dialect } from './lib/database.ts';
 import { startSink } from './lib/processes.ts';
 import { coldStart } from './sections/cold-start.ts';
 import { crash } from './sections/crash.ts';
+import { feed } from './sections/feed.ts';
 import { forgotFlood } from './sections/forgot-flood.ts';
 import { loginFlood } from './sections/login-flood.ts';
 import { pages } from './sections/pages.ts';
@@ -26,6 +27,7 @@ const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   forgot_flood: forgotFlood,
   scale,
   crash,
+  feed,
 };
 const OUT = 'bench-results.json';
 const REPORT = 'bench-report.html';

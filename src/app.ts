@@ -24,6 +24,8 @@ import { measureRequests, serveMetrics } from './web/metrics.ts';
 import { createLoginThrottle } from './limits/login-throttle.ts';
 import { deleteExpiredHits } from './limits/rate-limit-store.ts';
 import { createLimitReport, type LimitReport } from './limits/report.ts';
+import { createPosts, type Posts } from './posts/index.ts';
+import { PageCache, serveCachedPages } from './web/page-cache.ts';
 import { createResetLinks } from './web/reset-links.ts';
 import { routes } from './web/routes.ts';
 import { timeAgo } from './web/time.ts';
@@ -33,6 +35,9 @@ export { SESSION_TTL_MS };
 const BODY_LIMIT = '16kb';
 // /readyz answers within this, whatever the database does: a stuck pool is "not ready", not a hang.
 export const READY_DEADLINE_MS = 2_000;
+// Except a post: 100,000 characters, which percent-encoding can triple and UTF-8 can quadruple.
+const POST_BODY_LIMIT = '1.5mb';
+const POST_WRITES = ['/posts', '/api/posts'];
 
 export type AppDeps = {
   config: Config;
@@ -55,6 +60,8 @@ export type App = {
   later: AfterAnswer;
   /** Housekeeping for the limits' tables: counters and throttles that count nothing any more. */
   limits: { pruneExpired: () => Promise<number> };
+  posts: Posts;
+  pageCache: PageCache;
 };
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
@@ -76,6 +83,9 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
   jobs.register(emailJobs(notifier, mailer));
   const sessions = new DatabaseSessionStore(orm, now);
   const later = new AfterAnswer(log);
+  const pageCache = new PageCache();
+  // Every change to a post empties the cache of anonymous pages at once.
+  const posts = createPosts({ orm, now, onChange: () => pageCache.clear() });
   const app = express();
 
   app.set('trust proxy', config.trustProxy ?? false);
@@ -158,6 +168,11 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
     res.sendFile(fileURLToPath(import.meta.resolve('htmx.org/dist/htmx.min.js')), { maxAge: '1h' });
   });
 
+  // Readers without a session cookie get the feed, posts and author pages from here: no body
+  // parsing, no session, no rendering (GET only, so nothing here changes state).
+  app.use(serveCachedPages(pageCache, sessionCookieName(production)));
+  // A parsed body is not parsed again, so these larger limits hold for the post routes only.
+  app.use(POST_WRITES, express.urlencoded({ extended: false, limit: POST_BODY_LIMIT }), express.json({ limit: POST_BODY_LIMIT }));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use(refuseCrossSite(config.appBaseUrl.origin));
@@ -188,6 +203,8 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
       resetLinks: createResetLinks(production),
       limit: createLimiters({ enabled: config.rateLimits, orm, report }),
       outbox: production ? null : mailer.outbox,
+      posts,
+      pageCache,
     }),
   );
   app.use(notFound);
@@ -195,5 +212,5 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
   const limits = {
     pruneExpired: async () => (await deleteExpiredHits(orm, (now ?? (() => new Date()))())) + (await loginThrottle.deleteExpired()),
   };
-  return { app, sessions, accounts, jobs, later, limits };
+  return { app, sessions, accounts, jobs, later, limits, posts, pageCache };
 }

@@ -61,6 +61,7 @@ type BenchDb = {
     created_at: When; updated_at: When;
   };
   password_reset_token: { user_id: number; token_hash: string; expires_at: When; created_at: When };
+  post: { id: number; author_id: number; title: string; body: string; excerpt: string; created_at: When; updated_at: When };
 };
 
 /** A datetime written the way MikroORM writes it: epoch ms on SQLite, timestamptz on Postgres. */
@@ -111,4 +112,29 @@ export async function insertResetTokens(url: string, userIds: number[]): Promise
       .execute(),
   );
   return minted.map((m) => m.token);
+}
+
+/**
+ * Inserts posts 1…`count`, spread over authors 1…`authors` (who must exist), one second apart and
+ * ending now, so the newest has the highest id. Each transaction holds 100,000 rows.
+ */
+export async function insertPosts(url: string, count: number, authors: number): Promise<void> {
+  const end = Date.now();
+  await withOrm(url, async (orm) => {
+    for (let first = 1; first <= count; first += 100 * BATCH) {
+      await orm.em.fork().transactional(async (tx) => {
+        const db = tx.getKysely<BenchDb>();
+        for (let start = first; start < Math.min(first + 100 * BATCH, count + 1); start += BATCH) {
+          const rows = [];
+          for (let i = start; i < Math.min(start + BATCH, count + 1); i++) {
+            const at = when(url, new Date(end - (count - i) * 1000));
+            const body = `Post number ${i}: a few words of *Markdown*, as a short post would have.`;
+            rows.push({ id: i, author_id: 1 + (i % authors), title: `Post ${i}`, body, excerpt: body, created_at: at, updated_at: at });
+          }
+          await db.insertInto('post').values(rows).execute();
+        }
+      });
+    }
+    if (isPostgres(url)) await orm.em.getConnection().execute(`select setval('post_id_seq', (select max(id) from post))`);
+  });
 }

@@ -67,7 +67,7 @@ export async function pages(ctx: Context): Promise<Outcome> {
   }
 }
 
-async function measure(side: { server: Server; url: string; rps: number[]; cpuUs: number[] }): Promise<void> {
+export async function measure(side: { server: Server; url: string; rps: number[]; cpuUs: number[] }): Promise<void> {
   const before = cpuSeconds(side.server.child.pid);
   const { rps, answers } = await load(side.url, ROUND_S);
   const after = cpuSeconds(side.server.child.pid);
@@ -76,7 +76,7 @@ async function measure(side: { server: Server; url: string; rps: number[]; cpuUs
 }
 
 /** Answers per second (all 200) over `seconds`; any other answer or error fails the run. */
-async function load(url: string, seconds: number): Promise<{ rps: number; answers: number }> {
+export async function load(url: string, seconds: number): Promise<{ rps: number; answers: number }> {
   const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds });
   if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
     throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);

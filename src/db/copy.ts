@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { wrap, type EntityClass } from '@mikro-orm/core';
 import {
-  AccountToken, entities, Job, LoginThrottle, PasswordResetToken, RateLimitHit, SecurityEvent, Session, User,
+  AccountToken, entities, Job, LoginThrottle, PasswordResetToken, Post, RateLimitHit, SecurityEvent, Session, User,
 } from './entities.ts';
 import { isPostgres, migrate, openDatabase, type EntityManager, type Orm } from './orm.ts';
 import { progressTo, type Progress } from './progress.ts';
@@ -12,7 +12,7 @@ import { progressTo, type Progress } from './progress.ts';
 // along too (a guesser must not get a fresh budget because the site moved databases), and so do
 // queued jobs (an accepted request or an unsent email is a promise) and the security activity.
 const TABLES: EntityClass<object>[] = [
-  User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle,
+  User, PasswordResetToken, Session, Post, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle,
 ];
 // Rows per insert: a few hundred keeps statements well under Postgres's 65,535 bind parameters.
 const BATCH = 500;

@@ -145,4 +145,28 @@ const LoginThrottleSchema = defineEntity({
 export class LoginThrottle extends LoginThrottleSchema.class {}
 LoginThrottleSchema.setClass(LoginThrottle);
 
-export const entities = [User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle];
+
+const PostSchema = defineEntity({
+  name: 'Post',
+  tableName: 'post',
+  properties: {
+    id: p.integer().primary(),
+    // Deleting an account deletes its posts, in the database itself.
+    author: () => p.manyToOne(User).deleteRule('cascade').ref(),
+    title: p.string().length(200),
+    body: p.text(),
+    // Plain text for lists, made once on write so the feed never reads (or renders) whole bodies.
+    excerpt: p.string().length(300),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+  // Newest first, with the id breaking ties: the feed and an author's page each walk one index (keyset).
+  indexes: [
+    { name: 'post_created_at_id_index', properties: ['createdAt', 'id'] },
+    { name: 'post_author_id_created_at_id_index', properties: ['author', 'createdAt', 'id'] },
+  ],
+});
+export class Post extends PostSchema.class {}
+PostSchema.setClass(Post);
+
+export const entities = [User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle, Post];

@@ -7,6 +7,7 @@ import type { AfterAnswer } from './after-answer.ts';
 import { ChangeEmailForm, DeleteAccountForm, TokenForm, parse, type FieldErrors } from './forms.ts';
 import { clientOfRequest, currentUser, logOutSession } from './middleware.ts';
 import { jsonError, redirect, show } from './respond.ts';
+import type { PageCache } from './page-cache.ts';
 import { createTokenLinks } from './token-links.ts';
 
 export const EMAIL_CHANGE_MESSAGE =
@@ -20,7 +21,14 @@ const deleteView = { ...ACCOUNT_VIEW, fragment: 'delete-form' };
 const invalidLink = (req: Request, res: Response, message_text: string, action?: { href: string; label: string }, status = 400) =>
   show(req, res, { page: 'link-invalid', status, title: 'This link does not work' }, { message_text, action });
 
-export function accountChanges({ accounts, secureCookies, appBaseUrl }: { accounts: Accounts; later: AfterAnswer; secureCookies: boolean; appBaseUrl: URL }) {
+export function accountChanges({ accounts, secureCookies, appBaseUrl, pageCache }: {
+  accounts: Accounts;
+  later: AfterAnswer;
+  secureCookies: boolean;
+  appBaseUrl: URL;
+  /** Emptied when an account goes: its posts went with it. */
+  pageCache: PageCache;
+}) {
   // Tokens leave the address bar on first load (into a cookie scoped to the page that uses them).
   const emailLinks = createTokenLinks(appBaseUrl, secureCookies, { path: '/account/email/confirm', cookie: 'inkwell_email_change', cookieMinutes: 15 });
   const secureLinks = createTokenLinks(appBaseUrl, secureCookies, { path: '/account/secure', cookie: 'inkwell_secure', cookieMinutes: 15 });
@@ -102,6 +110,7 @@ export function accountChanges({ accounts, secureCookies, appBaseUrl }: { accoun
     if (!input.ok) return showAccount(req, res, accounts, { ...deleteView, status: 422 }, { deleteErrors: input.fields });
     const outcome = await accounts.deleteAccount(currentUser(res)!.id, input.data.current_password);
     if (!outcome.ok) return showAccount(req, res, accounts, { ...deleteView, status: 422 }, { deleteErrors: { current_password: WRONG_PASSWORD } });
+    pageCache.clear();
     await logOutSession(req, res);
     redirect(req, res, '/');
   };
@@ -136,6 +145,7 @@ export function accountChanges({ accounts, secureCookies, appBaseUrl }: { accoun
     if (!input.ok) return jsonError(res, 422, 'invalid_input', 'Some fields need attention.', input.fields);
     const outcome = await accounts.deleteAccount(currentUser(res)!.id, input.data.current_password);
     if (!outcome.ok) return jsonError(res, 422, 'invalid_input', 'Some fields need attention.', { current_password: WRONG_PASSWORD });
+    pageCache.clear();
     await logOutSession(req, res);
     res.status(204).end();
   };

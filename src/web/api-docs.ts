@@ -2,6 +2,7 @@
 // answers are described here. A new JSON route adds its entry here and passes it in the route table.
 import { z } from 'zod';
 import { EVENT_KINDS } from '../accounts/activity.ts';
+import { PostForm, PostPatch } from './post-forms.ts';
 import { ChangeEmailForm, ChangePasswordForm, DeleteAccountForm, ForgotForm, LoginForm, RegisterForm, ResetForm, TokenForm } from './forms.ts';
 import type { Answer, ApiDoc } from './openapi.ts';
 
@@ -18,6 +19,22 @@ export const UserBody = z.object({
 });
 
 const error = (description: string): Answer => ({ description, body: ErrorBody });
+
+const dateTime = () => z.string().meta({ format: 'date-time' });
+const Author = z.object({ username: z.string() });
+const PostSummaryBody = z.object({
+  id: z.number(), title: z.string(), excerpt: z.string().meta({ description: 'Plain text, the start of the body.' }),
+  author: Author, created_at: dateTime(), updated_at: dateTime(),
+});
+const PostBody = z.object({
+  post: z.object({
+    id: z.number(), title: z.string(), body: z.string().meta({ description: 'Markdown, as written.' }),
+    html: z.string().meta({ description: 'The body rendered: Markdown without raw HTML; links http, https and mailto only.' }),
+    author: Author, created_at: dateTime(), updated_at: dateTime(),
+  }),
+});
+const NOT_AUTHOR = { description: 'Only the author can change or delete a post.', body: ErrorBody };
+const NO_POST = { description: 'There is no post with this id.', body: ErrorBody };
 export const INVALID_INPUT = error('Some fields need attention (`fields` says which).');
 export const NOT_LOGGED_IN = error('No session: log in first.');
 export const RATE_LIMITED = error('Too many attempts from this address; `Retry-After` says when to try again.');
@@ -135,6 +152,34 @@ export const API = {
       },
       401: NOT_LOGGED_IN,
     },
+  },
+  listPosts: {
+    summary: 'The feed: the 10 newest posts',
+    description: 'Keyset pagination: pass `next_before` from one page as `before` to get the next (older) one.',
+    query: z.object({ before: z.string().optional().meta({ description: 'The id of the last post you have.' }) }),
+    responses: {
+      200: { description: 'A page of posts, newest first.', body: z.object({ posts: z.array(PostSummaryBody), next_before: z.number().nullable() }) },
+      422: INVALID_INPUT,
+    },
+  },
+  post: { summary: 'One post', responses: { 200: { description: 'The post.', body: PostBody }, 404: NO_POST } },
+  publishPost: {
+    summary: 'Publish a post',
+    session: true,
+    body: PostForm,
+    responses: { 201: { description: 'Published (Location: the post).', body: PostBody }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT },
+  },
+  editPost: {
+    summary: 'Change your post',
+    description: 'Only the fields sent change; an `author_id` in the body is ignored.',
+    session: true,
+    body: PostPatch,
+    responses: { 200: { description: 'Changed.', body: PostBody }, 401: NOT_LOGGED_IN, 403: NOT_AUTHOR, 404: NO_POST, 422: INVALID_INPUT },
+  },
+  deletePost: {
+    summary: 'Delete your post',
+    session: true,
+    responses: { 204: { description: 'Deleted.' }, 401: NOT_LOGGED_IN, 403: NOT_AUTHOR, 404: NO_POST },
   },
   openapi: {
     summary: 'This document (OpenAPI 3.1)',

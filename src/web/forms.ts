@@ -10,7 +10,7 @@ export type Parsed<T> = { ok: true; data: T } | { ok: false; fields: FieldErrors
 const CONTROL_CHARACTER = /\p{Cc}/u;
 
 // One string, never an array or object (`email=a&email=b` arrives as an array), and one line of text.
-const single = (max: number, label: string) =>
+export const single = (max: number, label: string) =>
   z
     .string({ error: (issue) => (issue.input === undefined ? `Enter ${label}.` : `Send ${label} as a single text value.`) })
     .max(max, `That is too long (at most ${max} characters).`)

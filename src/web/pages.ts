@@ -28,8 +28,6 @@ export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterA
   const { accounts, jobs, later, resetLinks } = deps;
   const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
 
-  const home: RequestHandler = (_req, res) => res.render('pages/home.njk', { title: 'Inkwell' });
-
   const registerView = { page: 'register', fragment: 'register-form', title: 'Create an account' };
   const showRegister: RequestHandler = (req, res) => show(req, res, registerView);
   const register: RequestHandler = async (req, res) => {
@@ -143,7 +141,7 @@ export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterA
     redirect(req, res, '/login?notice=password_reset');
   };
 
-  return { home, showRegister, register, showLogin, login, logout, account, changePassword, showForgot, forgot, showReset, reset };
+  return { showRegister, register, showLogin, login, logout, account, changePassword, showForgot, forgot, showReset, reset };
 }
 
 /**

@@ -7,13 +7,17 @@ import type { Mailer } from '../mail/mailer.ts';
 import { accountChanges } from './account-changes.ts';
 import { accountSecurity } from './account-security.ts';
 import type { AfterAnswer } from './after-answer.ts';
+import type { Posts } from '../posts/index.ts';
 import { api } from './api.ts';
 import { API } from './api-docs.ts';
 import { showApiReference } from './api-reference.ts';
 import { jsonRoutes } from './openapi.ts';
 import { mailbox } from './mailbox.ts';
 import { noStore, requireUser, type Limiters } from './middleware.ts';
+import type { PageCache } from './page-cache.ts';
 import { pages } from './pages.ts';
+import { postPages, requireWriter } from './posts-pages.ts';
+import { postsApi } from './posts-api.ts';
 import type { ResetLinks } from './reset-links.ts';
 
 export type RouteDeps = {
@@ -27,16 +31,18 @@ export type RouteDeps = {
   limit: Limiters;
   /** The dev outbox, in development only; in production /dev/mailbox does not exist. */
   outbox: Mailer['outbox'];
+  posts: Posts;
+  /** Anonymous readers' pages, served before the session middleware (see app.ts). */
+  pageCache: PageCache;
 };
 
-export function routes({ accounts, jobs, later, resetLinks, limit, outbox, secureCookies, appBaseUrl }: RouteDeps): Router {
+export function routes({ accounts, jobs, later, resetLinks, limit, outbox, secureCookies, appBaseUrl, posts, pageCache }: RouteDeps): Router {
   const page = pages({ accounts, jobs, later, resetLinks });
   const json = api({ accounts, jobs, later, resetLinks });
   const security = accountSecurity({ accounts, later });
-  const changes = accountChanges({ accounts, later, secureCookies, appBaseUrl });
+  const changes = accountChanges({ accounts, later, secureCookies, appBaseUrl, pageCache });
   const r = Router();
 
-  r.get('/', page.home);
   r.get('/register', page.showRegister);
   r.post('/register', limit.register, page.register);
   r.get('/login', page.showLogin);
@@ -77,6 +83,28 @@ export function routes({ accounts, jobs, later, resetLinks, limit, outbox, secur
   jr.post('/api/users/reset-password', API.reset, limit.reset, noStore, json.reset);
   jr.get('/api/openapi.json', API.openapi, (_req, res) => void res.json(jr.document()));
   r.get('/docs/api', (req, res) => showApiReference(req, res, jr.document()));
+
+  // ── The blog (issue "blog"). Reading needs no login; writing needs a user, and changing a post
+  // needs its author, which the domain decides. GET /, /posts/:id and /users/:username are also
+  // answered from the anonymous page cache before the session middleware (app.ts).
+  const post = postPages({ posts, cache: pageCache });
+  const postJson = postsApi({ posts });
+  r.get('/', post.feed);
+  r.get('/posts/new', requireUser, post.showNew);
+  r.post('/posts', requireWriter(() => '/posts/new'), post.publish);
+  r.post('/posts/preview', requireWriter(() => '/posts/new'), post.preview);
+  r.get('/posts/:id', post.showPost);
+  r.get('/posts/:id/edit', requireUser, post.showEdit);
+  r.post('/posts/:id/edit', requireWriter((req) => req.originalUrl), post.edit);
+  r.post('/posts/:id/delete', requireWriter((req) => `/posts/${encodeURIComponent(String(req.params.id))}`), post.remove);
+  r.get('/users/:username', post.authorPage);
+
+  jr.get('/api/posts', API.listPosts, postJson.list);
+  jr.get('/api/posts/:id', API.post, postJson.one);
+  jr.post('/api/posts', API.publishPost, requireUser, postJson.publish);
+  jr.patch('/api/posts/:id', API.editPost, requireUser, postJson.edit);
+  jr.delete('/api/posts/:id', API.deletePost, requireUser, postJson.remove);
+  // ── end of the blog
 
   if (outbox) {
     const box = mailbox(outbox);

@@ -20,6 +20,7 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     return db;
   };
   let alice: { cookie: string; createdAt: string; token: string };
+  let postId: number;
 
   beforeAll(async () => {
     // The SQLite database as the app leaves it: alice logged in with a live reset link,
@@ -35,6 +36,8 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     for (const email of ['alice@example.com', 'bob@example.com']) {
       await h.request().post('/api/users/forgot-password').send({ email }).expect(202);
     }
+    const post = await h.request().post('/api/posts').set('Cookie', a.cookie).send({ title: 'Moved with me', body: 'A *post*.' }).expect(201);
+    postId = post.body.post.id;
     const mail = await h.sink.waitFor((m) => recipients(m).includes('alice@example.com'));
     await h.sink.waitFor((m) => recipients(m).includes('bob@example.com'));
     await h.tasks.drain(PATIENCE_MS);
@@ -60,6 +63,7 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     expect(copy.stdout).toContain('user: 2 copied\n');
     expect(copy.stdout).toContain('password_reset_token: 1 copied (1 expired left behind)\n');
     expect(copy.stdout).toContain('session: 1 copied (1 expired left behind)\n');
+    expect(copy.stdout).toContain('post: 1 copied\n');
 
     const app = await startApp({
       NODE_ENV: 'test',
@@ -71,6 +75,10 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
       RATE_LIMITS: 'off',
     });
     const aliceBrowser = client(app, alice.cookie);
+    expect((await client(app).get(`/api/posts/${postId}`)).body.post).toMatchObject({ title: 'Moved with me', author: { username: 'alice' } });
+    const next = await aliceBrowser.post('/api/posts', { title: 'After the move', body: 'x' });
+    expect(next.status).toBe(201);
+    expect(next.body.post.id).toBe(postId + 1);
     const me = await aliceBrowser.get('/api/users/me');
     expect(me.status).toBe(200);
     expect(me.body.user).toMatchObject({ username: 'alice', created_at: alice.createdAt });

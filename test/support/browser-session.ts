@@ -70,7 +70,8 @@ export async function openSession(browser: Browser, mode: Mode, baseUrl: string)
   /** The field's error sits inside the form, and the input points at it (aria-invalid, aria-describedby). */
   async function expectFieldError(form: Locator, label: string, text: RegExp) {
     const input = form.getByLabel(label, { exact: true });
-    await expect.poll(() => input.getAttribute('aria-invalid')).toBe('true');
+    // Without JavaScript the answer is a new page, which a busy machine can take seconds to show.
+    await expect.poll(() => input.getAttribute('aria-invalid'), { timeout: 10_000 }).toBe('true');
     const describedBy = (await input.getAttribute('aria-describedby')) ?? '';
     const errorId = describedBy.split(' ').find((id) => id.endsWith('-error'));
     expect(errorId, `aria-describedby of "${label}"`).toBeDefined();

@@ -1,0 +1,79 @@
+// The blog's JSON API: the same domain calls as the pages, answered in JSON.
+import type { RequestHandler, Response } from 'express';
+import type { FullPost, PostSummary, Posts } from '../posts/index.ts';
+import { parse, type FieldErrors } from './forms.ts';
+import { currentUser } from './middleware.ts';
+import { PostForm, PostPatch, postId } from './post-forms.ts';
+import { jsonError } from './respond.ts';
+
+const invalidInput = (res: Response, fields: FieldErrors) => jsonError(res, 422, 'invalid_input', 'Some fields need attention.', fields);
+const notFound = (res: Response) => jsonError(res, 404, 'not_found', 'There is no post with this id.');
+const notAuthor = (res: Response) => jsonError(res, 403, 'not_author', 'Only the author of this post can change it.');
+
+export function postsApi({ posts }: { posts: Posts }) {
+  const list: RequestHandler = async (req, res) => {
+    let before: number | undefined;
+    if (req.query.before !== undefined && req.query.before !== '') {
+      const id = postId(req.query.before);
+      if (id === null) return invalidInput(res, { before: 'Send the id of the last post you have (a positive whole number).' });
+      before = id;
+    }
+    const page = await posts.listPosts(before);
+    res.json({ posts: page.posts.map(summaryJson), next_before: page.nextBefore });
+  };
+
+  const one: RequestHandler = async (req, res) => {
+    const id = postId(req.params.id);
+    const post = id === null ? null : await posts.findPost(id);
+    if (!post) return notFound(res);
+    res.json({ post: postJson(post) });
+  };
+
+  const publish: RequestHandler = async (req, res) => {
+    const input = parse(PostForm, req.body);
+    if (!input.ok) return invalidInput(res, input.fields);
+    const outcome = await posts.publishPost(currentUser(res)!.id, input.data);
+    if (!outcome.ok) return invalidInput(res, outcome.fields);
+    res.status(201).location(`/api/posts/${outcome.post.id}`).json({ post: postJson(outcome.post) });
+  };
+
+  const edit: RequestHandler = async (req, res) => {
+    const id = postId(req.params.id);
+    if (id === null) return notFound(res);
+    const input = parse(PostPatch, req.body);
+    if (!input.ok) return invalidInput(res, input.fields);
+    const outcome = await posts.editPost(currentUser(res)!.id, id, input.data);
+    if (outcome.ok) return res.json({ post: postJson(outcome.post) });
+    switch (outcome.reason) {
+      case 'invalid':
+        return invalidInput(res, outcome.fields);
+      case 'not_author':
+        return notAuthor(res);
+      case 'not_found':
+        return notFound(res);
+    }
+  };
+
+  const remove: RequestHandler = async (req, res) => {
+    const id = postId(req.params.id);
+    const outcome = id === null ? ({ ok: false, reason: 'not_found' } as const) : await posts.deletePost(currentUser(res)!.id, id);
+    if (outcome.ok) return res.status(204).end();
+    return outcome.reason === 'not_author' ? notAuthor(res) : notFound(res);
+  };
+
+  return { list, one, publish, edit, remove };
+}
+
+function summaryJson(post: PostSummary) {
+  return {
+    id: post.id, title: post.title, excerpt: post.excerpt, author: { username: post.author.username },
+    created_at: post.createdAt.toISOString(), updated_at: post.updatedAt.toISOString(),
+  };
+}
+
+function postJson(post: FullPost) {
+  return {
+    id: post.id, title: post.title, body: post.body, html: post.html, author: { username: post.author.username },
+    created_at: post.createdAt.toISOString(), updated_at: post.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,118 @@
+// The blog's pages: reading (feed, post, author) for everyone, writing for the post's author.
+// Each handler parses, makes one domain call, and picks a template or a status.
+import type { Request, RequestHandler, Response } from 'express';
+import type { Posts } from '../posts/index.ts';
+import { parse } from './forms.ts';
+import { currentUser } from './middleware.ts';
+import { renderShared, type PageCache } from './page-cache.ts';
+import { PostForm, PreviewForm, postId } from './post-forms.ts';
+import { redirect, show, showError } from './respond.ts';
+
+const notFound = (req: Request, res: Response) => showError(req, res, 404, 'not_found', 'There is no post here.');
+const notAuthor = (req: Request, res: Response) =>
+  showError(req, res, 403, 'not_author', 'Only the author of this post can change it.');
+
+export function postPages({ posts, cache }: { posts: Posts; cache: PageCache }) {
+  /** The same page for every reader without a session: rendered once, then served from the cache. */
+  const showShared = (req: Request, res: Response, template: string, context: object) =>
+    renderShared(req, res, cache, template, context, !currentUser(res));
+
+  const feed: RequestHandler = async (req, res) => {
+    // A `before` that is not a post id shows the first page: an old or hand-edited link still leads somewhere.
+    const before = postId(req.query.before) ?? undefined;
+    const page = await posts.listPosts(before);
+    const older = page.nextBefore && `/?before=${page.nextBefore}`;
+    showShared(req, res, 'pages/home.njk', { title: 'Inkwell', page, older, paged: before !== undefined });
+  };
+
+  const showPost: RequestHandler = async (req, res) => {
+    const id = postId(req.params.id);
+    const post = id === null ? null : await posts.findPost(id);
+    if (!post) return notFound(req, res);
+    showShared(req, res, 'pages/post.njk', { title: post.title, post, mine: currentUser(res)?.id === post.author.id });
+  };
+
+  const authorPage: RequestHandler = async (req, res) => {
+    const outcome = await posts.listPostsBy(String(req.params.username).toLowerCase(), postId(req.query.before) ?? undefined);
+    if (!outcome.ok) return showError(req, res, 404, 'not_found', 'There is no author with that name.');
+    const { author, ...page } = outcome;
+    const older = page.nextBefore && `/users/${encodeURIComponent(author.username)}?before=${page.nextBefore}`;
+    showShared(req, res, 'pages/author.njk', { title: `Posts by ${author.username}`, author, page, older });
+  };
+
+  // One editor for both: the form posts to `action`, which the template needs as well as the view.
+  type EditorView = { page: string; fragment: string; title: string; action: string };
+  const newView: EditorView = { page: 'post-editor', fragment: 'post-form', title: 'Write a post', action: '/posts' };
+  const editView = (id: number): EditorView => ({ ...newView, title: 'Edit your post', action: `/posts/${id}/edit` });
+  const withAction = (view: EditorView) => ({ action: view.action });
+
+  const showNew: RequestHandler = (req, res) => show(req, res, newView, withAction(newView));
+
+  const publish: RequestHandler = async (req, res) => {
+    const input = parse(PostForm, req.body);
+    if (!input.ok) return show(req, res, { ...newView, status: 422 }, { ...withAction(newView), errors: input.fields, values: req.body });
+    const outcome = await posts.publishPost(currentUser(res)!.id, input.data);
+    if (!outcome.ok) return show(req, res, { ...newView, status: 422 }, { ...withAction(newView), errors: outcome.fields, values: input.data });
+    redirect(req, res, `/posts/${outcome.post.id}`);
+  };
+
+  const showEdit: RequestHandler = async (req, res) => {
+    const id = postId(req.params.id);
+    const outcome = id === null ? ({ ok: false, reason: 'not_found' } as const) : await posts.findPostToEdit(currentUser(res)!.id, id);
+    if (!outcome.ok) return outcome.reason === 'not_author' ? notAuthor(req, res) : notFound(req, res);
+    const view = editView(outcome.post.id);
+    show(req, res, view, { ...withAction(view), values: { title: outcome.post.title, body: outcome.post.body, post_id: outcome.post.id } });
+  };
+
+  const edit: RequestHandler = async (req, res) => {
+    const id = postId(req.params.id);
+    if (id === null) return notFound(req, res);
+    const view = editView(id);
+    const input = parse(PostForm, req.body);
+    const values = { ...req.body, post_id: id };
+    if (!input.ok) return show(req, res, { ...view, status: 422 }, { ...withAction(view), errors: input.fields, values });
+    const outcome = await posts.editPost(currentUser(res)!.id, id, input.data);
+    if (outcome.ok) return redirect(req, res, `/posts/${id}`);
+    switch (outcome.reason) {
+      case 'invalid':
+        return show(req, res, { ...view, status: 422 }, { ...withAction(view), errors: outcome.fields, values });
+      case 'not_author':
+        return notAuthor(req, res);
+      case 'not_found':
+        return notFound(req, res);
+    }
+  };
+
+  const remove: RequestHandler = async (req, res) => {
+    const id = postId(req.params.id);
+    const outcome = id === null ? ({ ok: false, reason: 'not_found' } as const) : await posts.deletePost(currentUser(res)!.id, id);
+    if (outcome.ok) return redirect(req, res, '/');
+    return outcome.reason === 'not_author' ? notAuthor(req, res) : notFound(req, res);
+  };
+
+  /** With htmx only the rendered fragment; without, the whole editor again with the preview under it. */
+  const preview: RequestHandler = (req, res) => {
+    const input = parse(PreviewForm, req.body);
+    const editing = input.ok ? input.data.post_id : undefined;
+    const view = editing ? editView(editing) : newView;
+    const context = { ...withAction(view), values: { ...req.body, post_id: editing } };
+    if (!input.ok) return show(req, res, { ...view, fragment: 'post-preview', status: 422 }, { ...context, previewErrors: input.fields });
+    const outcome = posts.previewBody(input.data.body);
+    if (!outcome.ok) return show(req, res, { ...view, fragment: 'post-preview', status: 422 }, { ...context, previewErrors: outcome.fields });
+    show(req, res, { ...view, fragment: 'post-preview' }, { ...context, preview: outcome.html });
+  };
+
+  return { feed, showPost, authorPage, showNew, publish, showEdit, edit, remove, preview };
+}
+
+/**
+ * Writing needs a user. Pages send the visitor to log in and come back to `back` (a form's page:
+ * the address a form posts to may have no page of its own); the API answers 401.
+ */
+export function requireWriter(back: (req: Request) => string): RequestHandler {
+  return (req, res, next) => {
+    if (currentUser(res)) return next();
+    if (req.path.startsWith('/api/')) return showError(req, res, 401, 'not_authenticated', 'Log in first.');
+    res.redirect(303, `/login?next=${encodeURIComponent(back(req))}`);
+  };
+}
