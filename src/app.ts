@@ -15,6 +15,7 @@ import type { BackgroundTasks } from './mail/background.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { createLimiters, handleErrors, loadUser, notFound, refuseCrossSite } from './web/middleware.ts';
 import { createResetLinks } from './web/reset-links.ts';
+import { createTokenLinks, siteLink } from './web/token-links.ts';
 import { routes } from './web/routes.ts';
 
 // Two weeks of "remember me"; a password change or reset ends them sooner.
@@ -37,11 +38,19 @@ const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.u
 
 export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App {
   const production = config.env === 'production';
+  // Long enough to read the page and press the button; the link itself lives a day.
+  const confirmLinks = createTokenLinks(config.appBaseUrl, production, { path: '/register/confirm', cookie: 'inkwell_signup', cookieMinutes: 30 });
   const accounts = createAccounts({
     orm,
     notifier: createNotifier(mailer),
     resetTokenTtlMinutes: config.resetTokenTtlMinutes,
     resetThrottleSeconds: config.resetThrottleSeconds,
+    signupLinks: {
+      confirm: confirmLinks.linkFor,
+      logIn: siteLink(config.appBaseUrl, '/login'),
+      forgotPassword: siteLink(config.appBaseUrl, '/forgot-password'),
+    },
+    signupThrottleSeconds: config.signupThrottleSeconds,
     now,
   });
   const sessions = new DatabaseSessionStore(orm, SESSION_TTL_MS);
@@ -129,6 +138,7 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
       accounts,
       tasks,
       resetLinks: createResetLinks(config.appBaseUrl, production),
+      confirmLinks,
       limit: createLimiters(config.rateLimits),
       outbox: production ? null : mailer.outbox,
     }),

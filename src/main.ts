@@ -40,7 +40,7 @@ const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log,
 const { app, sessions, accounts } = buildApp({ config, orm, log, tasks, mailer });
 
 const pruning = setInterval(() => {
-  Promise.all([sessions.pruneExpired(), accounts.deleteExpiredResetTokens()]).catch((err: Error) =>
+  Promise.all([sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.deleteExpiredSignups()]).catch((err: Error) =>
     log.warn({ error: { message: err.message } }, 'pruning expired rows failed'),
   );
 }, PRUNE_EVERY_MS);

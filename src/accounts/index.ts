@@ -1,19 +1,20 @@
 // The account system's public API. No HTTP here: callers pass plain values and get outcomes back.
-import { raw, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { raw } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { Session, User } from '../db/entities.ts';
 import type { Notifier } from './notifier.ts';
 import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } from './passwords.ts';
 import * as tokens from './reset-tokens.ts';
+import { createSignups, type SignupLinks } from './signups.ts';
 
 export { passwordProblem };
+export type { SignupConfirmation, SignupLinks, SignupProcessing, SignupRecord } from './signups.ts';
 
 /** What a session needs to know about its user. */
 export type SessionUser = { id: number; credentialVersion: number };
 export type Profile = SessionUser & { username: string; email: string; createdAt: Date };
 export type FieldErrors = Record<string, string>;
 
-export type Registration = { ok: true; user: SessionUser } | { ok: false; reason: 'invalid'; fields: FieldErrors };
 export type Login = { ok: true; user: SessionUser } | { ok: false; reason: 'invalid_credentials' };
 export type PasswordChange =
   | { ok: true; user: SessionUser }
@@ -26,6 +27,8 @@ export type AccountsOptions = {
   notifier: Notifier;
   resetTokenTtlMinutes: number;
   resetThrottleSeconds: number;
+  signupLinks: SignupLinks;
+  signupThrottleSeconds: number;
   now?: () => Date;
 };
 
@@ -36,38 +39,14 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrottleSeconds, now = () => new Date() }: AccountsOptions) {
+export function createAccounts(options: AccountsOptions) {
+  const { orm, notifier, resetTokenTtlMinutes, resetThrottleSeconds, now = () => new Date() } = options;
   const em = () => orm.em.fork();
+  const signups = createSignups({ orm, notifier, links: options.signupLinks, throttleSeconds: options.signupThrottleSeconds, now });
 
   async function findUser(id: number): Promise<Profile | null> {
     const user = await em().findOne(User, { id });
     return user && profileOf(user);
-  }
-
-  async function registerUser(input: { username: string; email: string; password: string }): Promise<Registration> {
-    const email = normalizeEmail(input.email);
-    const fields: FieldErrors = {};
-    const problem = passwordProblem(input.password);
-    if (problem) fields.password = problem;
-    const db = em();
-    if (await db.count(User, { username: input.username })) fields.username = 'This username is taken.';
-    if (await db.count(User, { email })) fields.email = 'An account with this email already exists. Log in instead?';
-    if (Object.keys(fields).length > 0) return { ok: false, reason: 'invalid', fields };
-
-    const passwordHash = await hashPassword(input.password);
-    try {
-      const at = now();
-      const id = await db.insert(User, {
-        username: input.username, email, passwordHash, credentialVersion: 1, createdAt: at, updatedAt: at,
-      });
-      return { ok: true, user: { id: Number(id), credentialVersion: 1 } };
-    } catch (err) {
-      // Two registrations raced for the same name or address; the database kept one.
-      if (err instanceof UniqueConstraintViolationException) {
-        return { ok: false, reason: 'invalid', fields: { email: 'This username or email is taken.' } };
-      }
-      throw err;
-    }
   }
 
   async function logIn(input: { email: string; password: string }): Promise<Login> {
@@ -199,7 +178,8 @@ export function createAccounts({ orm, notifier, resetTokenTtlMinutes, resetThrot
   }
 
   return {
-    findUser, registerUser, logIn, changePassword, requestPasswordReset, checkResetToken, resetPassword,
+    ...signups,
+    findUser, logIn, changePassword, requestPasswordReset, checkResetToken, resetPassword,
     deleteExpiredResetTokens,
   };
 }

@@ -2,16 +2,18 @@
 import type { RequestHandler } from 'express';
 import type { Accounts, Profile } from '../accounts/index.ts';
 import type { BackgroundTasks } from '../mail/background.ts';
-import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
+import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
 import { currentUser, logInSession, regenerateSession } from './middleware.ts';
 import { FORGOT_MESSAGE } from './pages.ts';
 import { jsonError } from './respond.ts';
 import type { ResetLinks } from './reset-links.ts';
+import { SIGNUP_MESSAGE } from './signup-pages.ts';
 
 const invalidInput = (fields: FieldErrors) => ['invalid_input', 'Some fields need attention.', fields] as const;
 
 // Serialised once: every email gets exactly these bytes.
 const FORGOT_BODY = JSON.stringify({ message: FORGOT_MESSAGE });
+const SIGNUP_BODY = JSON.stringify({ message: SIGNUP_MESSAGE });
 
 export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLinks: ResetLinks }) {
   const { accounts, tasks, resetLinks } = deps;
@@ -19,10 +21,29 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
   const register: RequestHandler = async (req, res) => {
     const input = parse(RegisterForm, req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
-    const outcome = await accounts.registerUser(input.data);
-    if (!outcome.ok) return jsonError(res, 422, ...invalidInput(outcome.fields));
-    await logInSession(req, outcome.user);
-    res.status(201).json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
+    const recorded = await accounts.recordSignup(input.data);
+    if (!recorded.ok) return jsonError(res, 422, ...invalidInput(recorded.fields));
+    // Answer first, then look at the address: whether it has an account cannot shape the answer.
+    tasks.afterResponse(res, 'sign-up', () => accounts.processSignup(recorded.id));
+    res.status(202).type('application/json').send(SIGNUP_BODY);
+  };
+
+  const confirmSignup: RequestHandler = async (req, res) => {
+    const input = parse(ConfirmSignupForm.required({ token: true }), req.body);
+    if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
+    const outcome = await accounts.confirmSignup(input.data.token, { username: input.data.username });
+    if (outcome.ok) {
+      await logInSession(req, outcome.user);
+      return res.status(201).json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
+    }
+    switch (outcome.reason) {
+      case 'username_taken':
+        return jsonError(res, 422, ...invalidInput({ username: `The username ${outcome.username} was taken before you confirmed. Choose another.` }));
+      case 'email_taken':
+        return jsonError(res, 409, 'email_taken', 'This email address already has an account. Log in, or reset its password.');
+      case 'invalid_token':
+        return jsonError(res, 400, 'invalid_token', 'This confirmation link is invalid or has expired. Sign up again.');
+    }
   };
 
   const login: RequestHandler = async (req, res) => {
@@ -77,7 +98,7 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
     res.json({ message: 'Your password has been changed. Your other sessions have been ended.' });
   };
 
-  return { register, login, logout, me, forgot, reset, changePassword };
+  return { register, confirmSignup, login, logout, me, forgot, reset, changePassword };
 }
 
 function publicProfile({ id, username, email, createdAt }: Profile) {

@@ -2,7 +2,7 @@
 import type { RequestHandler } from 'express';
 import type { Accounts } from '../accounts/index.ts';
 import type { BackgroundTasks } from '../mail/background.ts';
-import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, localPath, parse } from './forms.ts';
+import { ChangePasswordForm, ForgotForm, LoginForm, ResetForm, localPath, parse } from './forms.ts';
 import { currentUser, logInSession, regenerateSession } from './middleware.ts';
 import { redirect, show } from './respond.ts';
 import type { ResetLinks } from './reset-links.ts';
@@ -18,17 +18,6 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
   const { accounts, tasks, resetLinks } = deps;
 
   const home: RequestHandler = (_req, res) => res.render('pages/home.njk', { title: 'Inkwell' });
-
-  const registerView = { page: 'register', fragment: 'register-form', title: 'Create an account' };
-  const showRegister: RequestHandler = (req, res) => show(req, res, registerView);
-  const register: RequestHandler = async (req, res) => {
-    const input = parse(RegisterForm, req.body);
-    if (!input.ok) return show(req, res, { ...registerView, status: 422 }, { errors: input.fields, values: req.body });
-    const outcome = await accounts.registerUser(input.data);
-    if (!outcome.ok) return show(req, res, { ...registerView, status: 422 }, { errors: outcome.fields, values: input.data });
-    await logInSession(req, outcome.user);
-    redirect(req, res, '/account');
-  };
 
   const loginView = { page: 'login', fragment: 'login-form', title: 'Log in' };
   const showLogin: RequestHandler = (req, res) => {
@@ -110,7 +99,7 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
     redirect(req, res, '/login?notice=password_reset');
   };
 
-  return { home, showRegister, register, showLogin, login, logout, account, changePassword, showForgot, forgot, showReset, reset };
+  return { home, showLogin, login, logout, account, changePassword, showForgot, forgot, showReset, reset };
 }
 
 function stringOrUndefined(value: unknown): string | undefined {

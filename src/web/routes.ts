@@ -8,24 +8,31 @@ import { mailbox } from './mailbox.ts';
 import { requireUser, type Limiters } from './middleware.ts';
 import { pages } from './pages.ts';
 import type { ResetLinks } from './reset-links.ts';
+import { signupPages } from './signup-pages.ts';
+import type { TokenLinks } from './token-links.ts';
 
 export type RouteDeps = {
   accounts: Accounts;
   tasks: BackgroundTasks;
   resetLinks: ResetLinks;
+  confirmLinks: TokenLinks;
   limit: Limiters;
   /** The dev outbox, in development only; in production /dev/mailbox does not exist. */
   outbox: Mailer['outbox'];
 };
 
-export function routes({ accounts, tasks, resetLinks, limit, outbox }: RouteDeps): Router {
+export function routes({ accounts, tasks, resetLinks, confirmLinks, limit, outbox }: RouteDeps): Router {
   const page = pages({ accounts, tasks, resetLinks });
+  const signup = signupPages({ accounts, tasks, confirmLinks });
   const json = api({ accounts, tasks, resetLinks });
   const r = Router();
 
   r.get('/', page.home);
-  r.get('/register', page.showRegister);
-  r.post('/register', limit.register, page.register);
+  r.get('/register', signup.showRegister);
+  r.post('/register', limit.register, signup.register);
+  r.get('/register/confirm', signup.showConfirm);
+  // Guessing links is hopeless at 256 bits, but cheap to stop: the same limit as reset links.
+  r.post('/register/confirm', limit.reset, signup.confirm);
   r.get('/login', page.showLogin);
   r.post('/login', limit.login, page.login);
   r.post('/logout', page.logout);
@@ -37,6 +44,7 @@ export function routes({ accounts, tasks, resetLinks, limit, outbox }: RouteDeps
   r.post('/reset-password', limit.reset, page.reset);
 
   r.post('/api/users', limit.register, json.register);
+  r.post('/api/users/confirm', limit.reset, json.confirmSignup);
   r.post('/api/auth/login', limit.login, json.login);
   r.post('/api/auth/logout', json.logout);
   r.get('/api/users/me', requireUser, json.me);
