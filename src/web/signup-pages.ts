@@ -43,6 +43,7 @@ export function signupPages(deps: { accounts: Accounts; tasks: BackgroundTasks; 
   const confirm: RequestHandler = async (req, res) => {
     res.set('Cache-Control', 'no-store');
     const input = parse(ConfirmSignupForm, req.body);
+    if (!input.ok && input.fields.token) return show(req, res, invalidView);
     if (!input.ok) return show(req, res, { ...confirmView, status: 422 }, { errors: input.fields, pick: true, values: req.body });
     const outcome = await accounts.confirmSignup(input.data.token ?? confirmLinks.recall(req), { username: input.data.username });
     if (outcome.ok) {
