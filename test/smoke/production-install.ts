@@ -7,7 +7,7 @@ import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdt
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { recipients, resetLinkIn, startSmtpSink } from '../support/smtp.ts';
+import { CONFIRM_SUBJECT, confirmationLinkIn, recipients, resetLinkIn, startSmtpSink, tokenOf } from '../support/smtp.ts';
 import { freePort } from '../support/net.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -199,14 +199,21 @@ async function main(): Promise<void> {
     const registered = await fetch(`${base}/api/users`, {
       method: 'POST', headers: json, body: JSON.stringify({ username: 'smoke', email, password: 'a smoke test passphrase' }),
     });
-    check(registered.status === 201, `POST /api/users answered ${registered.status}: ${await registered.text()}`);
+    check(registered.status === 202, `POST /api/users answered ${registered.status}: ${await registered.text()}`);
+    const confirmation = await sink.waitFor((m) => recipients(m).includes(email) && m.subject === CONFIRM_SUBJECT).catch((err: Error) => {
+      throw new SmokeFailure(`no sign-up confirmation email: ${err.message}`);
+    });
+    const confirmed = await fetch(`${base}/api/users/confirm`, {
+      method: 'POST', headers: json, body: JSON.stringify({ token: tokenOf(confirmationLinkIn(confirmation)) }),
+    });
+    check(confirmed.status === 201, `POST /api/users/confirm answered ${confirmed.status}: ${await confirmed.text()}`);
     const forgot = await fetch(`${base}/api/users/forgot-password`, { method: 'POST', headers: json, body: JSON.stringify({ email }) });
     check(forgot.status === 202, `POST /api/users/forgot-password answered ${forgot.status}`);
-    const mail = await sink.waitFor((m) => recipients(m).includes(email)).catch((err: Error) => {
+    const mail = await sink.waitFor((m) => recipients(m).includes(email) && m.subject === 'Reset your Inkwell password').catch((err: Error) => {
       throw new SmokeFailure(`no reset email: ${err.message}`);
     });
     check(resetLinkIn(mail).startsWith(`${APP_BASE_URL}/reset-password?token=`), 'the reset link does not use APP_BASE_URL');
-    say('registered an account and received its reset email over SMTP');
+    say('signed up through the emailed link and received a reset email over SMTP');
 
     const stopping = Date.now();
     app.kill('SIGTERM');
