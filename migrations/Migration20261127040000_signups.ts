@@ -20,7 +20,6 @@ export class Migration20261127040000_signups extends Migration {
       .addColumn('email', varchar(254), (c) => c.notNull())
       .addColumn('password_hash', varchar(255), (c) => c.notNull())
       .addColumn('token_hash', varchar(64))
-      .addColumn('processed_at', timestamp)
       .addColumn('expires_at', timestamp, (c) => c.notNull())
       .addColumn('created_at', timestamp, (c) => c.notNull())
       .execute();

@@ -11,11 +11,15 @@ import type { Config } from './config.ts';
 import type { Orm } from './db/orm.ts';
 import { DatabaseSessionStore } from './db/session-store.ts';
 import { redactUrl, type Logger } from './log.ts';
-import type { BackgroundTasks } from './mail/background.ts';
+import { JobRunner, type RetryPolicy } from './jobs/runner.ts';
 import type { Mailer } from './mail/mailer.ts';
+import { emailJobs } from './mail/outbox.ts';
+import { createMetrics } from './metrics.ts';
+import { createEmailLinks } from './web/email-links.ts';
+import { measureRequests, serveMetrics } from './web/metrics.ts';
 import { createLimiters, handleErrors, loadUser, notFound, refuseCrossSite } from './web/middleware.ts';
 import { createResetLinks } from './web/reset-links.ts';
-import { createTokenLinks, siteLink } from './web/token-links.ts';
+import { createTokenLinks } from './web/token-links.ts';
 import { routes } from './web/routes.ts';
 
 // Two weeks of "remember me"; a password change or reset ends them sooner.
@@ -27,32 +31,35 @@ export type AppDeps = {
   config: Config;
   orm: Orm;
   log: Logger;
-  tasks: BackgroundTasks;
   mailer: Mailer;
+  /** How failed jobs back off (tests shorten it). */
+  retry?: RetryPolicy;
   now?: () => Date;
 };
 
-export type App = { app: Express; sessions: DatabaseSessionStore; accounts: Accounts };
+/** `jobs` is not started here: main.ts (or a test) starts it and stops it. */
+export type App = { app: Express; sessions: DatabaseSessionStore; accounts: Accounts; jobs: JobRunner };
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
-export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App {
+export function buildApp({ config, orm, log, mailer, retry, now }: AppDeps): App {
   const production = config.env === 'production';
-  // Long enough to read the page and press the button; the link itself lives a day.
-  const confirmLinks = createTokenLinks(config.appBaseUrl, production, { path: '/register/confirm', cookie: 'inkwell_signup', cookieMinutes: 30 });
+  const metrics = createMetrics(orm, now);
   const accounts = createAccounts({
     orm,
-    notifier: createNotifier(mailer),
-    resetTokenTtlMinutes: config.resetTokenTtlMinutes,
     resetThrottleSeconds: config.resetThrottleSeconds,
-    signupLinks: {
-      confirm: confirmLinks.linkFor,
-      logIn: siteLink(config.appBaseUrl, '/login'),
-      forgotPassword: siteLink(config.appBaseUrl, '/forgot-password'),
-    },
     signupThrottleSeconds: config.signupThrottleSeconds,
     now,
   });
+  // Emails are composed when sent, with links from APP_BASE_URL (src/accounts/notifier.ts).
+  const notifier = createNotifier({
+    links: createEmailLinks(config.appBaseUrl),
+    resetTokenTtlMinutes: config.resetTokenTtlMinutes,
+    now: now ?? (() => new Date()),
+  });
+  const jobs = new JobRunner({ orm, log, metrics, retry, now });
+  jobs.register(accounts.jobs);
+  jobs.register(emailJobs(notifier, mailer));
   const sessions = new DatabaseSessionStore(orm, SESSION_TTL_MS);
   const app = express();
 
@@ -73,6 +80,7 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );
+  app.use(measureRequests(metrics));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -108,6 +116,9 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
     }
   });
 
+  // Only with METRICS_TOKEN; without it the route does not exist (404 like any unknown page).
+  if (config.metricsToken) app.get('/metrics', serveMetrics(metrics, config.metricsToken));
+
   app.use('/static', express.static(root('public'), { maxAge: '1h', index: false }));
   app.get('/static/htmx.min.js', (_req, res) => {
     res.sendFile(fileURLToPath(import.meta.resolve('htmx.org/dist/htmx.min.js')), { maxAge: '1h' });
@@ -136,14 +147,15 @@ export function buildApp({ config, orm, log, tasks, mailer, now }: AppDeps): App
   app.use(
     routes({
       accounts,
-      tasks,
-      resetLinks: createResetLinks(config.appBaseUrl, production),
-      confirmLinks,
+      jobs,
+      resetLinks: createResetLinks(production),
+      // Long enough to read the page and press the button; the emailed link itself lives a day.
+      confirmLinks: createTokenLinks(production, { path: '/register/confirm', cookie: 'inkwell_signup', cookieMinutes: 30 }),
       limit: createLimiters(config.rateLimits),
       outbox: production ? null : mailer.outbox,
     }),
   );
   app.use(notFound);
   app.use(handleErrors(log));
-  return { app, sessions, accounts };
+  return { app, sessions, accounts, jobs };
 }

@@ -16,6 +16,8 @@ export type Config = Readonly<{
   signupThrottleSeconds: number;
   rateLimits: boolean;
   trustProxy: boolean | number | string | undefined;
+  /** When set, GET /metrics answers requests bearing it (Authorization: Bearer …); 404 otherwise. */
+  metricsToken: string | undefined;
 }>;
 
 export class ConfigError extends Error {}
@@ -42,6 +44,10 @@ const schema = z.object({
   SIGNUP_THROTTLE_SECONDS: integer(0, 24 * 3600).default(60),
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   TRUST_PROXY: z.string().min(1).optional(),
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters without spaces')
+    .optional(),
 });
 
 /** Reads the environment (after `.env` if present); throws ConfigError naming the first bad variable. */
@@ -81,6 +87,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signupThrottleSeconds: v.SIGNUP_THROTTLE_SECONDS,
     rateLimits: v.RATE_LIMITS === 'on',
     trustProxy: parseTrustProxy(v.TRUST_PROXY),
+    metricsToken: v.METRICS_TOKEN,
   });
 }
 

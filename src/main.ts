@@ -7,7 +7,6 @@ import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { migrate, openDatabase } from './db/orm.ts';
 import { createLogger } from './log.ts';
-import { BackgroundTasks } from './mail/background.ts';
 import { Mailer } from './mail/mailer.ts';
 
 // How long a stop waits for requests and mail still in flight before closing anyway.
@@ -35,9 +34,10 @@ if (process.argv[2] === 'migrate') {
   process.exit(0);
 }
 
-const tasks = new BackgroundTasks(log);
-const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, tasks });
-const { app, sessions, accounts } = buildApp({ config, orm, log, tasks, mailer });
+const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom });
+const { app, sessions, accounts, jobs } = buildApp({ config, orm, log, mailer });
+// Sends queued email and runs accepted requests, including those a crashed instance left behind.
+jobs.start();
 
 const pruning = setInterval(() => {
   Promise.all([sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.deleteExpiredSignups()]).catch((err: Error) =>
@@ -79,7 +79,8 @@ async function stop(signal: string): Promise<void> {
   for (const res of answering) closeAfterAnswer(res);
   // Stops listening at once and closes idle keep-alive connections; resolves when the last answer is out.
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  const left = await tasks.drain(Math.max(0, deadline - Date.now()));
+  // Jobs still running past the deadline are left to their lease: another instance or the next start takes them.
+  const left = await jobs.stop(Math.max(0, deadline - Date.now()));
   if (left > 0) log.error({ left }, 'background work still unfinished at the deadline');
   mailer.close();
   await orm.close();

@@ -2,13 +2,15 @@
 import { raw } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { Session, User } from '../db/entities.ts';
-import type { Notifier } from './notifier.ts';
+import { enqueue } from '../jobs/queue.ts';
+import type { JobHandler } from '../jobs/runner.ts';
+import { queue as queueEmail } from './notifier.ts';
 import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } from './passwords.ts';
 import * as tokens from './reset-tokens.ts';
-import { createSignups, type SignupLinks } from './signups.ts';
+import { createSignups } from './signups.ts';
 
 export { passwordProblem };
-export type { SignupConfirmation, SignupLinks, SignupProcessing, SignupRecord } from './signups.ts';
+export type { SignupConfirmation, SignupProcessing, SignupRecord } from './signups.ts';
 
 /** What a session needs to know about its user. */
 export type SessionUser = { id: number; credentialVersion: number };
@@ -24,10 +26,7 @@ export type Reset = { ok: true } | { ok: false; reason: 'invalid_token' } | { ok
 
 export type AccountsOptions = {
   orm: Orm;
-  notifier: Notifier;
-  resetTokenTtlMinutes: number;
   resetThrottleSeconds: number;
-  signupLinks: SignupLinks;
   signupThrottleSeconds: number;
   now?: () => Date;
 };
@@ -39,10 +38,12 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-export function createAccounts(options: AccountsOptions) {
-  const { orm, notifier, resetTokenTtlMinutes, resetThrottleSeconds, now = () => new Date() } = options;
+// The job that carries a recorded forgot-password request to its work.
+const RESET_REQUEST_JOB = 'password-reset-request';
+
+export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, now = () => new Date() }: AccountsOptions) {
   const em = () => orm.em.fork();
-  const signups = createSignups({ orm, notifier, links: options.signupLinks, throttleSeconds: options.signupThrottleSeconds, now });
+  const signups = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
 
   async function findUser(id: number): Promise<Profile | null> {
     const user = await em().findOne(User, { id });
@@ -92,29 +93,34 @@ export function createAccounts(options: AccountsOptions) {
       return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
     }
     const passwordHash = await hashPassword(input.newPassword);
-    const { credentialVersion } = await em().transactional((tx) => writePassword(tx, userId, passwordHash));
-    notifier.sendPasswordChanged(user, 'change');
+    const { credentialVersion } = await em().transactional(async (tx) => {
+      const written = await writePassword(tx, userId, passwordHash);
+      await queueEmail(tx, 'password-changed', { userId, how: 'change' });
+      return written;
+    });
     return { ok: true, user: { id: userId, credentialVersion } };
   }
 
   /**
-   * Emails a reset link if the address belongs to an account. Callers run this after answering,
-   * and show the same message whatever it returns.
+   * Records a forgot-password request before it is answered: one insert, the same whatever the
+   * address, so neither the answer nor its timing depends on the account. The caller wakes the job
+   * runner once the answer is out; a crash before that loses nothing, as any instance sweeps it up.
    */
-  async function requestPasswordReset(email: string, linkFor: (token: string) => string): Promise<ResetRequest> {
-    const db = em();
-    const user = await db.findOne(User, { email: normalizeEmail(email) });
-    if (!user) return 'unknown_email';
-    const at = now();
-    if (!(await claimResetWindow(user.id, at))) return 'throttled';
+  async function recordResetRequest(email: string): Promise<void> {
+    await enqueue(em(), RESET_REQUEST_JOB, { email: normalizeEmail(email) }, { wake: false });
+  }
 
-    const { token, tokenHash } = tokens.mintToken();
-    await db.transactional(async (tx) => {
-      // One live link per account: a new request supersedes the old one.
-      await tokens.deleteTokensOf(tx, user.id);
-      await tokens.storeToken(tx, user.id, tokenHash, at, new Date(at.getTime() + resetTokenTtlMinutes * 60_000));
-    });
-    notifier.sendResetInstructions(user, linkFor(token), resetTokenTtlMinutes);
+  /**
+   * The work behind a recorded request: queues a reset email if the address belongs to an account
+   * and its throttle window is free. In the job's transaction when given one, so the request ends
+   * exactly when its email is queued. The link is minted when the email is sent (notifier.ts).
+   */
+  async function requestPasswordReset(email: string, tx?: EntityManager): Promise<ResetRequest> {
+    if (!tx) return em().transactional((own) => requestPasswordReset(email, own));
+    const user = await tx.findOne(User, { email: normalizeEmail(email) });
+    if (!user) return 'unknown_email';
+    if (!(await claimResetWindow(tx, user.id, now()))) return 'throttled';
+    await queueEmail(tx, 'reset-instructions', { userId: user.id });
     return 'sent';
   }
 
@@ -137,10 +143,12 @@ export function createAccounts(options: AccountsOptions) {
     const user = await em().transactional(async (tx) => {
       // Claim the token before writing the password: of two concurrent redemptions, one wins.
       const owner = await tokens.claimToken(tx, tokenHash, now());
-      return owner === null ? null : writePassword(tx, owner, passwordHash);
+      if (owner === null) return null;
+      const written = await writePassword(tx, owner, passwordHash);
+      await queueEmail(tx, 'password-changed', { userId: owner, how: 'reset' });
+      return written;
     });
     if (user === null) return { ok: false, reason: 'invalid_token' };
-    notifier.sendPasswordChanged(user, 'reset');
     return { ok: true };
   }
 
@@ -165,9 +173,9 @@ export function createAccounts(options: AccountsOptions) {
   }
 
   /** Takes the account's throttle window in one conditional update, so concurrent requests send one email. */
-  async function claimResetWindow(userId: number, at: Date): Promise<boolean> {
+  async function claimResetWindow(tx: EntityManager, userId: number, at: Date): Promise<boolean> {
     const windowStart = new Date(at.getTime() - resetThrottleSeconds * 1000);
-    const claimed = await em().nativeUpdate(
+    const claimed = await tx.nativeUpdate(
       User,
       resetThrottleSeconds > 0
         ? { id: userId, $or: [{ resetRequestedAt: null }, { resetRequestedAt: { $lte: windowStart } }] }
@@ -177,10 +185,22 @@ export function createAccounts(options: AccountsOptions) {
     return claimed === 1;
   }
 
+  /** The durable jobs this domain runs (registered with the job runner by buildApp). */
+  const jobs: Record<string, JobHandler> = {
+    [RESET_REQUEST_JOB]: {
+      // Ends in the transaction that queues the email; then the row (an address anyone typed) is deleted.
+      transactional: true,
+      forget: true,
+      run: async ({ email }: { email: string }, tx) => void (await requestPasswordReset(email, tx)),
+    },
+  };
+
   return {
-    ...signups,
-    findUser, logIn, changePassword, requestPasswordReset, checkResetToken, resetPassword,
-    deleteExpiredResetTokens,
+    findUser, logIn, changePassword, recordResetRequest, requestPasswordReset, checkResetToken,
+    resetPassword, deleteExpiredResetTokens,
+    recordSignup: signups.recordSignup, processSignup: signups.processSignup, checkSignupToken: signups.checkSignupToken,
+    confirmSignup: signups.confirmSignup, deleteExpiredSignups: signups.deleteExpiredSignups,
+    jobs: { ...jobs, ...signups.jobs },
   };
 }
 

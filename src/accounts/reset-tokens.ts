@@ -42,6 +42,17 @@ export async function claimToken(em: EntityManager, tokenHash: string, now: Date
   return deleted === 1 ? userId : null;
 }
 
+/**
+ * One live link per account: deletes the account's older tokens, stores a new one's hash, and
+ * returns the raw token (for the email being composed; it is never stored).
+ */
+export async function replaceTokensOf(em: EntityManager, userId: number, at: Date, ttlMinutes: number): Promise<string> {
+  const { token, tokenHash } = mintToken();
+  await deleteTokensOf(em, userId);
+  await storeToken(em, userId, tokenHash, at, new Date(at.getTime() + ttlMinutes * 60_000));
+  return token;
+}
+
 export function deleteTokensOf(em: EntityManager, userId: number) {
   return em.nativeDelete(PasswordResetToken, { user: userId });
 }

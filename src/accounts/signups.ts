@@ -1,94 +1,75 @@
 // Sign-up by confirmed email: the account exists only once its address used the emailed link, and
 // nothing a visitor sees (status, body, timing) depends on whether the address already has one.
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { Orm } from '../db/orm.ts';
+import type { EntityManager, Orm } from '../db/orm.ts';
 import { Signup, SignupThrottle, User } from '../db/entities.ts';
+import { enqueue } from '../jobs/queue.ts';
+import type { JobHandler } from '../jobs/runner.ts';
 import { normalizeEmail, type FieldErrors, type SessionUser } from './index.ts';
-import type { Notifier } from './notifier.ts';
+import { queue as queueEmail } from './notifier.ts';
 import { hashPassword, passwordProblem } from './passwords.ts';
 import * as tokens from './reset-tokens.ts';
+import { signupExpiry } from './signup-tokens.ts';
 
-// A day: enough to find the mail the next morning, short enough that a stranger's sign-up does not linger.
-export const SIGNUP_TTL_HOURS = 24;
+/** A recorded sign-up, as its job carries it: the password already hashed, the address as typed (normalised). */
+type SignupRequest = { username: string; email: string; passwordHash: string };
 
-/** The links sign-up emails carry, built by the web layer from APP_BASE_URL. */
-export type SignupLinks = { confirm: (token: string) => string; logIn: string; forgotPassword: string };
-
-export type SignupRecord = { ok: true; id: number } | { ok: false; reason: 'invalid'; fields: FieldErrors };
+export type SignupRecord = { ok: true } | { ok: false; reason: 'invalid'; fields: FieldErrors };
 /** What the work after the answer did; nobody but the logs and tests ever sees it. */
-export type SignupProcessing = 'confirmation_sent' | 'account_exists_sent' | 'throttled' | 'superseded' | 'gone';
+export type SignupProcessing = 'confirmation_queued' | 'account_exists_queued' | 'throttled';
 export type SignupConfirmation =
   | { ok: true; user: SessionUser }
   | { ok: false; reason: 'invalid_token' }
   | { ok: false; reason: 'username_taken'; username: string }
   | { ok: false; reason: 'email_taken' };
 
-export type SignupsOptions = {
-  orm: Orm;
-  notifier: Notifier;
-  links: SignupLinks;
-  throttleSeconds: number;
-  now: () => Date;
-};
+// The job that carries a recorded sign-up to the account-dependent work.
+const SIGNUP_REQUEST_JOB = 'signup-request';
 
-export function createSignups({ orm, notifier, links, throttleSeconds, now }: SignupsOptions) {
+export function createSignups({ orm, throttleSeconds, now }: { orm: Orm; throttleSeconds: number; now: () => Date }) {
   const em = () => orm.em.fork();
-  const ttlMs = SIGNUP_TTL_HOURS * 3600_000;
 
   /**
-   * Checks what may be said at once (the username is public on author pages; the password policy
-   * is the same for everyone), hashes the password and records the request: one insert, the same
-   * for every address. Nothing here looks at the address.
+   * Checks what may be said at once (usernames are public on author pages; the password policy is the
+   * same for everyone), hashes the password and records the request: one insert, the same for every
+   * address, which is looked at only by the job. The caller wakes the job runner once the answer is out.
    */
   async function recordSignup(input: { username: string; email: string; password: string }): Promise<SignupRecord> {
     const problem = passwordProblem(input.password);
     if (problem) return { ok: false, reason: 'invalid', fields: { password: problem } };
-    const db = em();
-    if (await db.count(User, { username: input.username })) {
+    if (await em().count(User, { username: input.username })) {
       return { ok: false, reason: 'invalid', fields: { username: 'This username is taken.' } };
     }
-    const passwordHash = await hashPassword(input.password);
-    const at = now();
-    const id = await db.insert(Signup, {
-      username: input.username, email: normalizeEmail(input.email), passwordHash,
-      tokenHash: null, processedAt: null, createdAt: at, expiresAt: new Date(at.getTime() + ttlMs),
-    });
-    return { ok: true, id: Number(id) };
+    const request: SignupRequest = {
+      username: input.username,
+      email: normalizeEmail(input.email),
+      passwordHash: await hashPassword(input.password),
+    };
+    await enqueue(em(), SIGNUP_REQUEST_JOB, request, { wake: false });
+    return { ok: true };
   }
 
   /**
-   * The account-dependent work, run after the answer: a new address gets a confirmation link, an
-   * address that has an account gets a note without one. Repeats within the window send nothing.
+   * The account-dependent work behind a recorded sign-up: a new address gets a pending sign-up and a
+   * confirmation email, an address with an account gets a note without a link. Repeats within the
+   * window queue nothing. In the job's transaction, so the request ends exactly when its email is queued.
    */
-  async function processSignup(id: number): Promise<SignupProcessing> {
-    const db = em();
-    const signup = await db.findOne(Signup, { id, processedAt: null });
-    if (!signup) return 'gone';
+  async function processSignup(request: SignupRequest, tx?: EntityManager): Promise<SignupProcessing> {
+    if (!tx) return em().transactional((own) => processSignup(request, own));
     const at = now();
-    const owner = await db.findOne(User, { email: signup.email });
-    if (!(await claimWindow(signup.email, at))) {
-      await db.nativeDelete(Signup, { id });
-      return 'throttled';
-    }
+    const owner = await tx.findOne(User, { email: request.email });
+    if (!(await claimWindow(tx, request.email, at))) return 'throttled';
     if (owner) {
       // Nothing of the stranger's attempt is kept (not even the password hash), and the account is untouched.
-      await db.nativeDelete(Signup, { id });
-      notifier.sendAccountExists(owner, links);
-      return 'account_exists_sent';
+      await queueEmail(tx, 'signup-account-exists', { userId: owner.id });
+      return 'account_exists_queued';
     }
-    // Requests are normally worked on in order; if a newer one got here first, it stands.
-    if ((await db.count(Signup, { email: signup.email, id: { $gt: id }, processedAt: { $ne: null } })) > 0) {
-      await db.nativeDelete(Signup, { id });
-      return 'superseded';
-    }
-    const { token, tokenHash } = tokens.mintToken();
-    await db.transactional(async (tx) => {
-      // One live link per address: the newest sign-up replaces every older one.
-      await tx.nativeDelete(Signup, { email: signup.email, id: { $lt: id } });
-      await tx.nativeUpdate(Signup, { id }, { tokenHash, processedAt: at, expiresAt: new Date(at.getTime() + ttlMs) });
-    });
-    notifier.sendSignupConfirmation(signup, links.confirm(token), SIGNUP_TTL_HOURS * 60);
-    return 'confirmation_sent';
+    // One pending sign-up per address: the newest replaces every older one, and their links die with them.
+    await tx.nativeDelete(Signup, { email: request.email });
+    const signupId = await tx.insert(Signup, { ...request, tokenHash: null, createdAt: at, expiresAt: signupExpiry(at) });
+    // The link is minted when the email is sent (notifier.ts), so no usable token rests in the database.
+    await queueEmail(tx, 'signup-confirmation', { signupId: Number(signupId) });
+    return 'confirmation_queued';
   }
 
   /** Whether a confirmation link is live. Never consumes it: mail scanners open links too. */
@@ -116,8 +97,6 @@ export function createSignups({ orm, notifier, links, throttleSeconds, now }: Si
         const created = await tx.insert(User, {
           username, email: signup.email, passwordHash: signup.passwordHash, credentialVersion: 1, createdAt: at, updatedAt: at,
         });
-        // The address is an account now; any other sign-up waiting for it is moot.
-        await tx.nativeDelete(Signup, { email: signup.email });
         return Number(created);
       });
       if (userId === null) return { ok: false, reason: 'invalid_token' };
@@ -137,29 +116,37 @@ export function createSignups({ orm, notifier, links, throttleSeconds, now }: Si
   /** Housekeeping: expired sign-ups never become accounts, and old throttle windows are over. */
   async function deleteExpiredSignups(): Promise<number> {
     const at = now();
-    const db = em();
-    const [signups] = await Promise.all([
-      db.nativeDelete(Signup, { expiresAt: { $lte: at } }),
-      db.nativeDelete(SignupThrottle, { expiresAt: { $lte: at } }),
-    ]);
-    return signups;
+    await em().nativeDelete(SignupThrottle, { expiresAt: { $lte: at } });
+    return em().nativeDelete(Signup, { expiresAt: { $lte: at } });
   }
 
   /**
-   * Takes the address's throttle window: an insert, or an update of a window that is over. Each is
-   * one atomic statement, so of concurrent requests for one address exactly one sends an email.
+   * Takes the address's throttle window in one statement: insert it, or take it over once it has run
+   * out. Of concurrent requests for one address exactly one gets it (Postgres makes the second wait
+   * on the unique key, then sees the first's window; SQLite has one writer at a time).
    */
-  async function claimWindow(email: string, at: Date): Promise<boolean> {
+  async function claimWindow(tx: EntityManager, email: string, at: Date): Promise<boolean> {
     if (throttleSeconds === 0) return true;
     const until = new Date(at.getTime() + throttleSeconds * 1000);
-    try {
-      await em().insert(SignupThrottle, { email, expiresAt: until });
-      return true;
-    } catch (err) {
-      if (!(err instanceof UniqueConstraintViolationException)) throw err;
-    }
-    return (await em().nativeUpdate(SignupThrottle, { email, expiresAt: { $lte: at } }, { expiresAt: until })) === 1;
+    const result = await tx
+      .createQueryBuilder(SignupThrottle)
+      .insert({ email, expiresAt: until })
+      .onConflict('email')
+      .merge({ expiresAt: until })
+      .where({ expiresAt: { $lte: at } })
+      .execute('run');
+    return result.affectedRows === 1;
   }
 
-  return { recordSignup, processSignup, checkSignupToken, confirmSignup, deleteExpiredSignups };
+  /** The durable jobs of sign-up (registered with the job runner by buildApp through accounts.jobs). */
+  const jobs: Record<string, JobHandler> = {
+    [SIGNUP_REQUEST_JOB]: {
+      // Ends in the transaction that queues the email; then the row (an address anyone typed) is deleted.
+      transactional: true,
+      forget: true,
+      run: async (request: SignupRequest, tx) => void (await processSignup(request, tx)),
+    },
+  };
+
+  return { recordSignup, processSignup, checkSignupToken, confirmSignup, deleteExpiredSignups, jobs };
 }

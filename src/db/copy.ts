@@ -2,12 +2,13 @@
 // (typically the SQLite file into Postgres). The source is only read; the target is filled in one transaction.
 import { existsSync } from 'node:fs';
 import { wrap, type EntityClass } from '@mikro-orm/core';
-import { entities, PasswordResetToken, Session, Signup, SignupThrottle, User } from './entities.ts';
+import { entities, Job, PasswordResetToken, Session, Signup, SignupThrottle, User } from './entities.ts';
 import { isPostgres, migrate, openDatabase, type EntityManager, type Orm } from './orm.ts';
 
-// Parents before children, so every foreign key holds as rows arrive. Live pending sign-ups come
-// along (their emailed links keep working after the move), like live reset links and sessions.
-const TABLES: EntityClass<object>[] = [User, PasswordResetToken, Session, Signup, SignupThrottle];
+// Parents before children, so every foreign key holds as rows arrive.
+// Jobs too: email not yet sent (and requests not yet processed) must survive the move. Live pending
+// sign-ups come along as well, so a confirmation link emailed before the move still works after it.
+const TABLES: EntityClass<object>[] = [User, PasswordResetToken, Session, Job, Signup, SignupThrottle];
 // Rows per insert: a few hundred keeps statements well under Postgres's 65,535 bind parameters.
 const BATCH = 500;
 

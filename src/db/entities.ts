@@ -48,9 +48,29 @@ const SessionSchema = defineEntity({
 export class Session extends SessionSchema.class {}
 SessionSchema.setClass(Session);
 
+const JobSchema = defineEntity({
+  name: 'Job',
+  tableName: 'job',
+  properties: {
+    id: p.integer().primary(),
+    // What to do: a handler registered under this name (e.g. `email:reset-instructions`).
+    kind: p.string().length(64),
+    // JSON with ids and plain values only: never a link, a token or anything secret.
+    payload: p.text(),
+    attempts: p.integer().default(0),
+    // When the job is next due; while claimed, when the claimer's lease runs out.
+    runAt: p.datetime().index(),
+    finishedAt: p.datetime().nullable(),
+    deadAt: p.datetime().nullable(),
+    createdAt: p.datetime(),
+  },
+});
+export class Job extends JobSchema.class {}
+JobSchema.setClass(Job);
+
 /**
- * A sign-up waiting for its address to confirm it. Recorded before the answer (the same insert for
- * every address), then worked on after it; the account exists only once the emailed link is used.
+ * A sign-up waiting for its address to confirm it: written by the recorded request's job once it
+ * knows the address has no account. The account exists only once the emailed link is used.
  */
 const SignupSchema = defineEntity({
   name: 'Signup',
@@ -62,10 +82,8 @@ const SignupSchema = defineEntity({
     email: p.string().length(254).index(),
     // argon2id of the password typed at sign-up; the plain password is never stored.
     passwordHash: p.string().length(255),
-    // SHA-256 of the emailed link's token, set when the link is minted; null before that.
+    // SHA-256 of the emailed link's token, set when the email is composed (sent); null before that.
     tokenHash: p.string().length(64).nullable().unique(),
-    // When the account-dependent work ran; null while the request waits for it.
-    processedAt: p.datetime().nullable(),
     expiresAt: p.datetime().index(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
@@ -85,4 +103,4 @@ const SignupThrottleSchema = defineEntity({
 export class SignupThrottle extends SignupThrottleSchema.class {}
 SignupThrottleSchema.setClass(SignupThrottle);
 
-export const entities = [User, PasswordResetToken, Session, Signup, SignupThrottle];
+export const entities = [User, PasswordResetToken, Session, Job, Signup, SignupThrottle];

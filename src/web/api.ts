@@ -1,7 +1,7 @@
 // The JSON API for non-browser clients: the same domain calls as the pages, answered in JSON.
 import type { RequestHandler } from 'express';
 import type { Accounts, Profile } from '../accounts/index.ts';
-import type { BackgroundTasks } from '../mail/background.ts';
+import type { JobRunner } from '../jobs/runner.ts';
 import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
 import { currentUser, logInSession, regenerateSession } from './middleware.ts';
 import { FORGOT_MESSAGE } from './pages.ts';
@@ -15,16 +15,16 @@ const invalidInput = (fields: FieldErrors) => ['invalid_input', 'Some fields nee
 const FORGOT_BODY = JSON.stringify({ message: FORGOT_MESSAGE });
 const SIGNUP_BODY = JSON.stringify({ message: SIGNUP_MESSAGE });
 
-export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLinks: ResetLinks }) {
-  const { accounts, tasks, resetLinks } = deps;
+export function api(deps: { accounts: Accounts; jobs: JobRunner; resetLinks: ResetLinks }) {
+  const { accounts, jobs } = deps;
 
   const register: RequestHandler = async (req, res) => {
     const input = parse(RegisterForm, req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
     const recorded = await accounts.recordSignup(input.data);
     if (!recorded.ok) return jsonError(res, 422, ...invalidInput(recorded.fields));
-    // Answer first, then look at the address: whether it has an account cannot shape the answer.
-    tasks.afterResponse(res, 'sign-up', () => accounts.processSignup(recorded.id));
+    // As the page: recorded before the answer, the address looked at after it.
+    res.once('finish', () => jobs.wake());
     res.status(202).type('application/json').send(SIGNUP_BODY);
   };
 
@@ -64,12 +64,12 @@ export function api(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLin
     res.json({ user: publicProfile(currentUser(res)!) });
   };
 
-  const forgot: RequestHandler = (req, res) => {
+  const forgot: RequestHandler = async (req, res) => {
     const input = parse(ForgotForm, req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
-    tasks.afterResponse(res, 'password-reset-request', () =>
-      accounts.requestPasswordReset(input.data.email, resetLinks.linkFor),
-    );
+    // As the page: recorded before the answer, worked on after it.
+    await accounts.recordResetRequest(input.data.email);
+    res.once('finish', () => jobs.wake());
     res.status(202).type('application/json').send(FORGOT_BODY);
   };
 

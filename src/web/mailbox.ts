@@ -1,9 +1,9 @@
 // The development mailbox: what would have been emailed, readable in the browser.
 import type { RequestHandler } from 'express';
-import type { OutboxEntry } from '../mail/mailer.ts';
+import type { MailboxEntry } from '../mail/mailer.ts';
 import { showError } from './respond.ts';
 
-export function mailbox(outbox: OutboxEntry[]) {
+export function mailbox(outbox: MailboxEntry[]) {
   const list: RequestHandler = (_req, res) => {
     res.set('Cache-Control', 'no-store').render('pages/mailbox.njk', { title: 'Dev mailbox', messages: outbox });
   };

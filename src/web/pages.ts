@@ -1,7 +1,7 @@
 // The browser pages: each handler parses the form, makes one domain call, and picks a template.
 import type { RequestHandler } from 'express';
 import type { Accounts } from '../accounts/index.ts';
-import type { BackgroundTasks } from '../mail/background.ts';
+import type { JobRunner } from '../jobs/runner.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, ResetForm, localPath, parse } from './forms.ts';
 import { currentUser, logInSession, regenerateSession } from './middleware.ts';
 import { redirect, show } from './respond.ts';
@@ -14,8 +14,8 @@ const NOTICES: Record<string, string> = {
   password_reset: 'Your password has been reset. Log in with your new password.',
 };
 
-export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetLinks: ResetLinks }) {
-  const { accounts, tasks, resetLinks } = deps;
+export function pages(deps: { accounts: Accounts; jobs: JobRunner; resetLinks: ResetLinks }) {
+  const { accounts, jobs, resetLinks } = deps;
 
   const home: RequestHandler = (_req, res) => res.render('pages/home.njk', { title: 'Inkwell' });
 
@@ -60,13 +60,13 @@ export function pages(deps: { accounts: Accounts; tasks: BackgroundTasks; resetL
 
   const forgotView = { page: 'forgot-password', fragment: 'forgot-form', title: 'Forgot your password?' };
   const showForgot: RequestHandler = (req, res) => show(req, res, forgotView);
-  const forgot: RequestHandler = (req, res) => {
+  const forgot: RequestHandler = async (req, res) => {
     const input = parse(ForgotForm, req.body);
     if (!input.ok) return show(req, res, { ...forgotView, status: 422 }, { errors: input.fields, values: req.body });
-    // Answer first, then look the account up: nothing about the account can shape the answer.
-    tasks.afterResponse(res, 'password-reset-request', () =>
-      accounts.requestPasswordReset(input.data.email, resetLinks.linkFor),
-    );
+    // Recorded before the 202 (a crash after it loses nothing); the account is looked up only once the
+    // answer is out, so nothing about the account can shape it.
+    await accounts.recordResetRequest(input.data.email);
+    res.once('finish', () => jobs.wake());
     show(req, res, { ...forgotView, status: 202 }, { sent: FORGOT_MESSAGE });
   };
 

@@ -1,4 +1,4 @@
-// Reset links: built from APP_BASE_URL only, and carried from the address bar into a short-lived cookie.
+// Reset links: carried from the address bar into a short-lived cookie (email-links.ts builds them).
 import type { Request, Response } from 'express';
 import { parse as parseCookies } from 'cookie';
 
@@ -9,15 +9,8 @@ const COOKIE_MINUTES = 15;
 
 export type ResetLinks = ReturnType<typeof createResetLinks>;
 
-export function createResetLinks(appBaseUrl: URL, secure: boolean) {
+export function createResetLinks(secure: boolean) {
   return {
-    /** The emailed link. Request headers (Host, X-Forwarded-Host) never reach it. */
-    linkFor(token: string): string {
-      const url = new URL(PATH, appBaseUrl);
-      url.searchParams.set('token', token);
-      return url.href;
-    },
-
     remember(res: Response, token: unknown): void {
       if (typeof token !== 'string') return;
       res.cookie(COOKIE, token, {

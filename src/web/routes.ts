@@ -1,7 +1,7 @@
 // The route table: every route with its policy (rate limit, signed-in user) in one place.
 import { Router } from 'express';
 import type { Accounts } from '../accounts/index.ts';
-import type { BackgroundTasks } from '../mail/background.ts';
+import type { JobRunner } from '../jobs/runner.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { api } from './api.ts';
 import { mailbox } from './mailbox.ts';
@@ -13,7 +13,7 @@ import type { TokenLinks } from './token-links.ts';
 
 export type RouteDeps = {
   accounts: Accounts;
-  tasks: BackgroundTasks;
+  jobs: JobRunner;
   resetLinks: ResetLinks;
   confirmLinks: TokenLinks;
   limit: Limiters;
@@ -21,10 +21,10 @@ export type RouteDeps = {
   outbox: Mailer['outbox'];
 };
 
-export function routes({ accounts, tasks, resetLinks, confirmLinks, limit, outbox }: RouteDeps): Router {
-  const page = pages({ accounts, tasks, resetLinks });
-  const signup = signupPages({ accounts, tasks, confirmLinks });
-  const json = api({ accounts, tasks, resetLinks });
+export function routes({ accounts, jobs, resetLinks, confirmLinks, limit, outbox }: RouteDeps): Router {
+  const page = pages({ accounts, jobs, resetLinks });
+  const signup = signupPages({ accounts, jobs, confirmLinks });
+  const json = api({ accounts, jobs, resetLinks });
   const r = Router();
 
   r.get('/', page.home);

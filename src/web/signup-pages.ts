@@ -1,7 +1,7 @@
 // The sign-up pages: one answer for every address, then the emailed link that creates the account.
 import type { RequestHandler } from 'express';
 import type { Accounts } from '../accounts/index.ts';
-import type { BackgroundTasks } from '../mail/background.ts';
+import type { JobRunner } from '../jobs/runner.ts';
 import { ConfirmSignupForm, RegisterForm, parse } from './forms.ts';
 import { logInSession } from './middleware.ts';
 import { redirect, show } from './respond.ts';
@@ -9,8 +9,8 @@ import type { TokenLinks } from './token-links.ts';
 
 export const SIGNUP_MESSAGE = 'Check your inbox to finish creating your account.';
 
-export function signupPages(deps: { accounts: Accounts; tasks: BackgroundTasks; confirmLinks: TokenLinks }) {
-  const { accounts, tasks, confirmLinks } = deps;
+export function signupPages(deps: { accounts: Accounts; jobs: JobRunner; confirmLinks: TokenLinks }) {
+  const { accounts, jobs, confirmLinks } = deps;
 
   const registerView = { page: 'register', fragment: 'register-form', title: 'Create an account' };
   const showRegister: RequestHandler = (req, res) => show(req, res, registerView);
@@ -19,8 +19,9 @@ export function signupPages(deps: { accounts: Accounts; tasks: BackgroundTasks; 
     if (!input.ok) return show(req, res, { ...registerView, status: 422 }, { errors: input.fields, values: req.body });
     const recorded = await accounts.recordSignup(input.data);
     if (!recorded.ok) return show(req, res, { ...registerView, status: 422 }, { errors: recorded.fields, values: input.data });
-    // Answer first, then look at the address: whether it has an account cannot shape the answer.
-    tasks.afterResponse(res, 'sign-up', () => accounts.processSignup(recorded.id));
+    // Recorded (durably) before the answer; the job that looks at the address starts only once the
+    // answer is out, so whether the address has an account cannot shape it.
+    res.once('finish', () => jobs.wake());
     show(req, res, { ...registerView, status: 202 }, { sent: SIGNUP_MESSAGE });
   };
 

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import supertest from 'supertest';
 import { inject } from 'vitest';
-import { buildApp, type App } from '../../src/app.ts';
+import { buildApp, type App, type AppDeps } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { migrate, openDatabase, type Orm } from '../../src/db/orm.ts';
 import { createLogger } from '../../src/log.ts';
-import { BackgroundTasks } from '../../src/mail/background.ts';
+import { DEFAULT_RETRY } from '../../src/jobs/runner.ts';
 import { Mailer } from '../../src/mail/mailer.ts';
 import { withClient } from './postgres.ts';
 import { until } from './net.ts';
@@ -46,7 +46,8 @@ export type Harness = App & {
   orm: Orm;
   db: TestDatabase;
   sink: Sink;
-  tasks: BackgroundTasks;
+  /** Waits until no job is due or running (every queued email sent or backing off); returns what was left. */
+  tasks: { drain: (timeoutMs?: number) => Promise<number> };
   mailer: Mailer;
   /** Every log line written so far, as raw JSON text. */
   logs: string[];
@@ -66,6 +67,8 @@ export type HarnessOptions = {
   outbox?: boolean;
   /** Serve on a loopback port and make that origin APP_BASE_URL, so emailed links open in a real browser. */
   listen?: boolean;
+  /** Overrides for buildApp, e.g. an injected clock (`now`) or another backoff (`retry`). */
+  app?: Partial<Pick<AppDeps, 'now' | 'retry'>>;
 };
 
 export async function startHarness(dialect: Dialect, options: HarnessOptions = {}): Promise<Harness> {
@@ -96,10 +99,10 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
   const queries: string[] = [];
   const orm = await openDatabase(db.url, { logQuery: (sql) => queries.push(sql) });
   await migrate(orm, db.url);
-  const tasks = new BackgroundTasks(log);
-  // The real retry policy, with delays short enough for a test.
-  const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, tasks, retry: { attempts: 6, firstDelayMs: 100 } });
-  const built = buildApp({ config, orm, log, tasks, mailer });
+  const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom });
+  // The real backoff, from 100 ms instead of 10 s so that a test sees retries; still about a day to give up.
+  const built = buildApp({ config, orm, log, mailer, retry: { ...DEFAULT_RETRY, firstDelayMs: 100, maxDelayMs: 2_000 }, ...options.app });
+  built.jobs.start();
   server?.on('request', built.app);
   return {
     ...built,
@@ -107,7 +110,7 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
     orm,
     db,
     sink,
-    tasks,
+    tasks: { drain: (timeoutMs = 10_000) => built.jobs.settle(timeoutMs) },
     mailer,
     logs,
     queries,
@@ -118,7 +121,7 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
         server.closeAllConnections();
         await new Promise((resolve) => server.close(resolve));
       }
-      await tasks.drain(5_000);
+      await built.jobs.stop(5_000);
       mailer.close();
       await orm.close();
       await sink.stop();
