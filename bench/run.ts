@@ -9,6 +9,7 @@ import type { Context, Outcome, Row } from './lib/context.ts';
 import { BENCH_PASSWORD, openDatabases, type Dialect } from './lib/database.ts';
 import { startSink } from './lib/processes.ts';
 import { coldStart } from './sections/cold-start.ts';
+import { crash } from './sections/crash.ts';
 import { forgotFlood } from './sections/forgot-flood.ts';
 import { loginFlood } from './sections/login-flood.ts';
 import { pages } from './sections/pages.ts';
@@ -24,6 +25,7 @@ const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   login_flood: loginFlood,
   forgot_flood: forgotFlood,
   scale,
+  crash,
 };
 const OUT = 'bench-results.json';
 

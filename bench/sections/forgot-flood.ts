@@ -9,8 +9,9 @@ import { sleep } from '../lib/processes.ts';
 import { percentile, round } from '../lib/stats.ts';
 
 const REQUESTS = 1_000;
-// Mail is retried for about 30 s (six attempts, doubling from 1 s); wait a little longer than that.
-const DELIVERY_BOUND_S = 90;
+// Mail is now retried for a day (src/jobs/runner.ts), so this bounds only how long the count waits: on an
+// idle machine the queue drains in well under a minute; on a shared, loaded one it can take minutes.
+const DELIVERY_BOUND_S = 300;
 
 export async function forgotFlood(ctx: Context): Promise<Outcome> {
   const url = await ctx.databases.create('forgot_flood');
@@ -59,7 +60,7 @@ export async function forgotFlood(ctx: Context): Promise<Outcome> {
       answer_p99_ms: round(percentile(latencies, 99), 1),
       all_answered_s: round(answeredS, 2),
       all_delivered_s: round(drainS, 2),
-      failed_background_tasks: countLog('background task failed'),
+      failed_background_tasks: countLog('job failed; will retry') + countLog('claiming jobs failed; will try again'),
       mail_retries: countLog('mail not sent; will retry'),
       mail_given_up: countLog('mail not sent; giving up'),
       event_loop_p99_ms: server.event_loop_delay_ms.p99,
