@@ -47,10 +47,11 @@ export async function signupTiming(ctx: Context): Promise<Outcome> {
   return run(ctx, {
     name: 'signup_timing',
     classes: ['new email', 'taken email'],
-    // Every answer hashes a password with argon2 first, so each sample costs tens of milliseconds.
-    perClass: 600,
+    // Every answer hashes a password with argon2 first (tens of milliseconds on an idle machine, far
+    // more on a busy one), so fewer samples than forgot_timing, and a longer bound.
+    perClass: 400,
     warmup: 30,
-    boundSeconds: 240,
+    boundSeconds: 540,
     status: 202,
     request: (cls) => ({
       path: '/register',
