@@ -84,6 +84,11 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
       expect(await header.textContent()).toContain(`Signed in as ${username}`);
       await b.check('03-account');
 
+      // The link worked once; opened again it explains itself and offers to sign up again.
+      expect((await page.goto(confirmLink))!.status()).toBe(400);
+      expect(await page.locator('h1').textContent()).toBe('This link does not work');
+      await b.check('03a-register-link-used');
+
       // Log out from the header: a plain form in both modes.
       response = await b.submit(header, 'Log out', '/logout');
       expect(response.status()).toBe(303);
