@@ -43,7 +43,8 @@ const RESET_REQUEST_JOB = 'password-reset-request';
 
 export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, now = () => new Date() }: AccountsOptions) {
   const em = () => orm.em.fork();
-  const signups = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
+  // Sign-up (signups.ts): its functions join this API, and its jobs join this domain's jobs.
+  const { jobs: signupJobs, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
 
   async function findUser(id: number): Promise<Profile | null> {
     const user = await em().findOne(User, { id });
@@ -198,9 +199,8 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   return {
     findUser, logIn, changePassword, recordResetRequest, requestPasswordReset, checkResetToken,
     resetPassword, deleteExpiredResetTokens,
-    recordSignup: signups.recordSignup, processSignup: signups.processSignup, checkSignupToken: signups.checkSignupToken,
-    confirmSignup: signups.confirmSignup, deleteExpiredSignups: signups.deleteExpiredSignups,
-    jobs: { ...jobs, ...signups.jobs },
+    ...signups,
+    jobs: { ...jobs, ...signupJobs },
   };
 }
 
