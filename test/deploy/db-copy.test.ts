@@ -54,6 +54,7 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     await h.orm.em.fork().nativeUpdate(Signup, { username: 'eve' }, { expiresAt: past });
     alice = { cookie: a.cookie, createdAt: a.createdAt, token: tokenOf(resetLinkIn(mail)) };
     // Stopped, as the README says, before copying.
+    await h.jobs.stop(5_000);
     h.mailer.close();
     await h.orm.close();
   });

@@ -39,6 +39,8 @@ describe.each(dialects())('metrics on %s', (dialect) => {
     expect(res.text).toMatch(/^inkwell_outbox_oldest_due_age_seconds\{kind="email:stuck"\} 0$/m); // not due yet
     expect(res.text).toMatch(/^inkwell_http_request_duration_seconds_count\{method="POST",route="\/api\/users\/forgot-password",status="202"\} 1$/m);
 
+    // Due now: with the runner stopped (this is the file's last test), nothing claims it before the scrape.
+    await h.jobs.stop(5_000);
     await h.orm.em.fork().nativeUpdate(Job, { id }, { runAt: new Date(Date.now() - 1000) });
     const due = await scrape().expect(200);
     const age = Number(/^inkwell_outbox_oldest_due_age_seconds\{kind="email:stuck"\} (\S+)$/m.exec(due.text)?.[1]);
