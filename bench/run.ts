@@ -15,13 +15,14 @@ import { forgotFlood } from './sections/forgot-flood.ts';
 import { loginFlood } from './sections/login-flood.ts';
 import { pages } from './sections/pages.ts';
 import { scale } from './sections/scale.ts';
-import { forgotTiming, loginTiming } from './sections/timing.ts';
+import { forgotTiming, loginTiming, signupTiming } from './sections/timing.ts';
 import { writeReport, type Figures } from './report.ts';
 
 const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   cold_start_ms: coldStart,
   pages,
   forgot_timing: forgotTiming,
+  signup_timing: signupTiming,
   login_timing: loginTiming,
   login_flood: loginFlood,
   forgot_flood: forgotFlood,

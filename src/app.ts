@@ -27,6 +27,7 @@ import { createLimitReport, type LimitReport } from './limits/report.ts';
 import { createPosts, type Posts } from './posts/index.ts';
 import { PageCache, serveCachedPages } from './web/page-cache.ts';
 import { createResetLinks } from './web/reset-links.ts';
+import { createTokenLinks } from './web/token-links.ts';
 import { routes } from './web/routes.ts';
 import { timeAgo } from './web/time.ts';
 
@@ -71,7 +72,13 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
   const metrics = createMetrics(orm, now);
   const report = limitReport ?? createLimitReport(log, (limit) => metrics.throttled.inc({ limit }));
   const loginThrottle = createLoginThrottle({ orm, report, enabled: config.rateLimits, now });
-  const accounts = createAccounts({ orm, resetThrottleSeconds: config.resetThrottleSeconds, loginThrottle, now });
+  const accounts = createAccounts({
+    orm,
+    resetThrottleSeconds: config.resetThrottleSeconds,
+    signupThrottleSeconds: config.signupThrottleSeconds,
+    loginThrottle,
+    now,
+  });
   // Emails are composed when sent, with links from APP_BASE_URL (src/accounts/notifier.ts).
   const notifier = createNotifier({
     links: createEmailLinks(config.appBaseUrl),
@@ -201,6 +208,8 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
       secureCookies: production,
       appBaseUrl: config.appBaseUrl,
       resetLinks: createResetLinks(production),
+      // Long enough to read the page and press the button; the emailed link itself lives a day.
+      confirmLinks: createTokenLinks(production, { path: '/register/confirm', cookie: 'inkwell_signup', cookieMinutes: 30 }),
       limit: createLimiters({ enabled: config.rateLimits, orm, report }),
       outbox: production ? null : mailer.outbox,
       posts,

@@ -46,7 +46,7 @@ const { app, sessions, accounts, jobs, later, limits } = buildApp({ config, orm,
 jobs.start();
 
 const pruning = setInterval(() => {
-  Promise.all([sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.pruneOldActivity(), accounts.deleteExpiredAccountTokens(), limits.pruneExpired()]).catch((err: Error) =>
+  Promise.all([sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.pruneOldActivity(), accounts.deleteExpiredAccountTokens(), limits.pruneExpired(), accounts.deleteExpiredSignups()]).catch((err: Error) =>
     log.warn({ error: { message: err.message } }, 'pruning expired rows failed'),
   );
 }, PRUNE_EVERY_MS);

@@ -106,12 +106,15 @@ describe.each(dialects())('jobs on %s', (dialect) => {
 
   it('a processed forgot request leaves no trace of the address typed, known or not', async () => {
     const user = await registeredUser(h, 'ruth');
+    await h.tasks.drain();
+    // Jobs of the sign-up (its confirmation email, kept a day like every email) are not this test's.
+    const earlier = new Set((await em().find(Job, {})).map((job) => job.id));
     for (const email of [user.email, 'nobody-here@example.com']) {
       await h.request().post('/api/users/forgot-password').send({ email }).expect(202);
     }
-    await h.sink.waitFor((m) => recipients(m).includes(user.email));
+    await h.sink.waitFor((m) => recipients(m).includes(user.email) && m.subject === 'Reset your Inkwell password');
     await h.tasks.drain();
-    const rows = await em().find(Job, {});
+    const rows = (await em().find(Job, {})).filter((job) => !earlier.has(job.id));
     expect(rows.map((job) => job.kind)).toEqual(['email:reset-instructions']);
     expect(JSON.parse(rows[0].payload)).toEqual({ userId: user.id });
     expect(rows[0].finishedAt).not.toBeNull();
@@ -120,9 +123,9 @@ describe.each(dialects())('jobs on %s', (dialect) => {
   it('no raw token (nor link) rests in any table' + (dialect === 'sqlite' ? ', the SQLite file or its WAL' : ''), async () => {
     const user = await registeredUser(h, 'tokenless');
     await h.request().post('/api/users/forgot-password').send({ email: user.email }).expect(202);
-    const token = tokenOf(resetLinkIn(await h.sink.waitFor((m) => recipients(m).includes(user.email))));
+    const token = tokenOf(resetLinkIn(await h.sink.waitFor((m) => recipients(m).includes(user.email) && m.subject === 'Reset your Inkwell password')));
     await h.tasks.drain();
-    const tables = ['user', 'session', 'password_reset_token', 'job'];
+    const tables = ['user', 'session', 'password_reset_token', 'job', 'signup', 'signup_throttle'];
     let cells = 0;
     for (const table of tables) {
       const rows = await em().execute(`select * from ${dialect === 'sqlite' ? `\`${table}\`` : `"${table}"`}`);

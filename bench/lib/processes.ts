@@ -28,6 +28,7 @@ export function appEnv(port: number, databaseUrl: string, smtpUrl: string): Reco
     SMTP_URL: smtpUrl,
     RATE_LIMITS: 'off',
     RESET_THROTTLE_SECONDS: '0',
+    SIGNUP_THROTTLE_SECONDS: '0',
   };
 }
 

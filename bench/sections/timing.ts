@@ -1,4 +1,4 @@
-// forgot_timing and login_timing: does an answer's timing tell whether an account exists? Tested as dudect does:
+// forgot_timing, signup_timing and login_timing: does an answer's timing tell whether an account exists? Tested as dudect does:
 // two classes of input, the class drawn at random for every request, Welch's t on raw and cropped timings.
 import { randomBytes, randomInt } from 'node:crypto';
 import { fixed, launchApp, type Context, type Outcome } from '../lib/context.ts';
@@ -39,6 +39,29 @@ export async function forgotTiming(ctx: Context): Promise<Outcome> {
     request: (cls) => ({
       path: '/forgot-password',
       form: { email: cls === 0 ? emailOf(1 + randomInt(KNOWN_USERS)) : unknownEmailOf(randomInt(1_000_000)) },
+    }),
+  });
+}
+
+export async function signupTiming(ctx: Context): Promise<Outcome> {
+  return run(ctx, {
+    name: 'signup_timing',
+    classes: ['new email', 'taken email'],
+    // Every answer hashes a password with argon2 first (tens of milliseconds on an idle machine, far
+    // more on a busy one), so fewer samples than forgot_timing, and a longer bound.
+    perClass: 400,
+    warmup: 30,
+    boundSeconds: 540,
+    status: 202,
+    request: (cls) => ({
+      path: '/register',
+      form: {
+        // A fresh username of one length for both classes: a taken one would be a 422 (and is public anyway).
+        username: `n${randomBytes(8).toString('hex')}`,
+        email: cls === 0 ? unknownEmailOf(randomInt(1_000_000)) : emailOf(1 + randomInt(KNOWN_USERS)),
+        // A fresh password every time, as for login_timing: argon2id's work depends a little on its input.
+        password: randomBytes(12).toString('base64url'),
+      },
     }),
   });
 }

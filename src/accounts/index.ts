@@ -1,5 +1,5 @@
 // The account system's public API. No HTTP here: callers pass plain values and get outcomes back.
-import { raw, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { raw } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { Session, User } from '../db/entities.ts';
 import { enqueue } from '../jobs/queue.ts';
@@ -12,16 +12,17 @@ import type { LoginThrottleApi } from '../limits/login-throttle.ts';
 import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } from './passwords.ts';
 import * as tokens from './reset-tokens.ts';
 import { createSessions } from './sessions.ts';
+import { createSignups } from './signups.ts';
 
 export { passwordProblem };
 export { HashingBusy } from './passwords.ts';
+export type { SignupConfirmation, SignupProcessing, SignupRecord } from './signups.ts';
 
 /** What a session needs to know about its user. */
 export type SessionUser = { id: number; credentialVersion: number };
 export type Profile = SessionUser & { username: string; email: string; createdAt: Date };
 export type FieldErrors = Record<string, string>;
 
-export type Registration = { ok: true; user: SessionUser } | { ok: false; reason: 'invalid'; fields: FieldErrors };
 /** Too many failed password checks for this email lately: refused without checking the password. */
 export type Throttled = { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 export type Login = { ok: true; user: SessionUser } | { ok: false; reason: 'invalid_credentials' } | Throttled;
@@ -39,6 +40,7 @@ export type AccountsOptions = {
   resetThrottleSeconds: number;
   /** Counts failed password checks per email (login and change password together). */
   loginThrottle: LoginThrottleApi;
+  signupThrottleSeconds: number;
   now?: () => Date;
 };
 
@@ -52,41 +54,17 @@ export function normalizeEmail(email: string): string {
 // The job that carries a recorded forgot-password request to its work.
 const RESET_REQUEST_JOB = 'password-reset-request';
 
-export function createAccounts({ orm, resetThrottleSeconds, loginThrottle, now = () => new Date() }: AccountsOptions) {
+export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, loginThrottle, now = () => new Date() }: AccountsOptions) {
   const em = () => orm.em.fork();
   const sessions = createSessions({ orm, now });
   const activity = createActivity({ orm, now });
   const changes = createAccountChanges({ orm, now, activity });
+  // Sign-up (signups.ts): its functions join this API, and its jobs join this domain's jobs.
+  const { jobs: signupJobs, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
 
   async function findUser(id: number): Promise<Profile | null> {
     const user = await em().findOne(User, { id });
     return user && profileOf(user);
-  }
-
-  async function registerUser(input: { username: string; email: string; password: string }): Promise<Registration> {
-    const email = normalizeEmail(input.email);
-    const fields: FieldErrors = {};
-    const problem = passwordProblem(input.password, { username: input.username, email });
-    if (problem) fields.password = problem;
-    const db = em();
-    if (await db.count(User, { username: input.username })) fields.username = 'This username is taken.';
-    if (await db.count(User, { email })) fields.email = 'An account with this email already exists. Log in instead?';
-    if (Object.keys(fields).length > 0) return { ok: false, reason: 'invalid', fields };
-
-    const passwordHash = await hashPassword(input.password);
-    try {
-      const at = now();
-      const id = await db.insert(User, {
-        username: input.username, email, passwordHash, credentialVersion: 1, createdAt: at, updatedAt: at,
-      });
-      return { ok: true, user: { id: Number(id), credentialVersion: 1 } };
-    } catch (err) {
-      // Two registrations raced for the same name or address; the database kept one.
-      if (err instanceof UniqueConstraintViolationException) {
-        return { ok: false, reason: 'invalid', fields: { email: 'This username or email is taken.' } };
-      }
-      throw err;
-    }
   }
 
   /** `signal` aborts when the client has gone, so no argon2 work is spent on an abandoned login. */
@@ -290,10 +268,12 @@ export function createAccounts({ orm, resetThrottleSeconds, loginThrottle, now =
   };
 
   return {
-    findUser, registerUser, logIn, changePassword, recordResetRequest, requestPasswordReset, checkResetToken,
-    resetPassword, deleteExpiredResetTokens, jobs, noteSignIn, noteFailedSignIn, noteEvent, pruneOldActivity,
+    findUser, logIn, changePassword, recordResetRequest, requestPasswordReset, checkResetToken,
+    resetPassword, deleteExpiredResetTokens, noteSignIn, noteFailedSignIn, noteEvent, pruneOldActivity,
     securityOverview,
     ...changes,
+    ...signups,
+    jobs: { ...jobs, ...signupJobs },
     listActivity: activity.list,
     listSessions: sessions.list,
     endSession: sessions.end,

@@ -6,6 +6,7 @@ import { queueEmail, type Composer } from '../mail/outbox.ts';
 import { renderEmail } from '../mail/templates.ts';
 import * as accountTokens from './account-tokens.ts';
 import * as tokens from './reset-tokens.ts';
+import { mintSignupLink, SIGNUP_TTL_HOURS } from './signup-tokens.ts';
 
 /** What each email's job carries: ids and plain values, never a link, a token or an address typed by a visitor. */
 export type EmailPayloads = {
@@ -19,6 +20,8 @@ export type EmailPayloads = {
   'email-changed': { userId: number; oldEmail: string; newEmail: string };
   // The account is gone by the time this is sent, so the payload carries what the email needs.
   goodbye: { email: string; username: string };
+  'signup-confirmation': { signupId: number };
+  'signup-account-exists': { userId: number };
 };
 export type EmailKind = keyof EmailPayloads;
 
@@ -26,9 +29,10 @@ export type EmailKind = keyof EmailPayloads;
 export type EmailLinks = {
   resetPassword: (token: string) => string;
   confirmEmail: (token: string) => string;
+  confirmSignup: (token: string) => string;
   secure: (token: string) => string;
   forgotPassword: string;
-  login: string;
+  logIn: string;
 };
 
 export type NotifierOptions = { links: EmailLinks; resetTokenTtlMinutes: number; now: () => Date };
@@ -92,7 +96,7 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
       if (await em.count(User, { email: to })) {
         // The address has an account (perhaps this one): its owner learns of the attempt, and nothing can be confirmed.
         await em.nativeDelete(AccountToken, { id: changeId });
-        const body = renderEmail('email-taken', { loginLink: links.login, forgotLink: links.forgotPassword });
+        const body = renderEmail('email-taken', { loginLink: links.logIn, forgotLink: links.forgotPassword });
         return { to, subject: 'Someone tried to use this address for an Inkwell account', ...body };
       }
       const token = await accountTokens.mintForEmailChange(em, changeId, now());
@@ -115,6 +119,26 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
     async goodbye({ email, username }) {
       const body = renderEmail('goodbye', { username });
       return { to: email, subject: 'Your Inkwell account has been deleted', ...body };
+    },
+
+    /** Minted at send time, like reset links; a sign-up confirmed, superseded or expired meanwhile sends nothing. */
+    async 'signup-confirmation'({ signupId }, em) {
+      const minted = await em.transactional((tx) => mintSignupLink(tx, signupId, now()));
+      if (!minted) return null;
+      const body = renderEmail('signup-confirm', {
+        username: minted.signup.username,
+        link: links.confirmSignup(minted.token),
+        lifetime: lifetime(SIGNUP_TTL_HOURS * 60),
+      });
+      return { to: minted.signup.email, subject: 'Confirm your email to create your Inkwell account', ...body };
+    },
+
+    /** To the owner of an address someone tried to sign up with: no confirmation link, only the ways in. */
+    async 'signup-account-exists'({ userId }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
+      const body = renderEmail('signup-account-exists', { username: user.username, logIn: links.logIn, forgotPassword: links.forgotPassword });
+      return { to: user.email, subject: 'You already have an Inkwell account', ...body };
     },
   };
 }

@@ -3,16 +3,17 @@
 import { existsSync } from 'node:fs';
 import { wrap, type EntityClass } from '@mikro-orm/core';
 import {
-  AccountToken, entities, Job, LoginThrottle, PasswordResetToken, Post, RateLimitHit, SecurityEvent, Session, User,
+  AccountToken, entities, Job, LoginThrottle, PasswordResetToken, Post, RateLimitHit, SecurityEvent, Session, Signup, SignupThrottle, User,
 } from './entities.ts';
 import { isPostgres, migrate, openDatabase, type EntityManager, type Orm } from './orm.ts';
 import { progressTo, type Progress } from './progress.ts';
 
 // Parents before children, so every foreign key holds as rows arrive. The limits' counters come
 // along too (a guesser must not get a fresh budget because the site moved databases), and so do
-// queued jobs (an accepted request or an unsent email is a promise) and the security activity.
+// queued jobs (an accepted request or an unsent email is a promise), the security activity, and live
+// pending sign-ups (a confirmation link emailed before the move still works after it).
 const TABLES: EntityClass<object>[] = [
-  User, PasswordResetToken, Session, Post, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle,
+  User, PasswordResetToken, Session, Post, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle, Signup, SignupThrottle,
 ];
 // Rows per insert: a few hundred keeps statements well under Postgres's 65,535 bind parameters.
 const BATCH = 500;

@@ -1,4 +1,4 @@
-// The tables of Inkwell, declared once for SQLite and Postgres.
+// Inkwell's tables, declared once for SQLite and Postgres.
 import { defineEntity, p } from '@mikro-orm/core';
 
 const UserSchema = defineEntity({
@@ -169,4 +169,41 @@ const PostSchema = defineEntity({
 export class Post extends PostSchema.class {}
 PostSchema.setClass(Post);
 
-export const entities = [User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle, Post];
+/**
+ * A sign-up waiting for its address to confirm it: written by the recorded request's job once it
+ * knows the address has no account. The account exists only once the emailed link is used.
+ */
+const SignupSchema = defineEntity({
+  name: 'Signup',
+  tableName: 'signup',
+  properties: {
+    id: p.integer().primary(),
+    // Not unique: usernames and addresses are claimed by the user table when the link is used.
+    username: p.string().length(32),
+    email: p.string().length(254).index(),
+    // argon2id of the password typed at sign-up; the plain password is never stored.
+    passwordHash: p.string().length(255),
+    // SHA-256 of the emailed link's token, set when the email is composed (sent); null before that.
+    tokenHash: p.string().length(64).nullable().unique(),
+    expiresAt: p.datetime().index(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export class Signup extends SignupSchema.class {}
+SignupSchema.setClass(Signup);
+
+/** One row per address that was sent a sign-up email lately: the per-address throttle, claimed atomically. */
+const SignupThrottleSchema = defineEntity({
+  name: 'SignupThrottle',
+  tableName: 'signup_throttle',
+  properties: {
+    email: p.string().length(254).primary(),
+    expiresAt: p.datetime().index(),
+  },
+});
+export class SignupThrottle extends SignupThrottleSchema.class {}
+SignupThrottleSchema.setClass(SignupThrottle);
+
+export const entities = [
+  User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle, Post, Signup, SignupThrottle,
+];

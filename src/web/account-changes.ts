@@ -30,8 +30,8 @@ export function accountChanges({ accounts, secureCookies, appBaseUrl, pageCache 
   pageCache: PageCache;
 }) {
   // Tokens leave the address bar on first load (into a cookie scoped to the page that uses them).
-  const emailLinks = createTokenLinks(appBaseUrl, secureCookies, { path: '/account/email/confirm', cookie: 'inkwell_email_change', cookieMinutes: 15 });
-  const secureLinks = createTokenLinks(appBaseUrl, secureCookies, { path: '/account/secure', cookie: 'inkwell_secure', cookieMinutes: 15 });
+  const emailLinks = createTokenLinks(secureCookies, { path: '/account/email/confirm', cookie: 'inkwell_email_change', cookieMinutes: 15 });
+  const secureLinks = createTokenLinks(secureCookies, { path: '/account/secure', cookie: 'inkwell_secure', cookieMinutes: 15 });
 
   const changeEmail: RequestHandler = async (req, res) => {
     const input = parse(ChangeEmailForm, req.body);

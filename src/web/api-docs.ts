@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { EVENT_KINDS } from '../accounts/activity.ts';
 import { PostForm, PostPatch } from './post-forms.ts';
-import { ChangeEmailForm, ChangePasswordForm, DeleteAccountForm, ForgotForm, LoginForm, RegisterForm, ResetForm, TokenForm } from './forms.ts';
+import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, ForgotForm, LoginForm, RegisterForm, ResetForm, TokenForm } from './forms.ts';
 import type { Answer, ApiDoc } from './openapi.ts';
 
 export const ErrorBody = z.object({
@@ -41,9 +41,24 @@ export const RATE_LIMITED = error('Too many attempts from this address; `Retry-A
 
 export const API = {
   register: {
-    summary: 'Create an account',
+    summary: 'Sign up',
+    description: 'The answer is the same, byte for byte, whether the address is new, already has an account, or has a ' +
+      'pending sign-up: a new address gets a confirmation link, a taken one a note without a link. ' +
+      'Only the username ("taken") and the password policy are answered at once (422).',
     body: RegisterForm,
-    responses: { 201: { description: 'Created and logged in (the session cookie is set).', body: UserBody }, 422: INVALID_INPUT, 429: RATE_LIMITED },
+    responses: { 202: { description: 'Check your inbox to finish creating your account.', body: MessageBody }, 422: INVALID_INPUT, 429: RATE_LIMITED },
+  },
+  confirmSignup: {
+    summary: 'Create the account with the token from the confirmation email',
+    description: 'Logs in (sets the session cookie). `username` picks another name if the one chosen was taken meanwhile.',
+    body: ConfirmSignupForm.required({ token: true }),
+    responses: {
+      201: { description: 'Created and logged in.', body: UserBody },
+      400: error('The link is invalid, used, superseded or expired.'),
+      409: error('The address got an account meanwhile: log in or reset its password.'),
+      422: INVALID_INPUT,
+      429: RATE_LIMITED,
+    },
   },
   login: {
     summary: 'Log in',

@@ -3,17 +3,19 @@ import type { RequestHandler } from 'express';
 import type { Accounts, Profile } from '../accounts/index.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { AfterAnswer } from './after-answer.ts';
-import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
+import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from './limits.ts';
 import { clientOfRequest, currentUser, logInSession, logOutSession } from './middleware.ts';
 import { activityNotes, FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './pages.ts';
 import { jsonError } from './respond.ts';
 import type { ResetLinks } from './reset-links.ts';
+import { SIGNUP_MESSAGE } from './signup-pages.ts';
 
 const invalidInput = (fields: FieldErrors) => ['invalid_input', 'Some fields need attention.', fields] as const;
 
 // Serialised once: every email gets exactly these bytes.
 const FORGOT_BODY = JSON.stringify({ message: FORGOT_MESSAGE });
+const SIGNUP_BODY = JSON.stringify({ message: SIGNUP_MESSAGE });
 
 export function api(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAnswer; resetLinks: ResetLinks }) {
   const { accounts, jobs, later } = deps;
@@ -22,10 +24,30 @@ export function api(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAns
   const register: RequestHandler = async (req, res) => {
     const input = parse(RegisterForm, req.body);
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
-    const outcome = await accounts.registerUser(input.data);
-    if (!outcome.ok) return jsonError(res, 422, ...invalidInput(outcome.fields));
-    await logInSession(req, outcome.user);
-    res.status(201).json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
+    const recorded = await accounts.recordSignup(input.data);
+    if (!recorded.ok) return jsonError(res, 422, ...invalidInput(recorded.fields));
+    // As the page: recorded before the answer, the address looked at after it.
+    res.once('finish', () => jobs.wake());
+    res.status(202).type('application/json').send(SIGNUP_BODY);
+  };
+
+  const confirmSignup: RequestHandler = async (req, res) => {
+    const input = parse(ConfirmSignupForm.required({ token: true }), req.body);
+    if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
+    const outcome = await accounts.confirmSignup(input.data.token, { username: input.data.username });
+    if (outcome.ok) {
+      await logInSession(req, outcome.user);
+      noteSignIn(req, res, outcome.user.id);
+      return res.status(201).json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
+    }
+    switch (outcome.reason) {
+      case 'username_taken':
+        return jsonError(res, 422, ...invalidInput({ username: `The username ${outcome.username} was taken before you confirmed. Choose another.` }));
+      case 'email_taken':
+        return jsonError(res, 409, 'email_taken', 'This email address already has an account. Log in, or reset its password.');
+      case 'invalid_token':
+        return jsonError(res, 400, 'invalid_token', 'This confirmation link is invalid or has expired. Sign up again.');
+    }
   };
 
   const login: RequestHandler = async (req, res) => {
@@ -107,7 +129,7 @@ export function api(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAns
     res.json({ message: 'Your password has been changed. Your other sessions have been ended.' });
   };
 
-  return { register, login, logout, me, forgot, reset, changePassword };
+  return { register, confirmSignup, login, logout, me, forgot, reset, changePassword };
 }
 
 function publicProfile({ id, username, email, createdAt }: Profile) {

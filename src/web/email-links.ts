@@ -7,11 +7,13 @@ export function createEmailLinks(appBaseUrl: URL): EmailLinks {
     url.searchParams.set('token', token);
     return url.href;
   };
+  const page = (path: string) => new URL(path, appBaseUrl).href;
   return {
     resetPassword: withToken('/reset-password'),
     confirmEmail: withToken('/account/email/confirm'),
+    confirmSignup: withToken('/register/confirm'),
     secure: withToken('/account/secure'),
-    forgotPassword: new URL('/forgot-password', appBaseUrl).href,
-    login: new URL('/login', appBaseUrl).href,
+    logIn: page('/login'),
+    forgotPassword: page('/forgot-password'),
   };
 }

@@ -46,6 +46,11 @@ export const ResetForm = z.object({
   token: single(128, 'the reset token').optional(),
   new_password: newPassword('a new password'),
 });
+// The username is only sent when the one chosen at sign-up was taken before the link was used.
+export const ConfirmSignupForm = z.object({
+  token: single(128, 'the confirmation token').optional(),
+  username: username.optional(),
+});
 export const ChangePasswordForm = z.object({
   current_password: password('your current password'),
   new_password: newPassword('a new password'),

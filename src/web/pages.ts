@@ -4,7 +4,7 @@ import type { EventKind } from '../accounts/activity.ts';
 import type { Accounts } from '../accounts/index.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { AfterAnswer } from './after-answer.ts';
-import { ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm, localPath, parse } from './forms.ts';
+import { ChangePasswordForm, ForgotForm, LoginForm, ResetForm, localPath, parse } from './forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from './limits.ts';
 import { clientOfRequest, currentUser, logInSession, logOutSession } from './middleware.ts';
 import { ACCOUNT_NOTICES, ACCOUNT_VIEW, lookUp, showAccount } from './account-view.ts';
@@ -27,17 +27,6 @@ const NOTICES: Record<string, string> = {
 export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAnswer; resetLinks: ResetLinks }) {
   const { accounts, jobs, later, resetLinks } = deps;
   const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
-
-  const registerView = { page: 'register', fragment: 'register-form', title: 'Create an account' };
-  const showRegister: RequestHandler = (req, res) => show(req, res, registerView);
-  const register: RequestHandler = async (req, res) => {
-    const input = parse(RegisterForm, req.body);
-    if (!input.ok) return show(req, res, { ...registerView, status: 422 }, { errors: input.fields, values: req.body });
-    const outcome = await accounts.registerUser(input.data);
-    if (!outcome.ok) return show(req, res, { ...registerView, status: 422 }, { errors: outcome.fields, values: input.data });
-    await logInSession(req, outcome.user);
-    redirect(req, res, '/account');
-  };
 
   const loginView = { page: 'login', fragment: 'login-form', title: 'Log in' };
   const showLogin: RequestHandler = (req, res) => {
@@ -141,7 +130,7 @@ export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterA
     redirect(req, res, '/login?notice=password_reset');
   };
 
-  return { showRegister, register, showLogin, login, logout, account, changePassword, showForgot, forgot, showReset, reset };
+  return { showLogin, login, logout, account, changePassword, showForgot, forgot, showReset, reset };
 }
 
 /**

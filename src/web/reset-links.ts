@@ -1,5 +1,6 @@
 // Reset links: carried from the address bar into a short-lived cookie (email-links.ts builds them).
 import type { Request, Response } from 'express';
+import { cookieValues } from './token-links.ts';
 
 const PATH = '/reset-password';
 // Long enough to type a new password, short enough not to linger in the browser.
@@ -33,20 +34,4 @@ export function createResetLinks(secure: boolean) {
       res.clearCookie(cookie.name, cookie.options);
     },
   };
-}
-
-/** Every value sent under `name` (the cookie package keeps only the first). */
-function cookieValues(header: string, name: string): string[] {
-  const values: string[] = [];
-  for (const pair of header.split(';')) {
-    const eq = pair.indexOf('=');
-    if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
-    const value = pair.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
-    try {
-      values.push(decodeURIComponent(value));
-    } catch {
-      values.push(value);
-    }
-  }
-  return values;
 }

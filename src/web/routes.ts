@@ -19,6 +19,8 @@ import { pages } from './pages.ts';
 import { postPages, requireWriter } from './posts-pages.ts';
 import { postsApi } from './posts-api.ts';
 import type { ResetLinks } from './reset-links.ts';
+import { signupPages } from './signup-pages.ts';
+import type { TokenLinks } from './token-links.ts';
 
 export type RouteDeps = {
   accounts: Accounts;
@@ -28,6 +30,7 @@ export type RouteDeps = {
   secureCookies: boolean;
   appBaseUrl: URL;
   resetLinks: ResetLinks;
+  confirmLinks: TokenLinks;
   limit: Limiters;
   /** The dev outbox, in development only; in production /dev/mailbox does not exist. */
   outbox: Mailer['outbox'];
@@ -36,15 +39,19 @@ export type RouteDeps = {
   pageCache: PageCache;
 };
 
-export function routes({ accounts, jobs, later, resetLinks, limit, outbox, secureCookies, appBaseUrl, posts, pageCache }: RouteDeps): Router {
+export function routes({ accounts, jobs, later, resetLinks, confirmLinks, limit, outbox, secureCookies, appBaseUrl, posts, pageCache }: RouteDeps): Router {
   const page = pages({ accounts, jobs, later, resetLinks });
+  const signup = signupPages({ accounts, jobs, later, confirmLinks });
   const json = api({ accounts, jobs, later, resetLinks });
   const security = accountSecurity({ accounts, later });
   const changes = accountChanges({ accounts, later, secureCookies, appBaseUrl, pageCache });
   const r = Router();
 
-  r.get('/register', page.showRegister);
-  r.post('/register', limit.register, page.register);
+  r.get('/register', signup.showRegister);
+  r.post('/register', limit.register, signup.register);
+  r.get('/register/confirm', signup.showConfirm);
+  // Guessing links is hopeless at 256 bits, but cheap to stop: the same limit as reset links.
+  r.post('/register/confirm', limit.reset, signup.confirm);
   r.get('/login', page.showLogin);
   r.post('/login', limit.login, page.login);
   r.post('/logout', page.logout);
@@ -69,6 +76,7 @@ export function routes({ accounts, jobs, later, resetLinks, limit, outbox, secur
   // JSON routes: each with its documentation (src/web/api-docs.ts), served at /api/openapi.json.
   const jr = jsonRoutes(r);
   jr.post('/api/users', API.register, limit.register, noStore, json.register);
+  jr.post('/api/users/confirm', API.confirmSignup, limit.reset, noStore, json.confirmSignup);
   jr.post('/api/auth/login', API.login, limit.login, noStore, json.login);
   jr.post('/api/auth/logout', API.logout, json.logout);
   jr.get('/api/users/me', API.me, requireUser, json.me);

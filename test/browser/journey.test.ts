@@ -4,7 +4,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { STRONG_PASSWORD, registeredUser, startHarness, type Harness } from '../support/harness.ts';
 import { startOtherSite, type OtherSite } from '../support/other-site.ts';
-import { recipients, resetLinkIn } from '../support/smtp.ts';
+import { CONFIRM_SUBJECT, confirmationLinkIn, recipients, resetLinkIn } from '../support/smtp.ts';
 import { focusRing, launchChromium, saveScreenshot } from '../support/browser.ts';
 import { SCREENSHOTS, WITHOUT_JS, WITH_JS, openSession, type Mode } from '../support/browser-session.ts';
 
@@ -54,12 +54,40 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
       expect(await form.getByLabel('Email').inputValue()).toBe(email);
       await b.check('02-register-error');
 
+      // The same answer for every address: check your inbox. No account exists yet.
       await form.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
+      await b.markPage();
       response = await b.submit(form, 'Create account', '/register');
+      expect(response.status()).toBe(202);
+      await page.locator('#register-form .message.success').waitFor();
+      expect(await b.pageWasKept()).toBe(mode.javaScript);
+      await b.expectFocusOnMessage(/Check your inbox/);
+      expect(await header.textContent()).not.toContain('Signed in');
+      await b.check('02a-register-sent');
+
+      // The link from the confirmation email that actually arrived: its token leaves the address bar, a button finishes.
+      const confirmation = await h.sink.waitFor((m) => recipients(m).includes(email) && m.subject === CONFIRM_SUBJECT);
+      const confirmLink = confirmationLinkIn(confirmation);
+      expect(confirmLink.startsWith(`${h.baseUrl}/register/confirm?token=`)).toBe(true);
+      const opened = (await page.goto(confirmLink))!;
+      expect(page.url()).toBe(b.url('/register/confirm'));
+      const moved = await opened.request().redirectedFrom()!.response();
+      expect(moved!.status()).toBe(303);
+      for (const answer of [moved!, opened]) {
+        expect(answer.headers()['referrer-policy']).toBe('no-referrer');
+        expect(answer.headers()['cache-control']).toBe('no-store');
+      }
+      await b.check('02b-register-confirm');
+      response = await b.submit(page.locator('#confirm-form'), 'Create my account', '/register/confirm');
       b.expectRedirect(response, '/account');
       await page.waitForURL(b.url('/account'));
       expect(await header.textContent()).toContain(`Signed in as ${username}`);
       await b.check('03-account');
+
+      // The link worked once; opened again it explains itself and offers to sign up again.
+      expect((await page.goto(confirmLink))!.status()).toBe(400);
+      expect(await page.locator('h1').textContent()).toBe('This link does not work');
+      await b.check('03a-register-link-used');
 
       // Log out from the header: a plain form in both modes.
       response = await b.submit(header, 'Log out', '/logout');
@@ -252,7 +280,8 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
       const form = b.page.locator('#forgot-form');
       await form.getByLabel('Email').fill(grace.email);
       expect((await b.submit(form, 'Send reset link', '/forgot-password')).status()).toBe(202);
-      await expect.poll(() => dev.mailer.outbox?.length).toBe(1);
+      // Beside grace's sign-up confirmation: the reset email.
+      await expect.poll(() => dev.mailer.outbox?.filter((m) => m.subject === 'Reset your Inkwell password').length).toBe(1);
 
       await b.page.locator('.site-footer').getByRole('link', { name: 'Dev mailbox' }).click();
       await b.page.waitForURL(b.url('/dev/mailbox'));

@@ -1,12 +1,13 @@
-// Moving from SQLite to Postgres with `npm run db:copy`: accounts, live links and sessions survive the move.
+// Moving from SQLite to Postgres with `npm run db:copy`: accounts, live links, sessions and pending sign-ups survive the move.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { PasswordResetToken, Session, User } from '../../src/db/entities.ts';
+import { PasswordResetToken, Session, Signup, User } from '../../src/db/entities.ts';
 import { migrate, openDatabase } from '../../src/db/orm.ts';
 import { client, startApp } from '../support/app-process.ts';
-import { createDatabase, startHarness, STRONG_PASSWORD, type Harness, type TestDatabase } from '../support/harness.ts';
-import { recipients, resetLinkIn, tokenOf } from '../support/smtp.ts';
+import { createDatabase, mailArriving, mailSeen, registeredUser, startHarness, STRONG_PASSWORD, type Harness, type TestDatabase } from '../support/harness.ts';
+import { signUpThroughEmail } from '../support/sign-up.ts';
+import { CONFIRM_SUBJECT, confirmationLinkIn, recipients, resetLinkIn, tokenOf } from '../support/smtp.ts';
 import { PATIENCE_MS } from '../support/net.ts';
 
 const COPY = fileURLToPath(new URL('../../src/db/copy.ts', import.meta.url));
@@ -21,16 +22,25 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
   };
   let alice: { cookie: string; createdAt: string; token: string };
   let postId: number;
+  let doraToken: string;
 
   beforeAll(async () => {
     // The SQLite database as the app leaves it: alice logged in with a live reset link,
-    // bob whose session and link have expired.
+    // bob whose session and link have expired, dora with a sign-up waiting for its link, eve with an expired one.
     h = await startHarness('sqlite');
     const register = async (name: string) => {
-      const res = await h.request().post('/api/users').send({ username: name, email: `${name}@example.com`, password: STRONG_PASSWORD });
-      expect(res.status).toBe(201);
-      return { id: res.body.user.id as number, cookie: String(res.headers['set-cookie'][0]).split(';')[0], createdAt: res.body.user.created_at };
+      const user = await registeredUser(h, name);
+      const me = await user.agent.get('/api/users/me').expect(200);
+      return { id: user.id, cookie: user.cookie, createdAt: me.body.user.created_at as string };
     };
+    const pendingSignUp = async (name: string) => {
+      const seen = mailSeen(h);
+      await h.request().post('/api/users').send({ username: name, email: `${name}@example.com`, password: STRONG_PASSWORD }).expect(202);
+      const mail = await mailArriving(h, seen, (m) => m.to.includes(`${name}@example.com`) && m.subject === CONFIRM_SUBJECT);
+      return tokenOf(confirmationLinkIn(mail));
+    };
+    doraToken = await pendingSignUp('dora');
+    await pendingSignUp('eve');
     const a = await register('alice');
     const bob = await register('bob');
     for (const email of ['alice@example.com', 'bob@example.com']) {
@@ -38,12 +48,14 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     }
     const post = await h.request().post('/api/posts').set('Cookie', a.cookie).send({ title: 'Moved with me', body: 'A *post*.' }).expect(201);
     postId = post.body.post.id;
-    const mail = await h.sink.waitFor((m) => recipients(m).includes('alice@example.com'));
-    await h.sink.waitFor((m) => recipients(m).includes('bob@example.com'));
+    const reset = (to: string) => h.sink.waitFor((m) => recipients(m).includes(to) && m.subject === 'Reset your Inkwell password');
+    const mail = await reset('alice@example.com');
+    await reset('bob@example.com');
     await h.tasks.drain(PATIENCE_MS);
     const past = new Date(Date.now() - 60_000);
     await h.orm.em.fork().nativeUpdate(PasswordResetToken, { user: bob.id }, { expiresAt: past });
     await h.orm.em.fork().nativeUpdate(Session, { user: bob.id }, { expiresAt: past });
+    await h.orm.em.fork().nativeUpdate(Signup, { username: 'eve' }, { expiresAt: past });
     alice = { cookie: a.cookie, createdAt: a.createdAt, token: tokenOf(resetLinkIn(mail)) };
     // Stopped, as docs/deploying.md says, before copying.
     await h.jobs.stop(5_000);
@@ -56,7 +68,7 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     for (const db of targets) await db.drop();
   });
 
-  it('copies users, live links and live sessions; on Postgres the old password, session and link still work', async () => {
+  it('copies users, live links, live sessions and pending sign-ups; on Postgres the old password, session and links still work', { timeout: 120_000 }, async () => {
     const pg = await target();
     const copy = await runCopy(h.db.url, pg.url);
     expect(copy.code, copy.stderr).toBe(0);
@@ -64,6 +76,7 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     expect(copy.stdout).toContain('password_reset_token: 1 copied (1 expired left behind)\n');
     expect(copy.stdout).toContain('session: 1 copied (1 expired left behind)\n');
     expect(copy.stdout).toContain('post: 1 copied\n');
+    expect(copy.stdout).toContain('signup: 1 copied (1 expired left behind)\n');
 
     const app = await startApp({
       NODE_ENV: 'test',
@@ -86,9 +99,13 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
       expect((await client(app).post('/api/auth/login', { email, password: STRONG_PASSWORD })).status).toBe(200);
     }
     // Sequences were moved past the copied ids: a new account gets the next id instead of colliding.
-    const carol = await client(app).post('/api/users', { username: 'carol', email: 'carol@example.com', password: STRONG_PASSWORD });
+    // A sign-up emailed before the move is confirmed after it.
+    const dora = await client(app).post('/api/users/confirm', { token: doraToken });
+    expect(dora.status).toBe(201);
+    expect(dora.body.user.id).toBe(3);
+    const carol = await signUpThroughEmail(client(app), h.sink, { username: 'carol', email: 'carol@example.com', password: STRONG_PASSWORD });
     expect(carol.status).toBe(201);
-    expect(carol.body.user.id).toBe(3);
+    expect(carol.body.user.id).toBe(4);
 
     // The link emailed before the move still works, once, and ends alice's old session.
     const reset = await client(app).post('/api/users/reset-password', { token: alice.token, new_password: 'moved to postgres at last' });

@@ -6,6 +6,7 @@ import { PRODUCTION_ENV, client, startApp, type AppProcess } from '../support/ap
 import { createDatabase, STRONG_PASSWORD, type TestDatabase } from '../support/harness.ts';
 import { recipients, resetLinkIn, startSmtpSink, type Sink } from '../support/smtp.ts';
 import { until } from '../support/net.ts';
+import { signUpThroughEmail } from '../support/sign-up.ts';
 
 describe.skipIf(!inject('postgresUrl'))('graceful stop on SIGTERM (Postgres)', () => {
   let db: TestDatabase;
@@ -23,9 +24,10 @@ describe.skipIf(!inject('postgresUrl'))('graceful stop on SIGTERM (Postgres)', (
 
   const start = async () => (app = await startApp({ ...PRODUCTION_ENV, DATABASE_URL: db.url, SMTP_URL: sink.url }));
 
-  it('a reset email requested right before SIGTERM is still sent, then the process exits 0', async () => {
+  // A real process, argon2 and two emails (the sign-up's and the reset's) on a shared machine: minutes, not seconds, at worst.
+  it('a reset email requested right before SIGTERM is still sent, then the process exits 0', { timeout: 120_000 }, async () => {
     await start();
-    const registered = await client(app).post('/api/users', { username: 'alice', email: 'alice@example.com', password: STRONG_PASSWORD });
+    const registered = await signUpThroughEmail(client(app), sink, { username: 'alice', email: 'alice@example.com', password: STRONG_PASSWORD });
     expect(registered.status).toBe(201);
 
     expect((await client(app).post('/api/users/forgot-password', { email: 'alice@example.com' })).status).toBe(202);
@@ -33,24 +35,24 @@ describe.skipIf(!inject('postgresUrl'))('graceful stop on SIGTERM (Postgres)', (
     // Checked at the moment the process is gone: the email must have been accepted before it exited.
     let sentBeforeExit = false;
     app.child.once('exit', () => {
-      sentBeforeExit = sink.messages.some((m) => recipients(m).includes('alice@example.com'));
+      sentBeforeExit = sink.messages.some((m) => recipients(m).includes('alice@example.com') && m.subject === 'Reset your Inkwell password');
     });
     const exit = await app.stop('SIGTERM');
     const took = Date.now() - signalledAt;
 
     expect(exit, app.output()).toEqual({ code: 0, signal: null });
     expect(sentBeforeExit, app.output()).toBe(true);
-    const mail = sink.messages.find((m) => recipients(m).includes('alice@example.com'))!;
+    const mail = sink.messages.find((m) => recipients(m).includes('alice@example.com') && m.subject === 'Reset your Inkwell password')!;
     expect(resetLinkIn(mail)).toMatch(/^https:\/\/inkwell\.test\/reset-password\?token=/);
     expect(app.messages()).toContain('stopped');
     expect(app.output()).not.toContain('unfinished');
     console.log(`[deploy] SIGTERM → exit 0 with a reset email in flight: ${took} ms`);
   });
 
-  it('a request in flight when SIGTERM arrives is answered, new connections are refused, then it exits 0', async () => {
+  it('a request in flight when SIGTERM arrives is answered, new connections are refused, then it exits 0', { timeout: 120_000 }, async () => {
     await start();
     const bob = { username: 'bob', email: 'bob@example.com', password: STRONG_PASSWORD };
-    expect((await client(app).post('/api/users', bob)).status).toBe(201);
+    expect((await signUpThroughEmail(client(app), sink, bob)).status).toBe(201);
 
     // Hold the user table so that a login is stuck inside the database, mid-request, for as long as we like.
     const locker = new pg.Client({ connectionString: db.url });

@@ -13,8 +13,7 @@ describe.each(dialects())('password reset on %s', (dialect) => {
   it('a reset link from the email sets a new password and ends the old session', async () => {
     const alice = await registeredUser(h, 'alice');
     await h.request().post('/forgot-password').type('form').send({ email: 'Alice@Example.com ' }).expect(202);
-    const mail = await h.sink.waitFor((m) => recipients(m).includes(alice.email));
-    expect(mail.subject).toBe('Reset your Inkwell password');
+    const mail = await h.sink.waitFor((m) => recipients(m).includes(alice.email) && m.subject === 'Reset your Inkwell password');
     const link = resetLinkIn(mail);
     expect(link.startsWith('https://inkwell.test/reset-password?token=')).toBe(true);
     expect(mail.text).toContain('alice');

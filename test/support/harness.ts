@@ -15,8 +15,8 @@ import { createLogger } from '../../src/log.ts';
 import { DEFAULT_RETRY } from '../../src/jobs/runner.ts';
 import { Mailer } from '../../src/mail/mailer.ts';
 import { withClient } from './postgres.ts';
-import { PATIENCE_MS } from './net.ts';
-import { recipients, resetLinkIn, startSmtpSink, tokenOf, type Sink } from './smtp.ts';
+import { PATIENCE_MS, until } from './net.ts';
+import { CONFIRM_SUBJECT, confirmationLinkIn, recipients, resetLinkIn, startSmtpSink, tokenOf, type Sink } from './smtp.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -86,6 +86,7 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
     SMTP_URL: options.outbox ? undefined : (options.smtpUrl ?? sink.url),
     RATE_LIMITS: 'off',
     RESET_THROTTLE_SECONDS: '0',
+    SIGNUP_THROTTLE_SECONDS: '0',
     ...options.env,
   });
   const logs: string[] = [];
@@ -143,13 +144,50 @@ function listenOnLoopback(): Promise<Server> {
 
 export const STRONG_PASSWORD = 'correct horse battery staple';
 
-/** Registers a user through the API and returns a logged-in agent. */
+/**
+ * Signs a user up the way a person does: the sign-up (202), the confirmation email that actually
+ * arrived, and its link (201, logged in). Returns the logged-in agent.
+ */
 export async function registeredUser(h: Harness, name = 'alice', password = STRONG_PASSWORD) {
   const agent = h.request();
-  const res = await agent.post('/api/users').send({ username: name, email: `${name}@example.com`, password });
-  if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${JSON.stringify(res.body)}`);
-  const cookie = String(res.headers['set-cookie']?.[0] ?? '').split(';')[0];
-  return { agent, cookie, email: `${name}@example.com`, password, id: res.body.user.id as number };
+  const email = `${name}@example.com`;
+  const seen = mailSeen(h);
+  const res = await agent.post('/api/users').send({ username: name, email, password });
+  if (res.status !== 202) throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const mail = await mailArriving(h, seen, (m) => m.to.includes(email) && m.subject === CONFIRM_SUBJECT);
+  const confirmed = await agent.post('/api/users/confirm').send({ token: tokenOf(confirmationLinkIn(mail)) });
+  if (confirmed.status !== 201) throw new Error(`confirming the sign-up failed: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
+  const cookie = String(confirmed.headers['set-cookie']?.[0] ?? '').split(';')[0];
+  return { agent, cookie, email, password, id: confirmed.body.user.id as number };
+}
+
+/** An email as the tests read it, from the SMTP sink or, with `outbox: true`, the dev mailbox. */
+export type SentMail = { to: string[]; subject: string; text: string };
+
+/** A mark in the harness's mail so far; `mailArriving` looks only at what came after it. */
+export function mailSeen(h: Harness): number {
+  return h.mailer.outbox ? h.mailer.outbox.length : h.sink.messages.length;
+}
+
+/** The first email after `seen` that matches, waiting for it to arrive. */
+export async function mailArriving(h: Harness, seen: number, match: (mail: SentMail) => boolean): Promise<SentMail> {
+  const outbox = h.mailer.outbox;
+  if (outbox) {
+    let found: SentMail | undefined;
+    await until(() => {
+      // The dev outbox keeps the newest first.
+      const later = outbox.slice(0, outbox.length - seen).reverse();
+      found = later.map((m) => ({ to: [m.to], subject: m.subject, text: m.text })).find(match);
+      return found !== undefined;
+    }, 'an email in the dev outbox');
+    return found!;
+  }
+  const mail = await h.sink.waitFor((m) => h.sink.messages.indexOf(m) >= seen && match(sentMail(m)));
+  return sentMail(mail);
+}
+
+function sentMail(mail: Sink['messages'][number]): SentMail {
+  return { to: recipients(mail), subject: mail.subject ?? '', text: mail.text ?? '' };
 }
 
 /** Asks for a reset link over HTTP and returns the token from the email that arrived. */

@@ -107,6 +107,16 @@ export function linkIn(mail: ParsedMail, path: string): string {
   return link;
 }
 
+/** The sign-up confirmation link in an email's text part. */
+export function confirmationLinkIn(mail: { text?: string | false }): string {
+  const link = /https?:\/\/\S+\/register\/confirm\?token=[A-Za-z0-9_-]+/.exec(mail.text || '')?.[0];
+  if (!link) throw new Error('no confirmation link in the email');
+  return link;
+}
+
+export const CONFIRM_SUBJECT = 'Confirm your email to create your Inkwell account';
+export const ACCOUNT_EXISTS_SUBJECT = 'You already have an Inkwell account';
+
 export function tokenOf(link: string): string {
   return new URL(link).searchParams.get('token')!;
 }

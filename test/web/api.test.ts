@@ -1,6 +1,7 @@
 // The JSON API, one describe per route, with DESIGN.md's statuses and error shape.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dialects, registeredUser, startHarness, STRONG_PASSWORD, type Harness } from '../support/harness.ts';
+import { dialects, mailArriving, mailSeen, registeredUser, startHarness, STRONG_PASSWORD, type Harness } from '../support/harness.ts';
+import { confirmationLinkIn, tokenOf } from '../support/smtp.ts';
 
 describe.each(dialects())('JSON API on %s', (dialect) => {
   let h: Harness;
@@ -9,17 +10,23 @@ describe.each(dialects())('JSON API on %s', (dialect) => {
   });
   afterAll(() => h.close());
 
-  describe('POST /api/users', () => {
-    it('creates the user (201), logs them in, and never returns the hash', async () => {
+  describe('POST /api/users and /api/users/confirm', () => {
+    it('answers 202 and creates nobody; the emailed token creates the user (201), logs them in, and never returns the hash', async () => {
+      const seen = mailSeen(h);
+      const res = await h.request().post('/api/users').send({ username: 'Api_User', email: ' Api@Example.com', password: STRONG_PASSWORD });
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({ message: 'Check your inbox to finish creating your account.' });
+      const mail = await mailArriving(h, seen, (m) => m.to.includes('api@example.com'));
       const agent = h.request();
-      const res = await agent.post('/api/users').send({ username: 'Api_User', email: ' Api@Example.com', password: STRONG_PASSWORD });
-      expect(res.status).toBe(201);
-      expect(res.body.user).toMatchObject({ username: 'api_user', email: 'api@example.com' });
-      expect(Object.keys(res.body.user).sort()).toEqual(['created_at', 'email', 'id', 'username']);
+      await agent.get('/api/users/me').expect(401);
+      const confirmed = await agent.post('/api/users/confirm').send({ token: tokenOf(confirmationLinkIn(mail)) });
+      expect(confirmed.status).toBe(201);
+      expect(confirmed.body.user).toMatchObject({ username: 'api_user', email: 'api@example.com' });
+      expect(Object.keys(confirmed.body.user).sort()).toEqual(['created_at', 'email', 'id', 'username']);
       await agent.get('/api/users/me').expect(200);
     });
 
-    it('answers 422 with the error shape for a taken email and a common password', async () => {
+    it('answers 422 with the error shape for a common password, and 202 for a taken email', async () => {
       await registeredUser(h, 'taken');
       const res = await h.request().post('/api/users').send({ username: 'other', email: 'taken@example.com', password: 'qwerty123' });
       expect(res.status).toBe(422);
@@ -31,7 +38,8 @@ describe.each(dialects())('JSON API on %s', (dialect) => {
         },
       });
       const taken = await h.request().post('/api/users').send({ username: 'other', email: 'taken@example.com', password: STRONG_PASSWORD });
-      expect(taken.body.error.fields.email).toMatch(/already exists/);
+      expect(taken.status).toBe(202);
+      expect(taken.body).toEqual({ message: 'Check your inbox to finish creating your account.' });
     });
   });
 

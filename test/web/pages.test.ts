@@ -1,7 +1,8 @@
 // The browser pages, one describe per route: plain forms (303 or 422 page) and htmx (fragments).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { User } from '../../src/db/entities.ts';
-import { dialects, registeredUser, startHarness, STRONG_PASSWORD, type Harness } from '../support/harness.ts';
+import { dialects, mailArriving, mailSeen, registeredUser, startHarness, STRONG_PASSWORD, type Harness } from '../support/harness.ts';
+import { confirmationLinkIn } from '../support/smtp.ts';
 
 describe.each(dialects())('pages on %s', (dialect) => {
   let h: Harness;
@@ -36,12 +37,19 @@ describe.each(dialects())('pages on %s', (dialect) => {
   });
 
   describe('POST /register', () => {
-    it('creates the account, logs in and redirects to /account', async () => {
+    it('answers 202; the emailed link creates the account, logs in and redirects to /account', async () => {
       const name = next();
+      const seen = mailSeen(h);
+      const res = await h.request().post('/register').type('form').send({ username: name, email: `${name}@example.com`, password: STRONG_PASSWORD });
+      expect(res.status).toBe(202);
+      expect(res.text).toContain('Check your inbox to finish creating your account.');
+      const link = new URL(confirmationLinkIn(await mailArriving(h, seen, (m) => m.to.includes(`${name}@example.com`))));
       const agent = h.request();
-      const res = await agent.post('/register').type('form').send({ username: name, email: `${name}@example.com`, password: STRONG_PASSWORD });
-      expect(res.status).toBe(303);
-      expect(res.headers.location).toBe('/account');
+      await agent.get(link.pathname + link.search).expect(303);
+      await agent.get('/register/confirm').expect(200);
+      const done = await agent.post('/register/confirm').type('form').send({});
+      expect(done.status).toBe(303);
+      expect(done.headers.location).toBe('/account');
       const account = await agent.get('/account').expect(200);
       expect(account.text).toMatch(new RegExp(`Signed in as </span><strong>${name}</strong>`));
       expect(account.text).toContain('Change your password');
@@ -59,22 +67,28 @@ describe.each(dialects())('pages on %s', (dialect) => {
       expect(await users()).toBe(before);
     });
 
-    it('with htmx answers only the form fragment, and redirects with HX-Redirect', async () => {
+    it('with htmx answers only the form fragment: the errors, or the inbox message', async () => {
       const bad = await h.request().post('/register').set(htmx).type('form').send({ username: 'x', email: 'x', password: 'x' });
       expect(bad.status).toBe(422);
       expect(bad.text.trimStart()).toMatch(/^<form id="register-form"/);
       expect(bad.headers.vary).toMatch(/HX-Request/);
       const name = next();
       const good = await h.request().post('/register').set(htmx).type('form').send({ username: name, email: `${name}@example.com`, password: STRONG_PASSWORD });
-      expect(good.status).toBe(204);
-      expect(good.headers['hx-redirect']).toBe('/account');
+      expect(good.status).toBe(202);
+      expect(good.text.trimStart()).toMatch(/^<div id="register-form"/);
+      expect(good.text).toContain('Check your inbox to finish creating your account.');
     });
 
-    it('refuses a taken email with 422', async () => {
+    it('answers a taken email exactly as a new one, and creates nothing', async () => {
       const user = await registeredUser(h, next());
-      const res = await h.request().post('/register').type('form').send({ username: next(), email: user.email.toUpperCase(), password: STRONG_PASSWORD });
-      expect(res.status).toBe(422);
-      expect(res.text).toContain('already exists');
+      const before = await users();
+      const taken = await h.request().post('/register').type('form').send({ username: next(), email: user.email.toUpperCase(), password: STRONG_PASSWORD });
+      const name = next();
+      const fresh = await h.request().post('/register').type('form').send({ username: name, email: `${name}@example.com`, password: STRONG_PASSWORD });
+      expect(taken.status).toBe(202);
+      expect(taken.text).toBe(fresh.text);
+      await h.tasks.drain(5_000);
+      expect(await users()).toBe(before);
     });
   });
 

@@ -1,13 +1,14 @@
 // Headers, cross-site refusal, bad input and errors: the guarantees every route shares.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { User } from '../../src/db/entities.ts';
-import { dialects, registeredUser, startHarness, STRONG_PASSWORD, type Harness } from '../support/harness.ts';
+import { dialects, mailArriving, mailSeen, registeredUser, startHarness, STRONG_PASSWORD, type Harness } from '../support/harness.ts';
+import { confirmationLinkIn, tokenOf } from '../support/smtp.ts';
 import { withClient } from '../support/postgres.ts';
 
 const STATE_CHANGING: [method: 'post' | 'patch', path: string][] = [
   ['post', '/register'], ['post', '/login'], ['post', '/logout'], ['post', '/account/password'],
-  ['post', '/forgot-password'], ['post', '/reset-password'],
-  ['post', '/api/users'], ['post', '/api/auth/login'], ['post', '/api/auth/logout'],
+  ['post', '/forgot-password'], ['post', '/reset-password'], ['post', '/register/confirm'],
+  ['post', '/api/users'], ['post', '/api/users/confirm'], ['post', '/api/auth/login'], ['post', '/api/auth/logout'],
   ['patch', '/api/users/me/password'], ['post', '/api/users/forgot-password'], ['post', '/api/users/reset-password'],
 ];
 
@@ -19,7 +20,7 @@ describe.each(dialects())('security on %s', (dialect) => {
   afterAll(() => h.close());
 
   describe('headers', () => {
-    it.each(['/', '/login', '/register', '/forgot-password', '/reset-password', '/nowhere', '/api/nowhere', '/healthz'])(
+    it.each(['/', '/login', '/register', '/register/confirm', '/forgot-password', '/reset-password', '/nowhere', '/api/nowhere', '/healthz'])(
       '%s sends no-referrer, a strict CSP and no X-Powered-By',
       async (path) => {
         const res = await h.request().get(path);
@@ -92,6 +93,8 @@ describe.each(dialects())('security on %s', (dialect) => {
       ['/api/auth/login', { email: 'a@example.com' }],
       ['/api/users/reset-password', { token: ['a'], new_password: STRONG_PASSWORD }],
       ['/api/users/reset-password', { new_password: STRONG_PASSWORD }],
+      ['/api/users/confirm', { token: ['a'] }],
+      ['/api/users/confirm', {}],
     ])('POST %s with %j is a 422 with field errors', async (path, body) => {
       const res = await h.request().post(path).send(body);
       expect(res.status).toBe(422);
@@ -217,8 +220,12 @@ describe('production cookies', () => {
   afterAll(() => h.close());
 
   it('the session cookie is __Host-, Secure, HttpOnly and SameSite=Lax behind a TLS proxy', async () => {
-    const res = await h.request().post('/api/users').set('X-Forwarded-Proto', 'https')
-      .send({ username: 'prod', email: 'prod@example.com', password: STRONG_PASSWORD });
+    const seen = mailSeen(h);
+    await h.request().post('/api/users').set('X-Forwarded-Proto', 'https')
+      .send({ username: 'prod', email: 'prod@example.com', password: STRONG_PASSWORD }).expect(202);
+    const mail = await mailArriving(h, seen, (m) => m.to.includes('prod@example.com'));
+    const res = await h.request().post('/api/users/confirm').set('X-Forwarded-Proto', 'https')
+      .send({ token: tokenOf(confirmationLinkIn(mail)) });
     expect(res.status).toBe(201);
     const cookie = res.headers['set-cookie'][0];
     expect(cookie).toMatch(/^__Host-inkwell=/);

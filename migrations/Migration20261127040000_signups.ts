@@ -1,0 +1,44 @@
+// Pending sign-ups and their per-address throttle (issue 16): the account exists only once the
+// address confirms it, so a sign-up waits here, with its password already hashed.
+import { Migration } from '@mikro-orm/migrations';
+import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
+
+export class Migration20261127040000_signups extends Migration {
+  override name = 'Migration20261127040000_signups';
+
+  override async up(): Promise<void> {
+    const db = this.getEntityManager().getKysely();
+    const pg = this.driver.getPlatform() instanceof PostgreSqlPlatform;
+    const varchar = (n: number) => (pg ? `varchar(${n})` : 'text') as 'text';
+    const timestamp = (pg ? 'timestamptz' : 'datetime') as 'timestamptz';
+    const serial = pg ? 'serial' : 'integer';
+
+    await db.schema
+      .createTable('signup')
+      .addColumn('id', serial, (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()).notNull())
+      .addColumn('username', varchar(32), (c) => c.notNull())
+      .addColumn('email', varchar(254), (c) => c.notNull())
+      .addColumn('password_hash', varchar(255), (c) => c.notNull())
+      .addColumn('token_hash', varchar(64))
+      .addColumn('expires_at', timestamp, (c) => c.notNull())
+      .addColumn('created_at', timestamp, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('signup_email_index').on('signup').column('email').execute();
+    if (pg) await db.schema.alterTable('signup').addUniqueConstraint('signup_token_hash_unique', ['token_hash']).execute();
+    else await db.schema.createIndex('signup_token_hash_unique').on('signup').column('token_hash').unique().execute();
+    await db.schema.createIndex('signup_expires_at_index').on('signup').column('expires_at').execute();
+
+    await db.schema
+      .createTable('signup_throttle')
+      .addColumn('email', varchar(254), (c) => c.notNull().primaryKey())
+      .addColumn('expires_at', timestamp, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('signup_throttle_expires_at_index').on('signup_throttle').column('expires_at').execute();
+  }
+
+  override async down(): Promise<void> {
+    const db = this.getEntityManager().getKysely();
+    await db.schema.dropTable('signup_throttle').execute();
+    await db.schema.dropTable('signup').execute();
+  }
+}
