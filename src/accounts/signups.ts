@@ -35,7 +35,8 @@ export function createSignups({ orm, throttleSeconds, now }: { orm: Orm; throttl
    * address, which is looked at only by the job. The caller wakes the job runner once the answer is out.
    */
   async function recordSignup(input: { username: string; email: string; password: string }): Promise<SignupRecord> {
-    const problem = passwordProblem(input.password);
+    // Typed values only (the username and address as entered), so the answer still tells nothing.
+    const problem = passwordProblem(input.password, { username: input.username, email: input.email });
     if (problem) return { ok: false, reason: 'invalid', fields: { password: problem } };
     if (await em().count(User, { username: input.username })) {
       return { ok: false, reason: 'invalid', fields: { username: 'This username is taken.' } };
