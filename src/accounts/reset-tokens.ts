@@ -1,5 +1,6 @@
 // Password reset tokens: minted here, stored only as their SHA-256, claimed at most once.
 import { createHash, randomBytes } from 'node:crypto';
+import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
 import type { EntityManager } from '../db/orm.ts';
 import { PasswordResetToken } from '../db/entities.ts';
 
@@ -47,6 +48,10 @@ export async function claimToken(em: EntityManager, tokenHash: string, now: Date
  * returns the raw token (for the email being composed; it is never stored).
  */
 export async function replaceTokensOf(em: EntityManager, userId: number, at: Date, ttlMinutes: number): Promise<string> {
+  // Two sends for one account at once (two instances, or a retry beside a newer request) must not both
+  // delete and then insert: on Postgres the user's row is locked first, so one waits and one link lives.
+  // (SQLite runs one write transaction at a time already.)
+  if (em.getPlatform() instanceof PostgreSqlPlatform) await em.execute('select 1 from "user" where id = ? for update', [userId]);
   const { token, tokenHash } = mintToken();
   await deleteTokensOf(em, userId);
   await storeToken(em, userId, tokenHash, at, new Date(at.getTime() + ttlMinutes * 60_000));

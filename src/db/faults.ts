@@ -15,6 +15,7 @@ const UNAVAILABLE_MESSAGES = [
   'database or disk is full',
   'database is locked',
   'Database connection timed out',
+  'is not currently accepting connections', // 55000: the database was closed to connections (maintenance)
 ];
 
 /** Whether `err` (or what caused it) says the database cannot be reached or cannot take work now. */

@@ -8,6 +8,8 @@ export type Parsed<T> = { ok: true; data: T } | { ok: false; fields: FieldErrors
 // Control characters (NUL, CR, LF, ESC, DEL, C1…) have no place in any field: they end SQL strings in
 // drivers, split mail headers and forge log lines. Refused here, once, for every form and JSON body.
 const CONTROL_CHARACTER = /\p{Cc}/u;
+// A text area (a post's body) keeps its line breaks and tabs; every other control character goes.
+const CONTROL_CHARACTER_BUT_LINES = /(?![\t\n\r])\p{Cc}/u;
 
 // One string, never an array or object (`email=a&email=b` arrives as an array), and one line of text.
 export const single = (max: number, label: string) =>
@@ -15,6 +17,13 @@ export const single = (max: number, label: string) =>
     .string({ error: (issue) => (issue.input === undefined ? `Enter ${label}.` : `Send ${label} as a single text value.`) })
     .max(max, `That is too long (at most ${max} characters).`)
     .refine((value) => !CONTROL_CHARACTER.test(value), 'Remove the control characters (such as line breaks) from this field.');
+
+/** Like `single`, for text that spans lines; it never reaches a mail header or a log line. */
+export const multiline = (max: number, label: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `Enter ${label}.` : `Send ${label} as a single text value.`) })
+    .max(max, `That is too long (at most ${max} characters).`)
+    .refine((value) => !CONTROL_CHARACTER_BUT_LINES.test(value), 'Remove the control characters from this field.');
 
 // ASCII only: look-alike Unicode addresses cannot collide with a real account's address.
 export const email = single(254, 'your email address')

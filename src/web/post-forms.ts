@@ -3,11 +3,11 @@
 // dropped by zod, so no body can choose a post's author.
 import { z } from 'zod';
 import { BODY_MAX, TITLE_MAX } from '../posts/index.ts';
-import { single } from './forms.ts';
+import { multiline, single } from './forms.ts';
 
 // Far above the domain's limits, so its clearer messages win; these only bound the work of parsing.
 const title = single(TITLE_MAX * 10, 'a title');
-const body = single(BODY_MAX * 2, 'the post');
+const body = multiline(BODY_MAX * 2, 'the post');
 
 export const PostForm = z.object({ title, body });
 export const PostPatch = z
