@@ -11,8 +11,12 @@ export const SERVER_LIMITS = {
   requestTimeoutMs: 30_000,
   /** An idle keep-alive connection is closed after this; longer than a proxy's 60 s so the proxy closes first. */
   keepAliveTimeoutMs: 65_000,
-  /** Requests on one connection before it is closed, so no client keeps one forever. */
-  maxRequestsPerSocket: 1_000,
+  /**
+   * Unlimited (Node's default): past a cap Node answers 503 to a keep-alive client that sends on before
+   * it sees `Connection: close` (a proxy's pooled upstream connection does), a failure for a healthy
+   * client. Pipelining and idle connections are bounded by the limits around this one instead.
+   */
+  maxRequestsPerSocket: 0,
   /** Open connections; more are refused at once instead of exhausting file descriptors. */
   maxConnections: 1_000,
   /** Requests one connection may have waiting for their answers (pipelining); beyond it, it is cut. */
