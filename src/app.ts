@@ -26,8 +26,7 @@ import { deleteExpiredHits } from './limits/rate-limit-store.ts';
 import { createLimitReport, type LimitReport } from './limits/report.ts';
 import { createPosts, type Posts } from './posts/index.ts';
 import { PageCache, serveCachedPages } from './web/page-cache.ts';
-import { createResetLinks } from './web/reset-links.ts';
-import { createTokenLinks } from './web/token-links.ts';
+import { createLinkCookies } from './web/token-links.ts';
 import { routes } from './web/routes.ts';
 import { timeAgo } from './web/time.ts';
 
@@ -205,11 +204,7 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
       accounts,
       jobs,
       later,
-      secureCookies: production,
-      appBaseUrl: config.appBaseUrl,
-      resetLinks: createResetLinks(production),
-      // Long enough to read the page and press the button; the emailed link itself lives a day.
-      confirmLinks: createTokenLinks(production, { path: '/register/confirm', cookie: 'inkwell_signup', cookieMinutes: 30 }),
+      links: createLinkCookies(production),
       limit: createLimiters({ enabled: config.rateLimits, orm, report }),
       outbox: production ? null : mailer.outbox,
       posts,

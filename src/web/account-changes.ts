@@ -3,12 +3,11 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Accounts } from '../accounts/index.ts';
 import { ACCOUNT_VIEW, showAccount } from './account-view.ts';
-import type { AfterAnswer } from './after-answer.ts';
 import { ChangeEmailForm, DeleteAccountForm, TokenForm, parse, type FieldErrors } from './forms.ts';
 import { clientOfRequest, currentUser, logOutSession } from './middleware.ts';
 import { jsonError, redirect, show } from './respond.ts';
 import type { PageCache } from './page-cache.ts';
-import { createTokenLinks } from './token-links.ts';
+import type { LinkCookies } from './token-links.ts';
 
 export const EMAIL_CHANGE_MESSAGE =
   'Check the inbox of the new address: your email changes once you open the link we sent there.';
@@ -21,17 +20,14 @@ const deleteView = { ...ACCOUNT_VIEW, fragment: 'delete-form' };
 const invalidLink = (req: Request, res: Response, message_text: string, action?: { href: string; label: string }, status = 400) =>
   show(req, res, { page: 'link-invalid', status, title: 'This link does not work' }, { message_text, action });
 
-export function accountChanges({ accounts, secureCookies, appBaseUrl, pageCache }: {
+export function accountChanges({ accounts, links, pageCache }: {
   accounts: Accounts;
-  later: AfterAnswer;
-  secureCookies: boolean;
-  appBaseUrl: URL;
+  /** The cookies the emailed links' tokens wait in (the route table moves them there first). */
+  links: Pick<LinkCookies, 'emailChange' | 'secure'>;
   /** Emptied when an account goes: its posts went with it. */
   pageCache: PageCache;
 }) {
-  // Tokens leave the address bar on first load (into a cookie scoped to the page that uses them).
-  const emailLinks = createTokenLinks(secureCookies, { path: '/account/email/confirm', cookie: 'inkwell_email_change', cookieMinutes: 15 });
-  const secureLinks = createTokenLinks(secureCookies, { path: '/account/secure', cookie: 'inkwell_secure', cookieMinutes: 15 });
+  const { emailChange: emailLinks, secure: secureLinks } = links;
 
   const changeEmail: RequestHandler = async (req, res) => {
     const input = parse(ChangeEmailForm, req.body);
@@ -49,12 +45,6 @@ export function accountChanges({ accounts, secureCookies, appBaseUrl, pageCache 
   };
 
   const showConfirmEmail: RequestHandler = async (req, res) => {
-    res.set('Cache-Control', 'no-store');
-    if (req.query.token !== undefined) {
-      // Out of the address bar (and history, and any Referer) before anything else, login included.
-      emailLinks.remember(res, req.query.token);
-      return res.redirect(303, '/account/email/confirm');
-    }
     const user = currentUser(res);
     if (!user) return res.redirect(303, `/login?next=${encodeURIComponent('/account/email/confirm')}`);
     if (!(await accounts.checkEmailChangeToken(user.id, emailLinks.recall(req)))) {
@@ -65,7 +55,6 @@ export function accountChanges({ accounts, secureCookies, appBaseUrl, pageCache 
   };
 
   const confirmEmail: RequestHandler = async (req, res) => {
-    res.set('Cache-Control', 'no-store');
     const input = parse(TokenForm, req.body);
     const token = (input.ok && input.data.token) || emailLinks.recall(req);
     const outcome = await accounts.confirmEmailChange(currentUser(res)!.id, token, clientOfRequest(req));
@@ -80,11 +69,6 @@ export function accountChanges({ accounts, secureCookies, appBaseUrl, pageCache 
   };
 
   const showSecure: RequestHandler = async (req, res) => {
-    res.set('Cache-Control', 'no-store');
-    if (req.query.token !== undefined) {
-      secureLinks.remember(res, req.query.token);
-      return res.redirect(303, '/account/secure');
-    }
     if (!(await accounts.checkSecureToken(secureLinks.recall(req)))) {
       secureLinks.forget(res);
       return invalidLink(req, res, 'This link is invalid, has expired, or was already used. If your account is still at risk, choose a new password.', { href: '/forgot-password', label: 'Choose a new password' });
@@ -93,7 +77,6 @@ export function accountChanges({ accounts, secureCookies, appBaseUrl, pageCache 
   };
 
   const secureAccount: RequestHandler = async (req, res) => {
-    res.set('Cache-Control', 'no-store');
     const input = parse(TokenForm, req.body);
     const token = (input.ok && input.data.token) || secureLinks.recall(req);
     const outcome = await accounts.secureAccount(token, clientOfRequest(req));

@@ -8,7 +8,6 @@ import { clientGone, setRetryAfter, throttledMessage } from './limits.ts';
 import { clientOfRequest, currentUser, logInSession, logOutSession } from './middleware.ts';
 import { activityNotes, FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './pages.ts';
 import { jsonError } from './respond.ts';
-import type { ResetLinks } from './reset-links.ts';
 import { SIGNUP_MESSAGE } from './signup-pages.ts';
 
 const invalidInput = (fields: FieldErrors) => ['invalid_input', 'Some fields need attention.', fields] as const;
@@ -17,7 +16,7 @@ const invalidInput = (fields: FieldErrors) => ['invalid_input', 'Some fields nee
 const FORGOT_BODY = JSON.stringify({ message: FORGOT_MESSAGE });
 const SIGNUP_BODY = JSON.stringify({ message: SIGNUP_MESSAGE });
 
-export function api(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAnswer; resetLinks: ResetLinks }) {
+export function api(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAnswer }) {
   const { accounts, jobs, later } = deps;
   const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
 

@@ -9,7 +9,7 @@ import { clientGone, setRetryAfter, throttledMessage } from './limits.ts';
 import { clientOfRequest, currentUser, logInSession, logOutSession } from './middleware.ts';
 import { ACCOUNT_NOTICES, ACCOUNT_VIEW, lookUp, showAccount } from './account-view.ts';
 import { redirect, show } from './respond.ts';
-import type { ResetLinks } from './reset-links.ts';
+import type { TokenLinks } from './token-links.ts';
 
 export const PASSWORD_CHANGED_MEANWHILE =
   'Your password was changed meanwhile (with a reset link or from another session), so yours was not saved. Log in with the current password.';
@@ -24,7 +24,7 @@ const NOTICES: Record<string, string> = {
     'Your account is secured: every device has been signed out, and a link to choose a new password is on its way to your inbox.',
 };
 
-export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAnswer; resetLinks: ResetLinks }) {
+export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAnswer; resetLinks: TokenLinks }) {
   const { accounts, jobs, later, resetLinks } = deps;
   const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
 
@@ -105,11 +105,6 @@ export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterA
   const resetView = { page: 'reset-password', fragment: 'reset-form', title: 'Choose a new password' };
   const invalidLinkView = { page: 'reset-invalid', fragment: 'reset-invalid', title: 'This link does not work', status: 400 };
   const showReset: RequestHandler = async (req, res) => {
-    if (req.query.token !== undefined) {
-      // Out of the address bar (and history, and any Referer) before anything is shown.
-      resetLinks.remember(res, req.query.token);
-      return res.redirect(303, '/reset-password');
-    }
     if (!(await accounts.checkResetToken(resetLinks.recall(req)))) {
       resetLinks.forget(res);
       return show(req, res, invalidLinkView);

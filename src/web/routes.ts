@@ -18,19 +18,16 @@ import type { PageCache } from './page-cache.ts';
 import { pages } from './pages.ts';
 import { postPages, requireWriter } from './posts-pages.ts';
 import { postsApi } from './posts-api.ts';
-import type { ResetLinks } from './reset-links.ts';
 import { signupPages } from './signup-pages.ts';
-import type { TokenLinks } from './token-links.ts';
+import type { LinkCookies } from './token-links.ts';
 
 export type RouteDeps = {
   accounts: Accounts;
   jobs: JobRunner;
   later: AfterAnswer;
   /** Cookies that carry an emailed token are Secure in production. */
-  secureCookies: boolean;
-  appBaseUrl: URL;
-  resetLinks: ResetLinks;
-  confirmLinks: TokenLinks;
+  /** Where each emailed link's token waits once it has left the address bar. */
+  links: LinkCookies;
   limit: Limiters;
   /** The dev outbox, in development only; in production /dev/mailbox does not exist. */
   outbox: Mailer['outbox'];
@@ -39,19 +36,20 @@ export type RouteDeps = {
   pageCache: PageCache;
 };
 
-export function routes({ accounts, jobs, later, resetLinks, confirmLinks, limit, outbox, secureCookies, appBaseUrl, posts, pageCache }: RouteDeps): Router {
-  const page = pages({ accounts, jobs, later, resetLinks });
-  const signup = signupPages({ accounts, jobs, later, confirmLinks });
-  const json = api({ accounts, jobs, later, resetLinks });
+export function routes({ accounts, jobs, later, links, limit, outbox, posts, pageCache }: RouteDeps): Router {
+  const page = pages({ accounts, jobs, later, resetLinks: links.reset });
+  const signup = signupPages({ accounts, jobs, later, confirmLinks: links.signup });
+  const json = api({ accounts, jobs, later });
   const security = accountSecurity({ accounts, later });
-  const changes = accountChanges({ accounts, later, secureCookies, appBaseUrl, pageCache });
+  const changes = accountChanges({ accounts, links, pageCache });
   const r = Router();
 
   r.get('/register', signup.showRegister);
   r.post('/register', limit.register, signup.register);
-  r.get('/register/confirm', signup.showConfirm);
+  // Emailed links: `fromAddressBar` moves the token into a cookie and answers 303 to the clean address.
+  r.get('/register/confirm', noStore, links.signup.fromAddressBar, signup.showConfirm);
   // Guessing links is hopeless at 256 bits, but cheap to stop: the same limit as reset links.
-  r.post('/register/confirm', limit.reset, signup.confirm);
+  r.post('/register/confirm', limit.reset, noStore, signup.confirm);
   r.get('/login', page.showLogin);
   r.post('/login', limit.login, page.login);
   r.post('/logout', page.logout);
@@ -59,10 +57,10 @@ export function routes({ accounts, jobs, later, resetLinks, confirmLinks, limit,
   // Checks the current password: a guess like a login's, so it spends the login budget.
   r.post('/account/password', requireUser, limit.login, page.changePassword);
   r.post('/account/email', limit.account, requireUser, changes.changeEmail);
-  r.get('/account/email/confirm', changes.showConfirmEmail); // moves the token out of the URL, then asks for a login
-  r.post('/account/email/confirm', limit.account, requireUser, changes.confirmEmail);
-  r.get('/account/secure', changes.showSecure); // no login: the attacker may hold the only session
-  r.post('/account/secure', limit.account, changes.secureAccount);
+  r.get('/account/email/confirm', noStore, links.emailChange.fromAddressBar, changes.showConfirmEmail); // then asks for a login
+  r.post('/account/email/confirm', limit.account, noStore, requireUser, changes.confirmEmail);
+  r.get('/account/secure', noStore, links.secure.fromAddressBar, changes.showSecure); // no login: the attacker may hold the only session
+  r.post('/account/secure', limit.account, noStore, changes.secureAccount);
   r.post('/account/delete', limit.account, requireUser, changes.deleteAccount);
   r.post('/account/sessions/revoke-others', requireUser, security.revokeOthers);
   r.post('/account/sessions/:id/revoke', requireUser, security.revoke);
@@ -70,7 +68,7 @@ export function routes({ accounts, jobs, later, resetLinks, confirmLinks, limit,
   r.get('/.well-known/change-password', (_req, res) => res.redirect(302, '/account'));
   r.get('/forgot-password', page.showForgot);
   r.post('/forgot-password', limit.forgot, page.forgot);
-  r.get('/reset-password', noStore, page.showReset);
+  r.get('/reset-password', noStore, links.reset.fromAddressBar, page.showReset);
   r.post('/reset-password', limit.reset, noStore, page.reset);
 
   // JSON routes: each with its documentation (src/web/api-docs.ts), served at /api/openapi.json.

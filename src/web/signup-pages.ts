@@ -31,12 +31,6 @@ export function signupPages(deps: { accounts: Accounts; jobs: JobRunner; later: 
   const confirmView = { page: 'register-confirm', fragment: 'confirm-form', title: 'Create your account' };
   const invalidView = { page: 'register-confirm-invalid', fragment: 'confirm-invalid', title: 'This link does not work', status: 400 };
   const showConfirm: RequestHandler = async (req, res) => {
-    res.set('Cache-Control', 'no-store');
-    if (req.query.token !== undefined) {
-      // Out of the address bar (and history, and any Referer) before anything is shown.
-      confirmLinks.remember(res, req.query.token);
-      return res.redirect(303, '/register/confirm');
-    }
     // A GET never uses the link up: mail scanners follow links too. Only the button does.
     if (!(await accounts.checkSignupToken(confirmLinks.recall(req)))) {
       confirmLinks.forget(res);
@@ -45,7 +39,6 @@ export function signupPages(deps: { accounts: Accounts; jobs: JobRunner; later: 
     show(req, res, confirmView);
   };
   const confirm: RequestHandler = async (req, res) => {
-    res.set('Cache-Control', 'no-store');
     const input = parse(ConfirmSignupForm, req.body);
     if (!input.ok && input.fields.token) return show(req, res, invalidView);
     if (!input.ok) return show(req, res, { ...confirmView, status: 422 }, { errors: input.fields, pick: true, values: req.body });

@@ -1,36 +1,65 @@
-// Emailed links that carry a token (sign-up confirmation, a new email address, "This wasn't me"): the
-// token is moved from the address bar into a short-lived cookie scoped to the page that uses it.
-// email-links.ts builds the links themselves, from APP_BASE_URL only.
-import type { Request, Response } from 'express';
+// Emailed links that carry a token (reset, sign-up confirmation, a new email address, "This wasn't
+// me"): on first load the token moves from the address bar into a short-lived cookie, so it is in
+// no history, bookmark or Referer. email-links.ts builds the links themselves, from APP_BASE_URL only.
+import type { Request, RequestHandler, Response } from 'express';
 
 export type TokenLinks = ReturnType<typeof createTokenLinks>;
 
-export function createTokenLinks(secure: boolean, where: { path: string; cookie: string; cookieMinutes: number }) {
-  const { path, cookie, cookieMinutes } = where;
-  const options = { httpOnly: true, secure, sameSite: 'lax' as const, path };
+export function createTokenLinks(production: boolean, where: { path: string; cookie: string; cookieMinutes: number }) {
+  const { path, cookieMinutes } = where;
+  // In production __Host-: a sibling subdomain cannot plant its own token under this name (a browser
+  // takes such a cookie only from this exact origin, over HTTPS, for Path=/). Development is plain
+  // HTTP, where the cookie is scoped to the one page that uses it instead.
+  const name = production ? `__Host-${where.cookie}` : where.cookie;
+  const options = { httpOnly: true, secure: production, sameSite: 'lax' as const, path: production ? '/' : path };
+
+  function remember(res: Response, token: unknown): void {
+    if (typeof token !== 'string') return;
+    res.cookie(name, token, { ...options, maxAge: cookieMinutes * 60_000 });
+  }
+
   return {
-    remember(res: Response, token: unknown): void {
-      if (typeof token !== 'string') return;
-      res.cookie(cookie, token, { ...options, maxAge: cookieMinutes * 60_000 });
-    },
+    /**
+     * In the route table before the page (after `noStore`): a link's first load stores its token and
+     * answers 303 to the clean address, before anything else, a login included.
+     */
+    fromAddressBar: ((req, res, next) => {
+      if (req.query.token === undefined) return next();
+      remember(res, req.query.token);
+      res.redirect(303, path);
+    }) satisfies RequestHandler as RequestHandler,
 
     /**
      * The token from the cookie. Sent twice (one planted beside the real one, e.g. with another Path),
      * it counts as none: which copy a parser keeps must not decide whose link is used.
      */
     recall(req: Request): string | undefined {
-      const values = cookieValues(req.get('Cookie') ?? '', cookie);
+      const values = cookieValues(req.get('Cookie') ?? '', name);
       return values.length === 1 ? values[0] : undefined;
     },
 
     forget(res: Response): void {
-      res.clearCookie(cookie, options);
+      res.clearCookie(name, options);
     },
   };
 }
 
+/** Every emailed link's cookie, one per page that redeems a token. */
+export function createLinkCookies(production: boolean) {
+  return {
+    // Long enough to type a new password, short enough not to linger in the browser.
+    reset: createTokenLinks(production, { path: '/reset-password', cookie: 'inkwell_reset', cookieMinutes: 15 }),
+    // Long enough to read the page and press the button; the emailed link itself lives a day.
+    signup: createTokenLinks(production, { path: '/register/confirm', cookie: 'inkwell_signup', cookieMinutes: 30 }),
+    // Confirming may take a login first.
+    emailChange: createTokenLinks(production, { path: '/account/email/confirm', cookie: 'inkwell_email_change', cookieMinutes: 15 }),
+    secure: createTokenLinks(production, { path: '/account/secure', cookie: 'inkwell_secure', cookieMinutes: 15 }),
+  };
+}
+export type LinkCookies = ReturnType<typeof createLinkCookies>;
+
 /** Every value sent under `name` (the cookie package keeps only the first). */
-export function cookieValues(header: string, name: string): string[] {
+function cookieValues(header: string, name: string): string[] {
   const values: string[] = [];
   for (const pair of header.split(';')) {
     const eq = pair.indexOf('=');
