@@ -1,21 +1,16 @@
 // Users, password reset tokens and sessions. One history for both dialects: Kysely's schema
 // builder writes the SQL, and only the column types differ between SQLite and Postgres.
-import { Migration } from '@mikro-orm/migrations';
-import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
+import { InkwellMigration } from '../src/db/migration.ts';
 
-export class Migration20261126000000_initial extends Migration {
+export class Migration20261126000000_initial extends InkwellMigration {
   override name = 'Migration20261126000000_initial';
 
   override async up(): Promise<void> {
-    const db = this.getEntityManager().getKysely();
-    const pg = this.driver.getPlatform() instanceof PostgreSqlPlatform;
-    const varchar = (n: number) => (pg ? `varchar(${n})` : 'text') as 'text';
-    const timestamp = (pg ? 'timestamptz' : 'datetime') as 'timestamptz';
-    const serial = pg ? 'serial' : 'integer';
+    const { db, varchar, timestamp, serial, serialKey, unique } = this.schema();
 
     await db.schema
       .createTable('user')
-      .addColumn('id', serial, (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()).notNull())
+      .addColumn('id', serial, serialKey)
       .addColumn('username', varchar(32), (c) => c.notNull())
       .addColumn('email', varchar(254), (c) => c.notNull())
       .addColumn('password_hash', varchar(255), (c) => c.notNull())
@@ -24,8 +19,8 @@ export class Migration20261126000000_initial extends Migration {
       .addColumn('created_at', timestamp, (c) => c.notNull())
       .addColumn('updated_at', timestamp, (c) => c.notNull())
       .execute();
-    await this.uniqueIndex('user', 'username', pg);
-    await this.uniqueIndex('user', 'email', pg);
+    await unique('user', 'username');
+    await unique('user', 'email');
 
     await db.schema
       .createTable('session')
@@ -40,7 +35,7 @@ export class Migration20261126000000_initial extends Migration {
 
     await db.schema
       .createTable('password_reset_token')
-      .addColumn('id', serial, (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()).notNull())
+      .addColumn('id', serial, serialKey)
       .addColumn('user_id', 'integer', (c) => c.notNull())
       .addColumn('token_hash', varchar(64), (c) => c.notNull())
       .addColumn('expires_at', timestamp, (c) => c.notNull())
@@ -50,7 +45,7 @@ export class Migration20261126000000_initial extends Migration {
       )
       .execute();
     await db.schema.createIndex('password_reset_token_user_id_index').on('password_reset_token').column('user_id').execute();
-    await this.uniqueIndex('password_reset_token', 'token_hash', pg);
+    await unique('password_reset_token', 'token_hash');
     await db.schema
       .createIndex('password_reset_token_expires_at_index')
       .on('password_reset_token')
@@ -59,17 +54,9 @@ export class Migration20261126000000_initial extends Migration {
   }
 
   override async down(): Promise<void> {
-    const db = this.getEntityManager().getKysely();
+    const { db } = this.schema();
     await db.schema.dropTable('password_reset_token').execute();
     await db.schema.dropTable('session').execute();
     await db.schema.dropTable('user').execute();
-  }
-
-  /** MikroORM names and shapes uniques differently per dialect; matching it keeps drift at zero. */
-  private async uniqueIndex(table: string, column: string, pg: boolean): Promise<void> {
-    const db = this.getEntityManager().getKysely();
-    const name = `${table}_${column}_unique`;
-    if (pg) await db.schema.alterTable(table).addUniqueConstraint(name, [column]).execute();
-    else await db.schema.createIndex(name).on(table).column(column).unique().execute();
   }
 }

@@ -1,20 +1,15 @@
 // The durable job table: every email (the outbox) and every accepted request that still has work to do.
-import { Migration } from '@mikro-orm/migrations';
-import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
+import { InkwellMigration } from '../src/db/migration.ts';
 
-export class Migration20261127010000_outbox extends Migration {
+export class Migration20261127010000_outbox extends InkwellMigration {
   override name = 'Migration20261127010000_outbox';
 
   override async up(): Promise<void> {
-    const db = this.getEntityManager().getKysely();
-    const pg = this.driver.getPlatform() instanceof PostgreSqlPlatform;
-    const varchar = (n: number) => (pg ? `varchar(${n})` : 'text') as 'text';
-    const timestamp = (pg ? 'timestamptz' : 'datetime') as 'timestamptz';
-    const serial = pg ? 'serial' : 'integer';
+    const { db, varchar, timestamp, serial, serialKey } = this.schema();
 
     await db.schema
       .createTable('job')
-      .addColumn('id', serial, (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()).notNull())
+      .addColumn('id', serial, serialKey)
       .addColumn('kind', varchar(64), (c) => c.notNull())
       .addColumn('payload', 'text', (c) => c.notNull())
       .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))

@@ -1,21 +1,16 @@
 // The blog's posts (issue "blog"). Column types as in the initial migration; the two indexes serve
 // the feed and an author's page, both newest first with the id breaking ties (keyset pagination).
-import { Migration } from '@mikro-orm/migrations';
-import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
+import { InkwellMigration } from '../src/db/migration.ts';
 
-export class Migration20261127020000_posts extends Migration {
+export class Migration20261127020000_posts extends InkwellMigration {
   override name = 'Migration20261127020000_posts';
 
   override async up(): Promise<void> {
-    const db = this.getEntityManager().getKysely();
-    const pg = this.driver.getPlatform() instanceof PostgreSqlPlatform;
-    const varchar = (n: number) => (pg ? `varchar(${n})` : 'text') as 'text';
-    const timestamp = (pg ? 'timestamptz' : 'datetime') as 'timestamptz';
-    const serial = pg ? 'serial' : 'integer';
+    const { db, pg, varchar, timestamp, serial, serialKey } = this.schema();
 
     await db.schema
       .createTable('post')
-      .addColumn('id', serial, (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()).notNull())
+      .addColumn('id', serial, serialKey)
       .addColumn('author_id', 'integer', (c) => c.notNull())
       .addColumn('title', varchar(200), (c) => c.notNull())
       .addColumn('body', 'text', (c) => c.notNull())

@@ -1,15 +1,11 @@
 // The shared rate-limit counters and the per-email login throttle (issue "limits").
-import { Migration } from '@mikro-orm/migrations';
-import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
+import { InkwellMigration } from '../src/db/migration.ts';
 
-export class Migration20261127030000_limits extends Migration {
+export class Migration20261127030000_limits extends InkwellMigration {
   override name = 'Migration20261127030000_limits';
 
   override async up(): Promise<void> {
-    const db = this.getEntityManager().getKysely();
-    const pg = this.driver.getPlatform() instanceof PostgreSqlPlatform;
-    const varchar = (n: number) => (pg ? `varchar(${n})` : 'text') as 'text';
-    const timestamp = (pg ? 'timestamptz' : 'datetime') as 'timestamptz';
+    const { db, varchar, timestamp } = this.schema();
 
     await db.schema
       .createTable('rate_limit_hit')
@@ -30,7 +26,7 @@ export class Migration20261127030000_limits extends Migration {
   }
 
   override async down(): Promise<void> {
-    const db = this.getEntityManager().getKysely();
+    const { db } = this.schema();
     await db.schema.dropTable('login_throttle').execute();
     await db.schema.dropTable('rate_limit_hit').execute();
   }

@@ -1,21 +1,16 @@
 // Pending sign-ups and their per-address throttle (issue 16): the account exists only once the
 // address confirms it, so a sign-up waits here, with its password already hashed.
-import { Migration } from '@mikro-orm/migrations';
-import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
+import { InkwellMigration } from '../src/db/migration.ts';
 
-export class Migration20261127040000_signups extends Migration {
+export class Migration20261127040000_signups extends InkwellMigration {
   override name = 'Migration20261127040000_signups';
 
   override async up(): Promise<void> {
-    const db = this.getEntityManager().getKysely();
-    const pg = this.driver.getPlatform() instanceof PostgreSqlPlatform;
-    const varchar = (n: number) => (pg ? `varchar(${n})` : 'text') as 'text';
-    const timestamp = (pg ? 'timestamptz' : 'datetime') as 'timestamptz';
-    const serial = pg ? 'serial' : 'integer';
+    const { db, varchar, timestamp, serial, serialKey, unique } = this.schema();
 
     await db.schema
       .createTable('signup')
-      .addColumn('id', serial, (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()).notNull())
+      .addColumn('id', serial, serialKey)
       .addColumn('username', varchar(32), (c) => c.notNull())
       .addColumn('email', varchar(254), (c) => c.notNull())
       .addColumn('password_hash', varchar(255), (c) => c.notNull())
@@ -24,8 +19,7 @@ export class Migration20261127040000_signups extends Migration {
       .addColumn('created_at', timestamp, (c) => c.notNull())
       .execute();
     await db.schema.createIndex('signup_email_index').on('signup').column('email').execute();
-    if (pg) await db.schema.alterTable('signup').addUniqueConstraint('signup_token_hash_unique', ['token_hash']).execute();
-    else await db.schema.createIndex('signup_token_hash_unique').on('signup').column('token_hash').unique().execute();
+    await unique('signup', 'token_hash');
     await db.schema.createIndex('signup_expires_at_index').on('signup').column('expires_at').execute();
 
     await db.schema
@@ -37,7 +31,7 @@ export class Migration20261127040000_signups extends Migration {
   }
 
   override async down(): Promise<void> {
-    const db = this.getEntityManager().getKysely();
+    const { db } = this.schema();
     await db.schema.dropTable('signup_throttle').execute();
     await db.schema.dropTable('signup').execute();
   }

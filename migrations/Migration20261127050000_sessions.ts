@@ -1,17 +1,12 @@
 // Sessions stored by a hash of their id, with what their owner needs to recognise them; and the
 // account's security activity. Existing sessions are dropped: their ids were stored in the clear.
-import { Migration } from '@mikro-orm/migrations';
-import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
+import { InkwellMigration } from '../src/db/migration.ts';
 
-export class Migration20261127050000_sessions extends Migration {
+export class Migration20261127050000_sessions extends InkwellMigration {
   override name = 'Migration20261127050000_sessions';
 
   override async up(): Promise<void> {
-    const db = this.getEntityManager().getKysely();
-    const pg = this.driver.getPlatform() instanceof PostgreSqlPlatform;
-    const varchar = (n: number) => (pg ? `varchar(${n})` : 'text') as 'text';
-    const timestamp = (pg ? 'timestamptz' : 'datetime') as 'timestamptz';
-    const serial = pg ? 'serial' : 'integer';
+    const { db, varchar, timestamp, serial, serialKey, unique } = this.schema();
 
     // Everyone logs in once more: a backup of the old table would hold usable session ids.
     await db.schema.dropTable('session').execute();
@@ -28,14 +23,14 @@ export class Migration20261127050000_sessions extends Migration {
       .addColumn('expires_at', timestamp, (c) => c.notNull())
       .addForeignKeyConstraint('session_user_id_foreign', ['user_id'], 'user', ['id'], (c) => c.onDelete('cascade'))
       .execute();
-    await this.uniqueIndex('session', 'public_id', pg);
+    await unique('session', 'public_id');
     await db.schema.createIndex('session_user_id_index').on('session').column('user_id').execute();
     await db.schema.createIndex('session_last_seen_at_index').on('session').column('last_seen_at').execute();
     await db.schema.createIndex('session_expires_at_index').on('session').column('expires_at').execute();
 
     await db.schema
       .createTable('security_event')
-      .addColumn('id', serial, (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()).notNull())
+      .addColumn('id', serial, serialKey)
       .addColumn('user_id', 'integer', (c) => c.notNull())
       .addColumn('kind', varchar(40), (c) => c.notNull())
       .addColumn('at', timestamp, (c) => c.notNull())
@@ -49,10 +44,7 @@ export class Migration20261127050000_sessions extends Migration {
   }
 
   override async down(): Promise<void> {
-    const db = this.getEntityManager().getKysely();
-    const pg = this.driver.getPlatform() instanceof PostgreSqlPlatform;
-    const varchar = (n: number) => (pg ? `varchar(${n})` : 'text') as 'text';
-    const timestamp = (pg ? 'timestamptz' : 'datetime') as 'timestamptz';
+    const { db, varchar, timestamp } = this.schema();
     await db.schema.dropTable('security_event').execute();
     await db.schema.dropTable('session').execute();
     await db.schema
@@ -65,13 +57,5 @@ export class Migration20261127050000_sessions extends Migration {
       .execute();
     await db.schema.createIndex('session_user_id_index').on('session').column('user_id').execute();
     await db.schema.createIndex('session_expires_at_index').on('session').column('expires_at').execute();
-  }
-
-  /** MikroORM names and shapes uniques differently per dialect; matching it keeps drift at zero. */
-  private async uniqueIndex(table: string, column: string, pg: boolean): Promise<void> {
-    const db = this.getEntityManager().getKysely();
-    const name = `${table}_${column}_unique`;
-    if (pg) await db.schema.alterTable(table).addUniqueConstraint(name, [column]).execute();
-    else await db.schema.createIndex(name).on(table).column(column).unique().execute();
   }
 }
