@@ -1,6 +1,6 @@
 // Users, password reset tokens and sessions. One history for both dialects: Kysely's schema
 // builder writes the SQL, and only the column types differ between SQLite and Postgres.
-import { InkwellMigration } from '../src/db/migration.ts';
+import { InkwellMigration } from './support/migration.ts';
 
 export class Migration20261126000000_initial extends InkwellMigration {
   override name = 'Migration20261126000000_initial';

@@ -1,5 +1,5 @@
 // The durable job table: every email (the outbox) and every accepted request that still has work to do.
-import { InkwellMigration } from '../src/db/migration.ts';
+import { InkwellMigration } from './support/migration.ts';
 
 export class Migration20261127010000_outbox extends InkwellMigration {
   override name = 'Migration20261127010000_outbox';

@@ -1,6 +1,6 @@
 // The blog's posts (issue "blog"). Column types as in the initial migration; the two indexes serve
 // the feed and an author's page, both newest first with the id breaking ties (keyset pagination).
-import { InkwellMigration } from '../src/db/migration.ts';
+import { InkwellMigration } from './support/migration.ts';
 
 export class Migration20261127020000_posts extends InkwellMigration {
   override name = 'Migration20261127020000_posts';

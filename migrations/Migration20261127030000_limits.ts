@@ -1,5 +1,5 @@
 // The shared rate-limit counters and the per-email login throttle (issue "limits").
-import { InkwellMigration } from '../src/db/migration.ts';
+import { InkwellMigration } from './support/migration.ts';
 
 export class Migration20261127030000_limits extends InkwellMigration {
   override name = 'Migration20261127030000_limits';

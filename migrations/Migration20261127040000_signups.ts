@@ -1,6 +1,6 @@
 // Pending sign-ups and their per-address throttle (issue 16): the account exists only once the
 // address confirms it, so a sign-up waits here, with its password already hashed.
-import { InkwellMigration } from '../src/db/migration.ts';
+import { InkwellMigration } from './support/migration.ts';
 
 export class Migration20261127040000_signups extends InkwellMigration {
   override name = 'Migration20261127040000_signups';

@@ -1,6 +1,6 @@
 // Sessions stored by a hash of their id, with what their owner needs to recognise them; and the
 // account's security activity. Existing sessions are dropped: their ids were stored in the clear.
-import { InkwellMigration } from '../src/db/migration.ts';
+import { InkwellMigration } from './support/migration.ts';
 
 export class Migration20261127050000_sessions extends InkwellMigration {
   override name = 'Migration20261127050000_sessions';

@@ -1,6 +1,6 @@
 // Tokens of the account page's emails: confirming a new address, and "This wasn't me". Like reset
 // tokens, only their SHA-256 is stored, and only once the email carrying them is being sent.
-import { InkwellMigration } from '../src/db/migration.ts';
+import { InkwellMigration } from './support/migration.ts';
 
 export class Migration20261127060000_account_tokens extends InkwellMigration {
   override name = 'Migration20261127060000_account_tokens';

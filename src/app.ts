@@ -23,18 +23,17 @@ import { createEmailLinks } from './web/email-links.ts';
 import { measureRequests, serveMetrics } from './web/metrics.ts';
 import { createLoginThrottle } from './limits/login-throttle.ts';
 import { deleteExpiredHits } from './limits/rate-limit-store.ts';
-import { createLimitReport, type LimitReport } from './limits/report.ts';
-import { createPosts, type Posts } from './posts/index.ts';
+import { createLimitReport } from './limits/report.ts';
+import { createPosts } from './posts/index.ts';
 import { PageCache, serveCachedPages } from './web/page-cache.ts';
 import { createLinkCookies } from './web/token-links.ts';
 import { routes } from './web/routes.ts';
 import { timeAgo } from './web/time.ts';
 
-export { SESSION_TTL_MS };
 // Forms are small; anything bigger is refused (413) before it is parsed, let alone hashed.
 const BODY_LIMIT = '16kb';
 // /readyz answers within this, whatever the database does: a stuck pool is "not ready", not a hang.
-export const READY_DEADLINE_MS = 2_000;
+const READY_DEADLINE_MS = 2_000;
 // Except a post: 100,000 characters, which percent-encoding can triple and UTF-8 can quadruple.
 const POST_BODY_LIMIT = '1.5mb';
 const POST_WRITES = ['/posts', '/api/posts'];
@@ -47,8 +46,6 @@ export type AppDeps = {
   /** How failed jobs back off (tests shorten it). */
   retry?: RetryPolicy;
   now?: () => Date;
-  /** Where throttle decisions are logged and counted; by default a log line each. */
-  limitReport?: LimitReport;
 };
 
 /** `jobs` is not started here: main.ts (or a test) starts it and stops it. */
@@ -60,16 +57,18 @@ export type App = {
   later: AfterAnswer;
   /** Housekeeping for the limits' tables: counters and throttles that count nothing any more. */
   limits: { pruneExpired: () => Promise<number> };
-  posts: Posts;
-  pageCache: PageCache;
+  /** Deletes every row that has outlived its use; main.ts runs it every 15 minutes. */
+  housekeeping: () => Promise<void>;
 };
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
-export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: AppDeps): App {
+export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDeps): App {
   const production = config.env === 'production';
-  const metrics = createMetrics(orm, now);
-  const report = limitReport ?? createLimitReport(log, (limit) => metrics.throttled.inc({ limit }));
+  const now = clock ?? (() => new Date());
+  // Process and per-request metrics cost time on every request: only collected when someone can read them.
+  const metrics = createMetrics(orm, now, { perRequest: Boolean(config.metricsToken) });
+  const report = createLimitReport(log, (limit) => metrics.throttled.inc({ limit }));
   const loginThrottle = createLoginThrottle({ orm, report, enabled: config.rateLimits, now });
   const accounts = createAccounts({
     orm,
@@ -82,13 +81,13 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
   const notifier = createNotifier({
     links: createEmailLinks(config.appBaseUrl),
     resetTokenTtlMinutes: config.resetTokenTtlMinutes,
-    now: now ?? (() => new Date()),
+    now,
   });
   const jobs = new JobRunner({ orm, log, metrics, retry, now });
   jobs.register(accounts.jobs);
   jobs.register(emailJobs(notifier, mailer));
   const sessions = new DatabaseSessionStore(orm, now);
-  const later = new AfterAnswer(log);
+  const later = new AfterAnswer(log, jobs);
   const pageCache = new PageCache();
   // Every change to a post empties the cache of anonymous pages at once.
   const posts = createPosts({ orm, now, onChange: () => pageCache.clear() });
@@ -99,7 +98,7 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
   const views = nunjucks.configure(root('views'), { autoescape: true, express: app, throwOnUndefined: false });
   views.addGlobal('siteName', 'Inkwell');
   views.addGlobal('devMailbox', Boolean(mailer.outbox) && !production);
-  views.addFilter('ago', (date: Date) => timeAgo(date, now?.() ?? new Date()));
+  views.addFilter('ago', (date: Date) => timeAgo(date, now()));
   views.addFilter('exactTime', (date: Date) => date.toUTCString());
 
   app.use(
@@ -123,7 +122,7 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );
-  app.use(measureRequests(metrics));
+  if (config.metricsToken) app.use(measureRequests(metrics));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -202,7 +201,6 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
   app.use(
     routes({
       accounts,
-      jobs,
       later,
       links: createLinkCookies(production),
       limit: createLimiters({ enabled: config.rateLimits, orm, report }),
@@ -214,7 +212,13 @@ export function buildApp({ config, orm, log, mailer, retry, now, limitReport }: 
   app.use(notFound);
   app.use(handleErrors(log, report, reportUnavailable));
   const limits = {
-    pruneExpired: async () => (await deleteExpiredHits(orm, (now ?? (() => new Date()))())) + (await loginThrottle.deleteExpired()),
+    pruneExpired: async () => (await deleteExpiredHits(orm, now())) + (await loginThrottle.deleteExpired()),
   };
-  return { app, sessions, accounts, jobs, later, limits, posts, pageCache };
+  const housekeeping = async () => {
+    await Promise.all([
+      sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.deleteExpiredAccountTokens(),
+      accounts.deleteExpiredSignups(), accounts.pruneOldActivity(), limits.pruneExpired(), jobs.deleteOld(),
+    ]);
+  };
+  return { app, sessions, accounts, jobs, later, limits, housekeeping };
 }

@@ -120,6 +120,13 @@ export class LogThrottle {
   }
 }
 
+/** What is safe to log of an error: its kind, code and message, never the data it carried. */
+export function describeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const { code, responseCode, command } = err as Error & Record<string, unknown>;
+  return { type: err.name, message: err.message, code, responseCode, command };
+}
+
 /** A request URL with the query string's `token` value hidden, for request logs. */
 export function redactUrl(url: string): string {
   return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { migrate, openDatabase } from './db/orm.ts';
-import { createProcessLogger } from './log.ts';
+import { createProcessLogger, describeError } from './log.ts';
 import { Mailer } from './mail/mailer.ts';
 import { createHttpServer } from './web/server.ts';
 
@@ -41,14 +41,12 @@ if (process.argv[2] === 'migrate') {
 }
 
 const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom });
-const { app, sessions, accounts, jobs, later, limits } = buildApp({ config, orm, log, mailer });
+const { app, jobs, later, housekeeping } = buildApp({ config, orm, log, mailer });
 // Sends queued email and runs accepted requests, including those a crashed instance left behind.
 jobs.start();
 
 const pruning = setInterval(() => {
-  Promise.all([sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.pruneOldActivity(), accounts.deleteExpiredAccountTokens(), limits.pruneExpired(), accounts.deleteExpiredSignups()]).catch((err: Error) =>
-    log.warn({ error: { message: err.message } }, 'pruning expired rows failed'),
-  );
+  housekeeping().catch((err: unknown) => log.warn({ error: describeError(err) }, 'pruning expired rows failed'));
 }, PRUNE_EVERY_MS);
 pruning.unref();
 

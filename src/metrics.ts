@@ -7,9 +7,10 @@ import { pendingByKind } from './jobs/queue.ts';
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** One registry per app (tests build several apps in one process). `orm` feeds the gauges read at scrape time. */
-export function createMetrics(orm: Orm, now: () => Date = () => new Date()) {
+export function createMetrics(orm: Orm, now: () => Date, options: { perRequest: boolean }) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'inkwell_' });
+  // Node's own figures (event-loop delay, heap…) run a monitor: only when /metrics can be read.
+  if (options.perRequest) collectDefaultMetrics({ register: registry, prefix: 'inkwell_' });
 
   // Both queue gauges are collected together in a scrape: one query serves both.
   let snapshot: Promise<Awaited<ReturnType<typeof pendingByKind>>> | null = null;

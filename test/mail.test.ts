@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeError } from '../src/jobs/runner.ts';
+import { describeError } from '../src/log.ts';
 import { Mailer } from '../src/mail/mailer.ts';
 import { PATIENCE_MS } from './support/net.ts';
 

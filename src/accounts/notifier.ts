@@ -144,7 +144,7 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
 }
 
 /** "n•••••@example.com": enough for the owner to recognise, not enough to hand an address to a stranger. */
-export function maskEmail(email: string): string {
+function maskEmail(email: string): string {
   const at = email.lastIndexOf('@');
   const local = email.slice(0, at);
   return `${local.slice(0, 1)}${'•'.repeat(Math.max(3, local.length - 1))}${email.slice(at)}`;

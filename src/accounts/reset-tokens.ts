@@ -22,7 +22,7 @@ export function hashIfWellFormed(token: unknown): string | null {
   return typeof token === 'string' && TOKEN_SHAPE.test(token) ? hashToken(token) : null;
 }
 
-export function storeToken(em: EntityManager, userId: number, tokenHash: string, createdAt: Date, expiresAt: Date) {
+function storeToken(em: EntityManager, userId: number, tokenHash: string, createdAt: Date, expiresAt: Date) {
   return em.insert(PasswordResetToken, { user: userId, tokenHash, createdAt, expiresAt });
 }
 

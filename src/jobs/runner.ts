@@ -1,6 +1,6 @@
 // Runs durable jobs: woken right after a commit in this process, and sweeping for due jobs every few
 // seconds, so the work of a crashed instance is picked up by any other once its lease runs out.
-import type { Logger } from '../log.ts';
+import { describeError, LogThrottle, type Logger } from '../log.ts';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import type { Metrics } from '../metrics.ts';
 import { bury, claim, deleteOld, finish, listenForJobs, retryLater, type ClaimedJob } from './queue.ts';
@@ -21,20 +21,17 @@ export const DEFAULT_RETRY: RetryPolicy = { firstDelayMs: 10_000, maxDelayMs: 2 
 // always finishes or fails before its lease runs out; a dead one's jobs are due again after it.
 export const LEASE_MS = 90_000;
 // How often every instance looks for due jobs (retries, and the work of crashed instances).
-export const SWEEP_EVERY_MS = 5_000;
+const SWEEP_EVERY_MS = 5_000;
 // Jobs run at once per instance: above the mailer's 4 pooled connections, so composing overlaps sending.
 const CONCURRENCY = 8;
 // Finished jobs are kept a day (to see what was sent), dead ones a week (to see what never was).
 const KEEP_FINISHED_MS = 24 * 3600_000;
 const KEEP_DEAD_MS = 7 * 24 * 3600_000;
-const PRUNE_EVERY_MS = 15 * 60_000;
-// A database outage would otherwise log one line per sweep.
-const LOG_CLAIM_FAILURE_EVERY_MS = 60_000;
 
 export type JobRunnerOptions = {
   orm: Orm;
   log: Logger;
-  metrics?: Metrics;
+  metrics: Metrics;
   retry?: RetryPolicy;
   now?: () => Date;
 };
@@ -42,7 +39,7 @@ export type JobRunnerOptions = {
 export class JobRunner {
   readonly #orm: Orm;
   readonly #log: Logger;
-  readonly #metrics: Metrics | undefined;
+  readonly #metrics: Metrics;
   readonly #retry: RetryPolicy;
   readonly #now: () => Date;
   readonly #handlers = new Map<string, JobHandler>();
@@ -53,8 +50,8 @@ export class JobRunner {
   #again = false;
   #stopping = false;
   #wakesWhileStopping = 0;
-  #lastPrune = 0;
-  #lastClaimFailureLog = 0;
+  // A database outage would otherwise log one line per sweep.
+  readonly #claimFailures = new LogThrottle(60_000);
 
   constructor(options: JobRunnerOptions) {
     this.#orm = options.orm;
@@ -147,12 +144,10 @@ export class JobRunner {
           // A full batch means more may be due: look again as soon as a slot frees up.
           if (jobs.length === free) this.#backlog = true;
         } while (this.#again);
-        if (!this.#stopping) await this.#pruneNowAndThen();
       } catch (err) {
-        if (Date.now() - this.#lastClaimFailureLog >= LOG_CLAIM_FAILURE_EVERY_MS) {
-          this.#lastClaimFailureLog = Date.now();
-          this.#log.warn({ error: describeError(err) }, 'claiming jobs failed; will try again');
-        }
+        this.#claimFailures.run('claim', (suppressed) =>
+          this.#log.warn({ error: describeError(err), suppressed }, 'claiming jobs failed; will try again'),
+        );
       } finally {
         this.#claiming = null;
       }
@@ -226,27 +221,20 @@ export class JobRunner {
   #failure = (job: ClaimedJob) => (emailKind(job.kind) ? 'mail not sent' : 'job failed');
 
   #count(kind: string, outcome: 'done' | 'retried' | 'dead'): void {
-    this.#metrics?.jobs.inc({ kind, outcome });
+    this.#metrics.jobs.inc({ kind, outcome });
     const email = emailKind(kind);
-    if (email) this.#metrics?.emails.inc({ kind: email, outcome: outcome === 'done' ? 'sent' : outcome });
+    if (email) this.#metrics.emails.inc({ kind: email, outcome: outcome === 'done' ? 'sent' : outcome });
   }
 
-  async #pruneNowAndThen(): Promise<void> {
+  /** Housekeeping: deletes finished jobs after a day and dead ones after a week; returns how many. */
+  deleteOld(): Promise<number> {
     const now = this.#now().getTime();
-    if (now - this.#lastPrune < PRUNE_EVERY_MS) return;
-    this.#lastPrune = now;
-    await deleteOld(this.#orm.em.fork(), new Date(now - KEEP_FINISHED_MS), new Date(now - KEEP_DEAD_MS));
+    return deleteOld(this.#orm.em.fork(), new Date(now - KEEP_FINISHED_MS), new Date(now - KEEP_DEAD_MS));
   }
 }
 
 /** Email jobs are named `email:<kind>`; the kind alone labels logs and metrics. */
-export function emailKind(jobKind: string): string | null {
+function emailKind(jobKind: string): string | null {
   return jobKind.startsWith('email:') ? jobKind.slice('email:'.length) : null;
 }
 
-/** What is safe to log of an error: its kind, code and message, never the data it carried. */
-export function describeError(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { message: String(err) };
-  const { code, responseCode, command } = err as Error & Record<string, unknown>;
-  return { type: err.name, message: err.message, code, responseCode, command };
-}

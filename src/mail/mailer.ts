@@ -9,7 +9,7 @@ const MAILBOX_SIZE = 50;
 
 // Explicit, and short next to nodemailer's 10-minute socket default: a hung mail server fails the
 // attempt (to be retried) well within the job's lease (src/jobs/runner.ts, 90 s > 20 + 15 + 45 s).
-export const SMTP_TIMEOUTS = { connectionTimeout: 20_000, greetingTimeout: 15_000, socketTimeout: 45_000 } as const;
+const SMTP_TIMEOUTS = { connectionTimeout: 20_000, greetingTimeout: 15_000, socketTimeout: 45_000 } as const;
 
 export type MailerOptions = { smtpUrl: string | undefined; from: string };
 

@@ -1,7 +1,6 @@
 // The JSON API for non-browser clients: the same domain calls as the pages, answered in JSON.
 import type { RequestHandler } from 'express';
 import type { Accounts, Profile } from '../accounts/index.ts';
-import type { JobRunner } from '../jobs/runner.ts';
 import type { AfterAnswer } from './after-answer.ts';
 import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from './limits.ts';
@@ -16,8 +15,8 @@ const invalidInput = (fields: FieldErrors) => ['invalid_input', 'Some fields nee
 const FORGOT_BODY = JSON.stringify({ message: FORGOT_MESSAGE });
 const SIGNUP_BODY = JSON.stringify({ message: SIGNUP_MESSAGE });
 
-export function api(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAnswer }) {
-  const { accounts, jobs, later } = deps;
+export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
+  const { accounts, later } = deps;
   const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
 
   const register: RequestHandler = async (req, res) => {
@@ -26,7 +25,7 @@ export function api(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAns
     const recorded = await accounts.recordSignup(input.data);
     if (!recorded.ok) return jsonError(res, 422, ...invalidInput(recorded.fields));
     // As the page: recorded before the answer, the address looked at after it.
-    res.once('finish', () => jobs.wake());
+    later.wakeJobs(res);
     res.status(202).type('application/json').send(SIGNUP_BODY);
   };
 
@@ -82,7 +81,7 @@ export function api(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAns
     if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
     // As the page: recorded before the answer, worked on after it.
     await accounts.recordResetRequest(input.data.email, clientOfRequest(req));
-    res.once('finish', () => jobs.wake());
+    later.wakeJobs(res);
     res.status(202).type('application/json').send(FORGOT_BODY);
   };
 

@@ -119,8 +119,8 @@ export { RATE_LIMITS, createLimiters, type Limiters } from './limits.ts';
 export const notFound: RequestHandler = (req, res) => showError(req, res, 404, 'not_found', 'There is no page here.');
 
 // What a client is told to wait when the database is unavailable: a restart or failover takes seconds.
-export const RETRY_AFTER_SECONDS = 10;
-export const UNAVAILABLE_MESSAGE =
+const RETRY_AFTER_SECONDS = 10;
+const UNAVAILABLE_MESSAGE =
   'Inkwell cannot reach its database right now, so nothing was saved or changed. Please try again in a minute.';
 
 /**

@@ -2,7 +2,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { EventKind } from '../accounts/activity.ts';
 import type { Accounts } from '../accounts/index.ts';
-import type { JobRunner } from '../jobs/runner.ts';
 import type { AfterAnswer } from './after-answer.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, ResetForm, localPath, parse } from './forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from './limits.ts';
@@ -24,8 +23,8 @@ const NOTICES: Record<string, string> = {
     'Your account is secured: every device has been signed out, and a link to choose a new password is on its way to your inbox.',
 };
 
-export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAnswer; resetLinks: TokenLinks }) {
-  const { accounts, jobs, later, resetLinks } = deps;
+export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks: TokenLinks }) {
+  const { accounts, later, resetLinks } = deps;
   const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
 
   const loginView = { page: 'login', fragment: 'login-form', title: 'Log in' };
@@ -98,7 +97,7 @@ export function pages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterA
     // Recorded before the 202 (a crash after it loses nothing); the account is looked up only once the
     // answer is out, so nothing about the account can shape it.
     await accounts.recordResetRequest(input.data.email, clientOfRequest(req));
-    res.once('finish', () => jobs.wake());
+    later.wakeJobs(res);
     show(req, res, { ...forgotView, status: 202 }, { sent: FORGOT_MESSAGE });
   };
 

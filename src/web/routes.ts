@@ -2,7 +2,6 @@
 // Every answer to a signed-in request is no-store as well (uncachedWhenSignedIn, in app.ts).
 import { Router } from 'express';
 import type { Accounts } from '../accounts/index.ts';
-import type { JobRunner } from '../jobs/runner.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { accountChanges } from './account-changes.ts';
 import { accountSecurity } from './account-security.ts';
@@ -23,7 +22,6 @@ import type { LinkCookies } from './token-links.ts';
 
 export type RouteDeps = {
   accounts: Accounts;
-  jobs: JobRunner;
   later: AfterAnswer;
   /** Cookies that carry an emailed token are Secure in production. */
   /** Where each emailed link's token waits once it has left the address bar. */
@@ -36,10 +34,10 @@ export type RouteDeps = {
   pageCache: PageCache;
 };
 
-export function routes({ accounts, jobs, later, links, limit, outbox, posts, pageCache }: RouteDeps): Router {
-  const page = pages({ accounts, jobs, later, resetLinks: links.reset });
-  const signup = signupPages({ accounts, jobs, later, confirmLinks: links.signup });
-  const json = api({ accounts, jobs, later });
+export function routes({ accounts, later, links, limit, outbox, posts, pageCache }: RouteDeps): Router {
+  const page = pages({ accounts, later, resetLinks: links.reset });
+  const signup = signupPages({ accounts, later, confirmLinks: links.signup });
+  const json = api({ accounts, later });
   const security = accountSecurity({ accounts, later });
   const changes = accountChanges({ accounts, links, pageCache });
   const r = Router();

@@ -1,7 +1,6 @@
 // The sign-up pages: one answer for every address, then the emailed link that creates the account.
 import type { RequestHandler } from 'express';
 import type { Accounts } from '../accounts/index.ts';
-import type { JobRunner } from '../jobs/runner.ts';
 import { ConfirmSignupForm, RegisterForm, parse } from './forms.ts';
 import { logInSession } from './middleware.ts';
 import { redirect, show } from './respond.ts';
@@ -11,9 +10,9 @@ import { activityNotes } from './pages.ts';
 
 export const SIGNUP_MESSAGE = 'Check your inbox to finish creating your account.';
 
-export function signupPages(deps: { accounts: Accounts; jobs: JobRunner; later: AfterAnswer; confirmLinks: TokenLinks }) {
+export function signupPages(deps: { accounts: Accounts; later: AfterAnswer; confirmLinks: TokenLinks }) {
   const { noteSignIn } = activityNotes(deps.accounts, deps.later);
-  const { accounts, jobs, confirmLinks } = deps;
+  const { accounts, later, confirmLinks } = deps;
 
   const registerView = { page: 'register', fragment: 'register-form', title: 'Create an account' };
   const showRegister: RequestHandler = (req, res) => show(req, res, registerView);
@@ -24,7 +23,7 @@ export function signupPages(deps: { accounts: Accounts; jobs: JobRunner; later: 
     if (!recorded.ok) return show(req, res, { ...registerView, status: 422 }, { errors: recorded.fields, values: input.data });
     // Recorded (durably) before the answer; the job that looks at the address starts only once the
     // answer is out, so whether the address has an account cannot shape it.
-    res.once('finish', () => jobs.wake());
+    later.wakeJobs(res);
     show(req, res, { ...registerView, status: 202 }, { sent: SIGNUP_MESSAGE });
   };
 

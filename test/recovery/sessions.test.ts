@@ -2,7 +2,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { SessionData } from 'express-session';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SESSION_TTL_MS } from '../../src/app.ts';
+import { SESSION_TTL_MS } from '../../src/db/session-store.ts';
 import { PasswordResetToken, Session } from '../../src/db/entities.ts';
 import { hashSessionId } from '../../src/db/session-store.ts';
 import { dialects, registeredUser, requestResetToken, startHarness, STRONG_PASSWORD, type Harness } from '../support/harness.ts';

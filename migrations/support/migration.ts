@@ -1,5 +1,7 @@
 // The base of every migration in migrations/: one history serves SQLite and Postgres, and only the
-// spelling of column types and the shape of unique constraints differ between them.
+// spelling of column types and the shape of unique constraints differ between them. It lives in a
+// subfolder because MikroORM runs every migrations/*.ts as a migration; like the migrations it is
+// append-only (changing what it emits would rewrite history for fresh installs).
 import { Migration } from '@mikro-orm/migrations';
 import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
 import type { ColumnDefinitionBuilder } from 'kysely';
