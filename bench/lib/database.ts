@@ -1,7 +1,7 @@
 // Databases for the benchmark: fresh and migrated, then filled by bulk inserts rather than through the app.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { mintToken } from '../../src/accounts/reset-tokens.ts';
+import { mintToken } from '../../src/accounts/tokens.ts';
 import { isPostgres, migrate, openDatabase, type Orm } from '../../src/db/orm.ts';
 import { startCluster, withClient, type Cluster } from '../../test/support/postgres.ts';
 

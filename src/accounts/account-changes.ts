@@ -1,14 +1,16 @@
 // Changing the address, "This wasn't me", and leaving: the account page's changes that go beyond the
 // password. Each asks for proof (the current password, or a link from the inbox) before anything changes.
-import { raw, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Orm } from '../db/orm.ts';
-import { Session, User } from '../db/entities.ts';
+import { User } from '../db/entities.ts';
 import * as accountTokens from './account-tokens.ts';
 import type { createActivity } from './activity.ts';
 import type { Client } from './clients.ts';
 import { queue as queueEmail } from './notifier.ts';
 import { verifyPassword } from './passwords.ts';
 import * as resetTokens from './reset-tokens.ts';
+import { hashIfWellFormed } from './tokens.ts';
+import { revokeCredentials } from './credentials.ts';
 
 export type EmailChangeRequest = { ok: true } | { ok: false; reason: 'wrong_password' | 'same_address' };
 export type EmailChangeConfirmation = { ok: true } | { ok: false; reason: 'invalid_token' | 'address_taken' };
@@ -47,7 +49,7 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
 
   /** Whether a confirmation link is live for this user; never consumes it. */
   async function checkEmailChangeToken(userId: number, token: unknown): Promise<boolean> {
-    const hash = resetTokens.hashIfWellFormed(token);
+    const hash = hashIfWellFormed(token);
     const row = hash === null ? null : await accountTokens.findLive(em(), 'email_change', hash, now());
     return row !== null && row.user.id === userId;
   }
@@ -57,12 +59,13 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
    * someone else's session does nothing); every reset link dies, and the old address is told.
    */
   async function confirmEmailChange(userId: number, token: unknown, client: Client | null): Promise<EmailChangeConfirmation> {
-    const hash = resetTokens.hashIfWellFormed(token);
-    if (!hash || !(await checkEmailChangeToken(userId, token))) return { ok: false, reason: 'invalid_token' };
+    const hash = hashIfWellFormed(token);
+    if (!hash) return { ok: false, reason: 'invalid_token' };
     try {
       return await em().transactional(async (tx): Promise<EmailChangeConfirmation> => {
-        const change = await accountTokens.claim(tx, 'email_change', hash, now());
-        if (!change || change.user.id !== userId) return { ok: false, reason: 'invalid_token' };
+        // Only this user's link: another user's is not found, and so not used up.
+        const change = await accountTokens.claim(tx, 'email_change', hash, now(), userId);
+        if (!change) return { ok: false, reason: 'invalid_token' };
         const user = await tx.findOneOrFail(User, { id: userId });
         const oldEmail = user.email;
         if (await tx.count(User, { email: change.email!, id: { $ne: userId } })) return { ok: false, reason: 'address_taken' };
@@ -82,7 +85,7 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
 
   /** Whether a "This wasn't me" link is live; never consumes it. */
   async function checkSecureToken(token: unknown): Promise<boolean> {
-    const hash = resetTokens.hashIfWellFormed(token);
+    const hash = hashIfWellFormed(token);
     return Boolean(hash && (await accountTokens.findLive(em(), 'secure', hash, now())));
   }
 
@@ -92,7 +95,7 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
    * anyone in and never sets a password: whoever clicks it proves only that they read that inbox.
    */
   async function secureAccount(token: unknown, client: Client | null): Promise<Securing> {
-    const hash = resetTokens.hashIfWellFormed(token);
+    const hash = hashIfWellFormed(token);
     if (!hash) return { ok: false, reason: 'invalid_token' };
     return em().transactional(async (tx): Promise<Securing> => {
       const secure = await accountTokens.claim(tx, 'secure', hash, now());
@@ -101,14 +104,7 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
       const user = await tx.findOneOrFail(User, { id: userId });
       const restore = secure.email && secure.email !== user.email
         && (await tx.count(User, { email: secure.email, id: { $ne: userId } })) === 0;
-      await tx.nativeUpdate(User, { id: userId }, {
-        ...(restore ? { email: secure.email! } : {}),
-        // Sessions opened under the old version are logged out on their next request, even mid-flight.
-        credentialVersion: raw('credential_version + 1'),
-        updatedAt: now(),
-      });
-      await tx.nativeDelete(Session, { user: userId });
-      await resetTokens.deleteTokensOf(tx, userId);
+      await revokeCredentials(tx, userId, restore ? { email: secure.email! } : {}, now());
       await accountTokens.deleteAllOf(tx, userId);
       await queueEmail(tx, 'reset-instructions', { userId });
       await activity.record(userId, 'account_secured', client, tx);

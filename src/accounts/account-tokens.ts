@@ -2,7 +2,7 @@
 // ('secure'). Minted when the email is sent, stored only as SHA-256, claimed at most once.
 import type { EntityManager } from '../db/orm.ts';
 import { AccountToken } from '../db/entities.ts';
-import { mintToken } from './reset-tokens.ts';
+import { claimRow, expiresAfter, lockAccount, mintToken } from './tokens.ts';
 
 export type Purpose = 'email_change' | 'secure';
 
@@ -13,10 +13,12 @@ export const SECURE_TTL_MS = 7 * 24 * 3600_000;
 
 /** A pending change of address: one per account, a newer request replaces the older. Returns its id. */
 export async function recordEmailChange(tx: EntityManager, userId: number, newEmail: string, at: Date): Promise<number> {
+  // Two requests at once wait for each other, so one pending change is left, not two.
+  await lockAccount(tx, userId);
   await tx.nativeDelete(AccountToken, { user: userId, purpose: 'email_change' });
   const id = await tx.insert(AccountToken, {
     user: userId, purpose: 'email_change', tokenHash: null, email: newEmail, createdAt: at,
-    expiresAt: new Date(at.getTime() + EMAIL_CHANGE_TTL_MS),
+    expiresAt: expiresAfter(at, EMAIL_CHANGE_TTL_MS),
   });
   return Number(id);
 }
@@ -24,7 +26,7 @@ export async function recordEmailChange(tx: EntityManager, userId: number, newEm
 /** Gives a pending change a fresh token (the newest email's link is the one that works) and returns it. */
 export async function mintForEmailChange(tx: EntityManager, changeId: number, at: Date): Promise<string> {
   const { token, tokenHash } = mintToken();
-  await tx.nativeUpdate(AccountToken, { id: changeId }, { tokenHash, expiresAt: new Date(at.getTime() + EMAIL_CHANGE_TTL_MS) });
+  await tx.nativeUpdate(AccountToken, { id: changeId }, { tokenHash, expiresAt: expiresAfter(at, EMAIL_CHANGE_TTL_MS) });
   return token;
 }
 
@@ -32,7 +34,7 @@ export async function mintForEmailChange(tx: EntityManager, changeId: number, at
 export async function mintSecureToken(tx: EntityManager, userId: number, sentTo: string, at: Date): Promise<string> {
   const { token, tokenHash } = mintToken();
   await tx.insert(AccountToken, {
-    user: userId, purpose: 'secure', tokenHash, email: sentTo, createdAt: at, expiresAt: new Date(at.getTime() + SECURE_TTL_MS),
+    user: userId, purpose: 'secure', tokenHash, email: sentTo, createdAt: at, expiresAt: expiresAfter(at, SECURE_TTL_MS),
   });
   return token;
 }
@@ -42,15 +44,10 @@ export function findLive(em: EntityManager, purpose: Purpose, tokenHash: string,
   return em.findOne(AccountToken, { purpose, tokenHash, expiresAt: { $gt: at } });
 }
 
-/**
- * Deletes the live token and returns what it held. The delete is the claim: of two concurrent
- * redemptions only one deletes the row, so only one goes on.
- */
-export async function claim(tx: EntityManager, purpose: Purpose, tokenHash: string, at: Date): Promise<AccountToken | null> {
-  const row = await findLive(tx, purpose, tokenHash, at);
-  if (!row) return null;
-  const deleted = await tx.nativeDelete(AccountToken, { id: row.id, tokenHash });
-  return deleted === 1 ? row : null;
+/** Deletes the live token (of `userId`, when given) and returns what it held; of concurrent claims one wins. */
+export async function claim(tx: EntityManager, purpose: Purpose, tokenHash: string, at: Date, userId?: number): Promise<AccountToken | null> {
+  const row = await tx.findOne(AccountToken, { purpose, tokenHash, expiresAt: { $gt: at }, ...(userId === undefined ? {} : { user: userId }) });
+  return row && (await claimRow(tx, AccountToken, { id: row.id, tokenHash }, at)) ? row : null;
 }
 
 export function deleteAllOf(tx: EntityManager, userId: number, purpose?: Purpose) {

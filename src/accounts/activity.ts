@@ -61,17 +61,10 @@ export function createActivity({ orm, now }: { orm: Orm; now: () => Date }) {
    */
   async function signInFamiliarity(userId: number, client: Client): Promise<'familiar' | 'new' | 'first'> {
     const db = em();
-    const since = new Date(now().getTime() - EVENT_RETENTION_MS);
-    const any = await db.count(SecurityEvent, { user: userId, kind: 'sign_in', at: { $gt: since } });
-    if (any === 0) return 'first';
-    const same = await db.count(SecurityEvent, {
-      user: userId,
-      kind: 'sign_in',
-      at: { $gt: since },
-      ip: client.ip,
-      device: describeDevice(client.userAgent),
-    });
-    return same > 0 ? 'familiar' : 'new';
+    const signIns = { user: userId, kind: 'sign_in', at: { $gt: new Date(now().getTime() - EVENT_RETENTION_MS) } };
+    // The usual case, a known device, takes one query.
+    if (await db.count(SecurityEvent, { ...signIns, ip: client.ip, device: describeDevice(client.userAgent) })) return 'familiar';
+    return (await db.count(SecurityEvent, signIns)) === 0 ? 'first' : 'new';
   }
 
   async function list(userId: number, limit = EVENTS_SHOWN): Promise<ActivityEntry[]> {

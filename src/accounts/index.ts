@@ -1,7 +1,6 @@
 // The account system's public API. No HTTP here: callers pass plain values and get outcomes back.
-import { raw } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../db/orm.ts';
-import { Session, User } from '../db/entities.ts';
+import { User } from '../db/entities.ts';
 import { enqueue } from '../jobs/queue.ts';
 import type { JobHandler } from '../jobs/runner.ts';
 import { createAccountChanges } from './account-changes.ts';
@@ -11,17 +10,17 @@ import { queue as queueEmail } from './notifier.ts';
 import type { LoginThrottleApi } from '../limits/login-throttle.ts';
 import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } from './passwords.ts';
 import * as tokens from './reset-tokens.ts';
+import { hashIfWellFormed } from './tokens.ts';
+import { revokeCredentials } from './credentials.ts';
 import { createSessions } from './sessions.ts';
 import { createSignups } from './signups.ts';
+import { normalizeEmail, type FieldErrors, type Profile, type SessionUser } from './values.ts';
+
+export { normalizeEmail, type FieldErrors, type Profile, type SessionUser };
 
 export { passwordProblem };
 export { HashingBusy } from './passwords.ts';
 export type { SignupConfirmation, SignupProcessing, SignupRecord } from './signups.ts';
-
-/** What a session needs to know about its user. */
-export type SessionUser = { id: number; credentialVersion: number };
-export type Profile = SessionUser & { username: string; email: string; createdAt: Date };
-export type FieldErrors = Record<string, string>;
 
 /** Too many failed password checks for this email lately: refused without checking the password. */
 export type Throttled = { ok: false; reason: 'throttled'; retryAfterSeconds: number };
@@ -46,10 +45,6 @@ export type AccountsOptions = {
 
 export type Accounts = ReturnType<typeof createAccounts>;
 
-/** Emails are compared and stored trimmed and lower-cased; nothing else is folded. */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
 
 // The job that carries a recorded forgot-password request to its work.
 const RESET_REQUEST_JOB = 'password-reset-request';
@@ -63,7 +58,8 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   const { jobs: signupJobs, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
 
   async function findUser(id: number): Promise<Profile | null> {
-    const user = await em().findOne(User, { id });
+    // Every signed-in request asks: only what a Profile holds (not the password hash).
+    const user = await em().findOne(User, { id }, { fields: ['username', 'email', 'credentialVersion', 'createdAt'] });
     return user && profileOf(user);
   }
 
@@ -161,13 +157,13 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
 
   /** Whether a reset link is live. Never consumes it: mail scanners open links too. */
   async function checkResetToken(token: unknown): Promise<boolean> {
-    const tokenHash = tokens.hashIfWellFormed(token);
+    const tokenHash = hashIfWellFormed(token);
     return tokenHash !== null && (await tokens.findLiveToken(em(), tokenHash, now())) !== null;
   }
 
   /** Sets a new password with a reset link. Ends every session; does not log anyone in. */
   async function resetPassword(token: unknown, newPassword: string): Promise<Reset> {
-    const tokenHash = tokens.hashIfWellFormed(token);
+    const tokenHash = hashIfWellFormed(token);
     const ownerId = tokenHash === null ? null : await tokens.findLiveToken(em(), tokenHash, now());
     if (tokenHash === null || ownerId === null) return { ok: false, reason: 'invalid_token' };
     const account = await em().findOne(User, { id: ownerId });
@@ -200,14 +196,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
    * Returns the user as now stored.
    */
   async function writePassword(tx: EntityManager, userId: number, passwordHash: string, expectedVersion?: number): Promise<User | null> {
-    const written = await tx.nativeUpdate(
-      User,
-      expectedVersion === undefined ? { id: userId } : { id: userId, credentialVersion: expectedVersion },
-      { passwordHash, credentialVersion: raw('credential_version + 1'), updatedAt: now() },
-    );
-    if (written !== 1) return null;
-    await tokens.deleteTokensOf(tx, userId);
-    await tx.nativeDelete(Session, { user: userId });
+    if (!(await revokeCredentials(tx, userId, { passwordHash }, now(), expectedVersion))) return null;
     return tx.findOneOrFail(User, { id: userId }, { refresh: true });
   }
 
@@ -281,7 +270,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   };
 }
 
-function profileOf(user: User): Profile {
+function profileOf(user: Pick<User, 'id' | 'username' | 'email' | 'credentialVersion' | 'createdAt'>): Profile {
   const { id, username, email, credentialVersion, createdAt } = user;
   return { id, username, email, credentialVersion, createdAt };
 }

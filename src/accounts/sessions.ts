@@ -1,7 +1,7 @@
 // Where an account is signed in: its live sessions, shown and ended by their public ids.
 import type { Orm } from '../db/orm.ts';
 import { Session } from '../db/entities.ts';
-import { SESSION_IDLE_MS } from '../db/session-store.ts';
+import { liveSessions } from '../db/session-store.ts';
 import { describeDevice } from './clients.ts';
 
 export type SessionInfo = {
@@ -15,13 +15,12 @@ export type SessionInfo = {
 
 export function createSessions({ orm, now }: { orm: Orm; now: () => Date }) {
   const em = () => orm.em.fork();
-  const live = (at: Date) => ({ expiresAt: { $gt: at }, lastSeenAt: { $gt: new Date(at.getTime() - SESSION_IDLE_MS) } });
 
   /** The user's live sessions, most recently active first. */
   async function list(userId: number, currentId: string | undefined): Promise<SessionInfo[]> {
     const rows = await em().find(
       Session,
-      { user: userId, ...live(now()) },
+      { user: userId, ...liveSessions(now()) },
       { orderBy: { lastSeenAt: 'desc', createdAt: 'desc' }, fields: ['publicId', 'ip', 'userAgent', 'createdAt', 'lastSeenAt'] },
     );
     return rows.map((row) => ({

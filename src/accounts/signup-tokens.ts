@@ -1,13 +1,13 @@
 // Sign-up confirmation links: minted when the email is sent, stored only as their SHA-256.
 import type { EntityManager } from '../db/orm.ts';
 import { Signup } from '../db/entities.ts';
-import { mintToken } from './reset-tokens.ts';
+import { expiresAfter, mintToken } from './tokens.ts';
 
 // A day: enough to find the mail the next morning, short enough that a stranger's sign-up does not linger.
 export const SIGNUP_TTL_HOURS = 24;
 
 export function signupExpiry(at: Date): Date {
-  return new Date(at.getTime() + SIGNUP_TTL_HOURS * 3600_000);
+  return expiresAfter(at, SIGNUP_TTL_HOURS * 3600_000);
 }
 
 /**

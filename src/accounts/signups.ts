@@ -5,10 +5,10 @@ import type { EntityManager, Orm } from '../db/orm.ts';
 import { Signup, SignupThrottle, User } from '../db/entities.ts';
 import { enqueue } from '../jobs/queue.ts';
 import type { JobHandler } from '../jobs/runner.ts';
-import { normalizeEmail, type FieldErrors, type SessionUser } from './index.ts';
+import { normalizeEmail, type FieldErrors, type SessionUser } from './values.ts';
 import { queue as queueEmail } from './notifier.ts';
 import { hashPassword, passwordProblem } from './passwords.ts';
-import * as tokens from './reset-tokens.ts';
+import { claimRow, hashIfWellFormed } from './tokens.ts';
 import { signupExpiry } from './signup-tokens.ts';
 
 /** A recorded sign-up, as its job carries it: the password already hashed, the address as typed (normalised). */
@@ -55,8 +55,7 @@ export function createSignups({ orm, throttleSeconds, now }: { orm: Orm; throttl
    * confirmation email, an address with an account gets a note without a link. Repeats within the
    * window queue nothing. In the job's transaction, so the request ends exactly when its email is queued.
    */
-  async function processSignup(request: SignupRequest, tx?: EntityManager): Promise<SignupProcessing> {
-    if (!tx) return em().transactional((own) => processSignup(request, own));
+  async function processSignup(request: SignupRequest, tx: EntityManager): Promise<SignupProcessing> {
     const at = now();
     const owner = await tx.findOne(User, { email: request.email });
     if (!(await claimWindow(tx, request.email, at))) return 'throttled';
@@ -75,7 +74,7 @@ export function createSignups({ orm, throttleSeconds, now }: { orm: Orm; throttl
 
   /** Whether a confirmation link is live. Never consumes it: mail scanners open links too. */
   async function checkSignupToken(token: unknown): Promise<boolean> {
-    const tokenHash = tokens.hashIfWellFormed(token);
+    const tokenHash = hashIfWellFormed(token);
     return tokenHash !== null && (await em().count(Signup, { tokenHash, expiresAt: { $gt: now() } })) > 0;
   }
 
@@ -84,16 +83,15 @@ export function createSignups({ orm, throttleSeconds, now }: { orm: Orm; throttl
    * username was taken meanwhile the link stays usable, so its owner can pick another one.
    */
   async function confirmSignup(token: unknown, choice: { username?: string } = {}): Promise<SignupConfirmation> {
-    const tokenHash = tokens.hashIfWellFormed(token);
+    const tokenHash = hashIfWellFormed(token);
     if (tokenHash === null) return { ok: false, reason: 'invalid_token' };
-    const live = { tokenHash, expiresAt: { $gt: now() } };
-    const signup = await em().findOne(Signup, live);
+    const signup = await em().findOne(Signup, { tokenHash, expiresAt: { $gt: now() } });
     if (!signup) return { ok: false, reason: 'invalid_token' };
     const username = choice.username ?? signup.username;
     try {
       const userId = await em().transactional(async (tx) => {
         // Claim the link before creating the account: of two concurrent confirmations, one wins.
-        if ((await tx.nativeDelete(Signup, { id: signup.id, ...live })) !== 1) return null;
+        if (!(await claimRow(tx, Signup, { id: signup.id, tokenHash }, now()))) return null;
         const at = now();
         const created = await tx.insert(User, {
           username, email: signup.email, passwordHash: signup.passwordHash, credentialVersion: 1, createdAt: at, updatedAt: at,
@@ -149,5 +147,5 @@ export function createSignups({ orm, throttleSeconds, now }: { orm: Orm; throttl
     },
   };
 
-  return { recordSignup, processSignup, checkSignupToken, confirmSignup, deleteExpiredSignups, jobs };
+  return { recordSignup, checkSignupToken, confirmSignup, deleteExpiredSignups, jobs };
 }

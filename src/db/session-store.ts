@@ -32,6 +32,11 @@ export function hashSessionId(sid: string): string {
   return createHash('sha256').update(sid).digest('hex');
 }
 
+/** The rows of sessions still in force: inside their two weeks, and used within the last week. */
+export function liveSessions(at: Date) {
+  return { expiresAt: { $gt: at }, lastSeenAt: { $gt: new Date(at.getTime() - SESSION_IDLE_MS) } };
+}
+
 export function newPublicSessionId(): string {
   return randomBytes(16).toString('base64url');
 }
@@ -53,11 +58,7 @@ export class DatabaseSessionStore extends session.Store {
   async #load(sidHash: string): Promise<session.SessionData | null> {
     const em = this.#orm.em.fork();
     const now = this.#now();
-    const row = await em.findOne(Session, {
-      sidHash,
-      expiresAt: { $gt: now },
-      lastSeenAt: { $gt: new Date(now.getTime() - SESSION_IDLE_MS) },
-    });
+    const row = await em.findOne(Session, { sidHash, ...liveSessions(now) });
     if (!row) return null;
     if (row.lastSeenAt.getTime() <= now.getTime() - SESSION_SEEN_EVERY_MS) {
       await em.nativeUpdate(Session, { sidHash }, { lastSeenAt: now });
@@ -103,9 +104,7 @@ export class DatabaseSessionStore extends session.Store {
 
   /** Deletes sessions past their expiry or idle for too long; returns how many. */
   pruneExpired(now = this.#now()): Promise<number> {
-    return this.#orm.em.fork().nativeDelete(Session, {
-      $or: [{ expiresAt: { $lte: now } }, { lastSeenAt: { $lte: new Date(now.getTime() - SESSION_IDLE_MS) } }],
-    });
+    return this.#orm.em.fork().nativeDelete(Session, { $not: liveSessions(now) });
   }
 
   #expiry(data: session.SessionData, now: Date): Date {

@@ -2,6 +2,7 @@
 // Hand-written rather than a queue library: none runs on both SQLite and Postgres inside MikroORM's transaction.
 import type { EventManager } from '@mikro-orm/core';
 import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
+import { fromDatabaseDate, toDatabaseDate } from '../db/dates.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { Job } from '../db/entities.ts';
 
@@ -69,7 +70,7 @@ export async function claim(em: EntityManager, now: Date, leaseUntil: Date, limi
        order by run_at limit ?${postgres ? ' for update skip locked' : ''}
      )
      returning id, kind, payload, attempts, created_at`,
-    [timeIn(em, leaseUntil), timeIn(em, now), limit],
+    [toDatabaseDate(em, leaseUntil), toDatabaseDate(em, now), limit],
     'all',
   );
   return rows.map((row) => ({
@@ -77,7 +78,7 @@ export async function claim(em: EntityManager, now: Date, leaseUntil: Date, limi
     kind: String(row.kind),
     payload: JSON.parse(String(row.payload)),
     attempts: Number(row.attempts),
-    createdAt: toDate(row.created_at),
+    createdAt: fromDatabaseDate(row.created_at),
   }));
 }
 
@@ -114,22 +115,13 @@ export async function pendingByKind(em: EntityManager, now: Date): Promise<{ kin
   const rows = await em.execute<Record<string, unknown>[]>(
     `select kind, count(*) as pending, min(case when run_at <= ? then created_at end) as oldest_due
      from job where finished_at is null and dead_at is null group by kind`,
-    [timeIn(em, now)],
+    [toDatabaseDate(em, now)],
     'all',
   );
   return rows.map((row) => ({
     kind: String(row.kind),
     pending: Number(row.pending),
-    oldestDue: row.oldest_due == null ? null : toDate(row.oldest_due),
+    oldestDue: row.oldest_due == null ? null : fromDatabaseDate(row.oldest_due),
   }));
 }
 
-/** Dates in raw SQL: Postgres takes a Date; on SQLite the ORM stores epoch milliseconds, so compare with those. */
-function timeIn(em: EntityManager, date: Date): Date | number {
-  return em.getPlatform() instanceof PostgreSqlPlatform ? date : date.getTime();
-}
-
-function toDate(value: unknown): Date {
-  if (value instanceof Date) return value;
-  return new Date(typeof value === 'string' && !/^\d+$/.test(value) ? value : Number(value));
-}

@@ -5,7 +5,7 @@ import type { Orm } from '../db/orm.ts';
 import { LoginThrottle } from '../db/entities.ts';
 import { blockAfterFailure, LOGIN_THROTTLE } from './policy.ts';
 import type { LimitReport } from './report.ts';
-import { fromDatabaseDate, toDatabaseDate } from './dates.ts';
+import { fromDatabaseDate, toDatabaseDate } from '../db/dates.ts';
 
 export type Attempt = { ok: true } | { ok: false; retryAfterSeconds: number };
 
@@ -21,7 +21,7 @@ export type LoginThrottleApi = ReturnType<typeof createLoginThrottle>;
 
 export function createLoginThrottle({ orm, report, enabled, now = () => new Date() }: LoginThrottleOptions) {
   const db = () => orm.em.getConnection();
-  const date = (d: Date) => toDatabaseDate(orm, d);
+  const date = (d: Date) => toDatabaseDate(orm.em, d);
 
   /**
    * Counts a password check for `email` (already normalised) before it is made, or refuses it while

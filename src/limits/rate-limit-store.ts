@@ -3,7 +3,7 @@
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 import type { Orm } from '../db/orm.ts';
 import { RateLimitHit } from '../db/entities.ts';
-import { fromDatabaseDate, toDatabaseDate } from './dates.ts';
+import { fromDatabaseDate, toDatabaseDate } from '../db/dates.ts';
 
 export class DatabaseRateLimitStore implements Store {
   // Counters in the database are seen by every instance: express-rate-limit's double-count check needs to know.
@@ -31,7 +31,7 @@ export class DatabaseRateLimitStore implements Store {
   async increment(key: string): Promise<ClientRateLimitInfo> {
     const now = this.#now();
     const resetsAt = new Date(now.getTime() + this.#windowMs);
-    const [at, until] = [toDatabaseDate(this.#orm, now), toDatabaseDate(this.#orm, resetsAt)];
+    const [at, until] = [toDatabaseDate(this.#orm.em, now), toDatabaseDate(this.#orm.em, resetsAt)];
     const row = await this.#orm.em.getConnection().execute<{ hits: number; resets_at: unknown }>(
       `insert into rate_limit_hit (bucket, hits, resets_at) values (?, 1, ?)
        on conflict (bucket) do update set

@@ -1,7 +1,9 @@
 // Where limit decisions go: a log line each (no email in the clear), and a count for the metrics.
 import type { Logger } from '../log.ts';
+import type { RateLimitName } from './policy.ts';
 
-export type LimitName = 'login' | 'register' | 'forgot' | 'reset' | 'account' | 'login_email' | 'hashing_queue';
+/** A per-IP limit (policy.ts), the per-email login throttle, or the argon2 queue bound. */
+export type LimitName = RateLimitName | 'login_email' | 'hashing_queue';
 
 export type Throttled = {
   limit: LimitName;

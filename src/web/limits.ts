@@ -7,7 +7,6 @@ import { DatabaseRateLimitStore } from '../limits/rate-limit-store.ts';
 import type { LimitReport } from '../limits/report.ts';
 import { showError } from './respond.ts';
 
-export { RATE_LIMITS };
 
 export type Limiters = Record<RateLimitName, RequestHandler>;
 
@@ -37,7 +36,7 @@ export function createLimiters({ enabled, orm, report }: { enabled: boolean; orm
       },
     });
   };
-  return { login: make('login'), register: make('register'), forgot: make('forgot'), reset: make('reset'), account: make('account') };
+  return Object.fromEntries(Object.keys(RATE_LIMITS).map((name) => [name, make(name as RateLimitName)])) as Limiters;
 }
 
 /** What a throttled email's owner reads: what happened, for how long, and the way out. */

@@ -114,7 +114,7 @@ export function clientOfRequest(req: Request): Client {
   return clientOf(req.ip, req.get('User-Agent'));
 }
 
-export { RATE_LIMITS, createLimiters, type Limiters } from './limits.ts';
+export { createLimiters, type Limiters } from './limits.ts';
 
 export const notFound: RequestHandler = (req, res) => showError(req, res, 404, 'not_found', 'There is no page here.');
 

@@ -1,6 +1,6 @@
 // Per-IP rate limits on the credential routes: 429 with Retry-After, shared by the page and the API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RATE_LIMITS } from '../../src/web/middleware.ts';
+import { RATE_LIMITS } from '../../src/limits/policy.ts';
 import { dialects, startHarness, type Harness } from '../support/harness.ts';
 
 describe.each(dialects())('rate limits on %s', (dialect) => {
