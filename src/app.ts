@@ -28,7 +28,7 @@ import { createPosts } from './posts/index.ts';
 import { PageCache, serveCachedPages } from './web/page-cache.ts';
 import { createLinkCookies } from './web/token-links.ts';
 import { routes } from './web/routes.ts';
-import { timeAgo } from './web/time.ts';
+import { exactTime, timeAgo } from './web/time.ts';
 
 // Forms are small; anything bigger is refused (413) before it is parsed, let alone hashed.
 const BODY_LIMIT = '16kb';
@@ -99,7 +99,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   views.addGlobal('siteName', 'Inkwell');
   views.addGlobal('devMailbox', Boolean(mailer.outbox) && !production);
   views.addFilter('ago', (date: Date) => timeAgo(date, now()));
-  views.addFilter('exactTime', (date: Date) => date.toUTCString());
+  views.addFilter('exactTime', exactTime);
 
   app.use(
     pinoHttp({

@@ -5,7 +5,7 @@ import type { Accounts } from '../accounts/index.ts';
 import { ACCOUNT_VIEW, showAccount } from './account-view.ts';
 import { ChangeEmailForm, DeleteAccountForm, TokenForm, parse, type FieldErrors } from './forms.ts';
 import { clientOfRequest, currentUser, logOutSession } from './middleware.ts';
-import { jsonError, redirect, show } from './respond.ts';
+import { invalidInput, jsonError, redirect, show } from './respond.ts';
 import type { PageCache } from './page-cache.ts';
 import type { LinkCookies } from './token-links.ts';
 
@@ -100,19 +100,19 @@ export function accountChanges({ accounts, links, pageCache }: {
 
   const changeEmailJson: RequestHandler = async (req, res) => {
     const input = parse(ChangeEmailForm, req.body);
-    if (!input.ok) return jsonError(res, 422, 'invalid_input', 'Some fields need attention.', input.fields);
+    if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.requestEmailChange(
       currentUser(res)!.id,
       { newEmail: input.data.new_email, currentPassword: input.data.current_password },
       clientOfRequest(req),
     );
-    if (!outcome.ok) return jsonError(res, 422, 'invalid_input', 'Some fields need attention.', emailChangeErrors(outcome.reason));
+    if (!outcome.ok) return invalidInput(res, emailChangeErrors(outcome.reason));
     res.status(202).type('application/json').send(EMAIL_CHANGE_BODY);
   };
 
   const confirmEmailJson: RequestHandler = async (req, res) => {
     const input = parse(TokenForm.required({ token: true }), req.body);
-    if (!input.ok) return jsonError(res, 422, 'invalid_input', 'Some fields need attention.', input.fields);
+    if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.confirmEmailChange(currentUser(res)!.id, input.data.token, clientOfRequest(req));
     if (outcome.ok) return res.json({ message: 'Your email address has been changed.' });
     switch (outcome.reason) {
@@ -125,9 +125,9 @@ export function accountChanges({ accounts, links, pageCache }: {
 
   const deleteAccountJson: RequestHandler = async (req, res) => {
     const input = parse(DeleteAccountForm, req.body);
-    if (!input.ok) return jsonError(res, 422, 'invalid_input', 'Some fields need attention.', input.fields);
+    if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.deleteAccount(currentUser(res)!.id, input.data.current_password);
-    if (!outcome.ok) return jsonError(res, 422, 'invalid_input', 'Some fields need attention.', { current_password: WRONG_PASSWORD });
+    if (!outcome.ok) return invalidInput(res, { current_password: WRONG_PASSWORD });
     pageCache.clear();
     await logOutSession(req, res);
     res.status(204).end();

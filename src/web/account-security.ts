@@ -2,7 +2,8 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Accounts } from '../accounts/index.ts';
 import type { AfterAnswer } from './after-answer.ts';
-import { clientOfRequest, currentUser } from './middleware.ts';
+import { activityNotes } from './activity-notes.ts';
+import { currentUser } from './middleware.ts';
 import { jsonError, redirect, show, showError, wantsFragment } from './respond.ts';
 
 export function accountSecurity({ accounts, later }: { accounts: Accounts; later: AfterAnswer }) {
@@ -17,8 +18,8 @@ export function accountSecurity({ accounts, later }: { accounts: Accounts; later
     show(req, res, { page: 'account', fragment: 'sessions' }, { sessions, sessionsNotice: notice });
   }
 
-  const noteRevoked = (req: Request, res: Response, userId: number) =>
-    later.run(res, 'security-event', () => accounts.noteEvent(userId, 'session_revoked', clientOfRequest(req)));
+  const { noteEvent } = activityNotes(accounts, later);
+  const noteRevoked = (req: Request, res: Response, userId: number) => noteEvent(req, res, userId, 'session_revoked');
 
   const revoke: RequestHandler = async (req, res) => {
     const { userId } = asker(req, res);

@@ -2,14 +2,14 @@
 import type { RequestHandler } from 'express';
 import type { Accounts, Profile } from '../accounts/index.ts';
 import type { AfterAnswer } from './after-answer.ts';
-import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse, type FieldErrors } from './forms.ts';
+import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse } from './forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from './limits.ts';
 import { clientOfRequest, currentUser, logInSession, logOutSession } from './middleware.ts';
-import { activityNotes, FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './pages.ts';
-import { jsonError } from './respond.ts';
+import { activityNotes } from './activity-notes.ts';
+import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
+import { invalidInput, jsonError } from './respond.ts';
 import { SIGNUP_MESSAGE } from './signup-pages.ts';
 
-const invalidInput = (fields: FieldErrors) => ['invalid_input', 'Some fields need attention.', fields] as const;
 
 // Serialised once: every email gets exactly these bytes.
 const FORGOT_BODY = JSON.stringify({ message: FORGOT_MESSAGE });
@@ -21,9 +21,9 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
 
   const register: RequestHandler = async (req, res) => {
     const input = parse(RegisterForm, req.body);
-    if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
+    if (!input.ok) return invalidInput(res, input.fields);
     const recorded = await accounts.recordSignup(input.data);
-    if (!recorded.ok) return jsonError(res, 422, ...invalidInput(recorded.fields));
+    if (!recorded.ok) return invalidInput(res, recorded.fields);
     // As the page: recorded before the answer, the address looked at after it.
     later.wakeJobs(res);
     res.status(202).type('application/json').send(SIGNUP_BODY);
@@ -31,7 +31,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
 
   const confirmSignup: RequestHandler = async (req, res) => {
     const input = parse(ConfirmSignupForm.required({ token: true }), req.body);
-    if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
+    if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.confirmSignup(input.data.token, { username: input.data.username });
     if (outcome.ok) {
       await logInSession(req, outcome.user);
@@ -40,7 +40,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
     }
     switch (outcome.reason) {
       case 'username_taken':
-        return jsonError(res, 422, ...invalidInput({ username: `The username ${outcome.username} was taken before you confirmed. Choose another.` }));
+        return invalidInput(res, { username: `The username ${outcome.username} was taken before you confirmed. Choose another.` });
       case 'email_taken':
         return jsonError(res, 409, 'email_taken', 'This email address already has an account. Log in, or reset its password.');
       case 'invalid_token':
@@ -50,7 +50,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
 
   const login: RequestHandler = async (req, res) => {
     const input = parse(LoginForm, req.body);
-    if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
+    if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.logIn(input.data, clientGone(req, res));
     if (!outcome.ok) {
       switch (outcome.reason) {
@@ -78,7 +78,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
 
   const forgot: RequestHandler = async (req, res) => {
     const input = parse(ForgotForm, req.body);
-    if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
+    if (!input.ok) return invalidInput(res, input.fields);
     // As the page: recorded before the answer, worked on after it.
     await accounts.recordResetRequest(input.data.email, clientOfRequest(req));
     later.wakeJobs(res);
@@ -87,7 +87,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
 
   const reset: RequestHandler = async (req, res) => {
     const input = parse(ResetForm.required({ token: true }), req.body);
-    if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
+    if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.resetPassword(input.data.token, input.data.new_password);
     if (outcome.ok) {
       noteEvent(req, res, outcome.userId, 'password_reset_completed');
@@ -95,7 +95,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
     }
     switch (outcome.reason) {
       case 'invalid':
-        return jsonError(res, 422, ...invalidInput(outcome.fields));
+        return invalidInput(res, outcome.fields);
       case 'invalid_token':
         return jsonError(res, 400, 'invalid_token', 'This reset link is invalid or has expired. Ask for a new one.');
     }
@@ -103,7 +103,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
 
   const changePassword: RequestHandler = async (req, res) => {
     const input = parse(ChangePasswordForm, req.body);
-    if (!input.ok) return jsonError(res, 422, ...invalidInput(input.fields));
+    if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.changePassword(
       currentUser(res)!.id,
       { currentPassword: input.data.current_password, newPassword: input.data.new_password },
@@ -119,7 +119,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
           return jsonError(res, 409, 'password_changed_meanwhile', PASSWORD_CHANGED_MEANWHILE);
         case 'wrong_password':
         case 'invalid':
-          return jsonError(res, 422, ...invalidInput(outcome.fields));
+          return invalidInput(res, outcome.fields);
       }
     }
     await logInSession(req, outcome.user);

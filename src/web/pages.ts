@@ -7,14 +7,11 @@ import { ChangePasswordForm, ForgotForm, LoginForm, ResetForm, localPath, parse 
 import { clientGone, setRetryAfter, throttledMessage } from './limits.ts';
 import { clientOfRequest, currentUser, logInSession, logOutSession } from './middleware.ts';
 import { ACCOUNT_NOTICES, ACCOUNT_VIEW, lookUp, showAccount } from './account-view.ts';
+import { activityNotes } from './activity-notes.ts';
+import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
 import { redirect, show } from './respond.ts';
 import type { TokenLinks } from './token-links.ts';
 
-export const PASSWORD_CHANGED_MEANWHILE =
-  'Your password was changed meanwhile (with a reset link or from another session), so yours was not saved. Log in with the current password.';
-
-export const FORGOT_MESSAGE =
-  'If an account uses that email address, we have sent it a link to choose a new password. Check your inbox.';
 
 const NOTICES: Record<string, string> = {
   password_reset: 'Your password has been reset. Log in with your new password.',
@@ -58,12 +55,11 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
     redirect(req, res, '/');
   };
 
-  const accountView = ACCOUNT_VIEW;
-  const account: RequestHandler = (req, res) => showAccount(req, res, accounts, accountView, { notice: lookUp(ACCOUNT_NOTICES, req.query.notice) });
+  const account: RequestHandler = (req, res) => showAccount(req, res, accounts, ACCOUNT_VIEW, { notice: lookUp(ACCOUNT_NOTICES, req.query.notice) });
   const changePassword: RequestHandler = async (req, res) => {
     const user = currentUser(res)!;
     const input = parse(ChangePasswordForm, req.body);
-    if (!input.ok) return showAccount(req, res, accounts, { ...accountView, status: 422 }, { errors: input.fields });
+    if (!input.ok) return showAccount(req, res, accounts, { ...ACCOUNT_VIEW, status: 422 }, { errors: input.fields });
     const outcome = await accounts.changePassword(
       user.id,
       { currentPassword: input.data.current_password, newPassword: input.data.new_password },
@@ -73,20 +69,20 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
       switch (outcome.reason) {
         case 'throttled':
           setRetryAfter(res, outcome.retryAfterSeconds);
-          return showAccount(req, res, accounts, { ...accountView, status: 429 }, { errors: { current_password: throttledMessage(outcome.retryAfterSeconds) } });
+          return showAccount(req, res, accounts, { ...ACCOUNT_VIEW, status: 429 }, { errors: { current_password: throttledMessage(outcome.retryAfterSeconds) } });
         case 'changed_meanwhile':
           // A reset (or another change) won; it ended this session too, so this browser logs in anew.
           await logOutSession(req, res);
           return redirect(req, res, '/login?notice=password_changed_meanwhile');
         case 'wrong_password':
         case 'invalid':
-          return showAccount(req, res, accounts, { ...accountView, status: 422 }, { errors: outcome.fields });
+          return showAccount(req, res, accounts, { ...ACCOUNT_VIEW, status: 422 }, { errors: outcome.fields });
       }
     }
     // Every session ended with the change; this browser continues under a fresh id.
     await logInSession(req, outcome.user);
     noteEvent(req, res, user.id, 'password_changed');
-    await showAccount(req, res, accounts, accountView, { changed: true });
+    await showAccount(req, res, accounts, ACCOUNT_VIEW, { changed: true });
   };
 
   const forgotView = { page: 'forgot-password', fragment: 'forgot-form', title: 'Forgot your password?' };
@@ -127,20 +123,6 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
   return { showLogin, login, logout, account, changePassword, showForgot, forgot, showReset, reset };
 }
 
-/**
- * Security activity is written after the answer has gone out: it never delays or fails the action
- * it records, and a failed sign-in's lookup cannot shape the answer's timing.
- */
-export function activityNotes(accounts: Accounts, later: AfterAnswer) {
-  return {
-    noteSignIn: (req: Request, res: Response, userId: number) =>
-      later.run(res, 'security-event', () => accounts.noteSignIn(userId, clientOfRequest(req))),
-    noteFailedSignIn: (req: Request, res: Response, email: string) =>
-      later.run(res, 'security-event', () => accounts.noteFailedSignIn(email, clientOfRequest(req))),
-    noteEvent: (req: Request, res: Response, userId: number, kind: EventKind) =>
-      later.run(res, 'security-event', () => accounts.noteEvent(userId, kind, clientOfRequest(req))),
-  };
-}
 
 function stringOrUndefined(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;

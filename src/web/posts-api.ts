@@ -1,12 +1,11 @@
 // The blog's JSON API: the same domain calls as the pages, answered in JSON.
 import type { RequestHandler, Response } from 'express';
 import type { FullPost, PostSummary, Posts } from '../posts/index.ts';
-import { parse, type FieldErrors } from './forms.ts';
+import { parse } from './forms.ts';
 import { currentUser } from './middleware.ts';
 import { PostForm, PostPatch, postId } from './post-forms.ts';
-import { jsonError } from './respond.ts';
+import { invalidInput, jsonError } from './respond.ts';
 
-const invalidInput = (res: Response, fields: FieldErrors) => jsonError(res, 422, 'invalid_input', 'Some fields need attention.', fields);
 const notFound = (res: Response) => jsonError(res, 404, 'not_found', 'There is no post with this id.');
 const notAuthor = (res: Response) => jsonError(res, 403, 'not_author', 'Only the author of this post can change it.');
 

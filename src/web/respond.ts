@@ -39,6 +39,11 @@ export function jsonError(res: Response, status: number, code: string, message: 
   res.status(status).json({ error: { code, message, ...(fields ? { fields } : {}) } });
 }
 
+/** The JSON answer to input that does not pass: 422, one message per field. */
+export function invalidInput(res: Response, fields: FieldErrors): void {
+  jsonError(res, 422, 'invalid_input', 'Some fields need attention.', fields);
+}
+
 /** Any error answer, in the form the client asked for. */
 export function showError(req: Request, res: Response, status: number, code: string, message: string): void {
   if (wantsJson(req)) return jsonError(res, status, code, message);

@@ -6,7 +6,7 @@ import { logInSession } from './middleware.ts';
 import { redirect, show } from './respond.ts';
 import type { TokenLinks } from './token-links.ts';
 import type { AfterAnswer } from './after-answer.ts';
-import { activityNotes } from './pages.ts';
+import { activityNotes } from './activity-notes.ts';
 
 export const SIGNUP_MESSAGE = 'Check your inbox to finish creating your account.';
 
