@@ -16,7 +16,9 @@ export type Author = { id: number; username: string };
 /** A post as lists show it: no body. */
 export type PostSummary = { id: number; title: string; excerpt: string; author: Author; createdAt: Date; updatedAt: Date };
 /** A post as its page shows it: the Markdown and its rendering. */
-export type FullPost = PostSummary & { body: string; html: string };
+/** A post as written (what the editor shows), and rendered (what readers see). */
+export type WrittenPost = PostSummary & { body: string };
+export type FullPost = WrittenPost & { html: string };
 export type Page = { posts: PostSummary[]; nextBefore: number | null };
 export type PostInput = { title: string; body: string };
 
@@ -26,7 +28,7 @@ export type Edit =
   | { ok: false; reason: 'not_found' | 'not_author' }
   | { ok: false; reason: 'invalid'; fields: FieldErrors };
 export type Deletion = { ok: true } | { ok: false; reason: 'not_found' | 'not_author' };
-export type Editable = { ok: true; post: FullPost } | { ok: false; reason: 'not_found' | 'not_author' };
+export type Editable = { ok: true; post: WrittenPost } | { ok: false; reason: 'not_found' | 'not_author' };
 export type AuthorPage = ({ ok: true; author: Author } & Page) | { ok: false; reason: 'not_found' };
 
 export type PostsOptions = {
@@ -76,8 +78,13 @@ export function createPosts({ orm, now = () => new Date(), onChange = () => {} }
   }
 
   async function findPost(id: number): Promise<FullPost | null> {
+    const post = await findUnrendered(id);
+    return post && { ...post, html: renderMarkdown(post.body) };
+  }
+
+  async function findUnrendered(id: number): Promise<WrittenPost | null> {
     const row = await withAuthor().select('p.body').where('p.id', '=', id).executeTakeFirst();
-    return row ? { ...summaryOf(row), body: row.body, html: renderMarkdown(row.body) } : null;
+    return row ? { ...summaryOf(row), body: row.body } : null;
   }
 
   /** Renders Markdown exactly as a published post would be, without storing anything. */
@@ -101,7 +108,8 @@ export function createPosts({ orm, now = () => new Date(), onChange = () => {} }
 
   /** The post, if `userId` may edit it. */
   async function findPostToEdit(userId: number, postId: number): Promise<Editable> {
-    const post = await findPost(postId);
+    // The editor shows the Markdown as written: nothing to render.
+    const post = await findUnrendered(postId);
     if (!post) return { ok: false, reason: 'not_found' };
     if (post.author.id !== userId) return { ok: false, reason: 'not_author' };
     return { ok: true, post };

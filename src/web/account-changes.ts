@@ -9,7 +9,7 @@ import { invalidInput, jsonError, redirect, show } from './respond.ts';
 import type { PageCache } from './page-cache.ts';
 import type { LinkCookies } from './token-links.ts';
 
-export const EMAIL_CHANGE_MESSAGE =
+const EMAIL_CHANGE_MESSAGE =
   'Check the inbox of the new address: your email changes once you open the link we sent there.';
 // Serialised once: every address gets exactly these bytes, taken or not.
 const EMAIL_CHANGE_BODY = JSON.stringify({ message: EMAIL_CHANGE_MESSAGE });

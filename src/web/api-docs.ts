@@ -6,15 +6,15 @@ import { PostForm, PostPatch } from './post-forms.ts';
 import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, ForgotForm, LoginForm, RegisterForm, ResetForm, TokenForm } from './forms.ts';
 import type { Answer, ApiDoc } from './openapi.ts';
 
-export const ErrorBody = z.object({
+const ErrorBody = z.object({
   error: z.object({
     code: z.string().meta({ description: 'Stable, machine-readable: invalid_input, invalid_credentials, rate_limited, …' }),
     message: z.string().meta({ description: 'A sentence for a person.' }),
     fields: z.record(z.string(), z.string()).optional().meta({ description: 'One message per field that needs attention.' }),
   }),
 });
-export const MessageBody = z.object({ message: z.string() });
-export const UserBody = z.object({
+const MessageBody = z.object({ message: z.string() });
+const UserBody = z.object({
   user: z.object({ id: z.number(), username: z.string(), email: z.string().meta({ format: 'email' }), created_at: z.string().meta({ format: 'date-time' }) }),
 });
 
@@ -35,9 +35,9 @@ const PostBody = z.object({
 });
 const NOT_AUTHOR = { description: 'Only the author can change or delete a post.', body: ErrorBody };
 const NO_POST = { description: 'There is no post with this id.', body: ErrorBody };
-export const INVALID_INPUT = error('Some fields need attention (`fields` says which).');
-export const NOT_LOGGED_IN = error('No session: log in first.');
-export const RATE_LIMITED = error('Too many attempts from this address; `Retry-After` says when to try again.');
+const INVALID_INPUT = error('Some fields need attention (`fields` says which).');
+const NOT_LOGGED_IN = error('No session: log in first.');
+const RATE_LIMITED = error('Too many attempts from this address; `Retry-After` says when to try again.');
 
 export const API = {
   register: {

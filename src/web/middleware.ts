@@ -66,11 +66,16 @@ export function currentUser(res: Response): Profile | undefined {
 }
 
 /** Pages send visitors to log in and come back; the API answers 401. */
-export const requireUser: RequestHandler = (req, res, next) => {
-  if (currentUser(res)) return next();
-  if (wantsJson(req)) return jsonError(res, 401, 'not_authenticated', 'Log in first.');
-  res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
-};
+export const requireUser: RequestHandler = requireUserReturningTo((req) => req.originalUrl);
+
+/** As requireUser, coming back to `back` after the login: the address a form posts to may have no page of its own. */
+export function requireUserReturningTo(back: (req: Request) => string): RequestHandler {
+  return (req, res, next) => {
+    if (currentUser(res)) return next();
+    if (wantsJson(req)) return jsonError(res, 401, 'not_authenticated', 'Log in first.');
+    res.redirect(303, `/login?next=${encodeURIComponent(back(req))}`);
+  };
+}
 
 export function regenerateSession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));

@@ -19,10 +19,9 @@ export type ApiDoc = {
 export type Answer = { description: string; body?: z.ZodType };
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
-export type DocumentedRoute = { method: Method; path: string; doc: ApiDoc };
+type DocumentedRoute = { method: Method; path: string; doc: ApiDoc };
 
 export type JsonRoutes = Record<Method, (path: string, doc: ApiDoc, ...handlers: RequestHandler[]) => void> & {
-  routes: readonly DocumentedRoute[];
   /** The OpenAPI 3.1 document for every route registered so far (built once, on first use). */
   document: () => object;
 };
@@ -45,7 +44,6 @@ export function jsonRoutes(router: Router): JsonRoutes {
     put: add('put'),
     patch: add('patch'),
     delete: add('delete'),
-    routes,
     document: () => (built ??= openApiDocument(routes)),
   };
 }
@@ -53,7 +51,7 @@ export function jsonRoutes(router: Router): JsonRoutes {
 // The session cookie's name differs in production (__Host-inkwell); clients simply keep what login set.
 const SESSION_SCHEME = { type: 'apiKey', in: 'cookie', name: 'inkwell', description: 'The session cookie set by login (`__Host-inkwell` in production).' };
 
-export function openApiDocument(routes: readonly DocumentedRoute[]): object {
+function openApiDocument(routes: readonly DocumentedRoute[]): object {
   const paths: Record<string, Record<string, object>> = {};
   for (const { method, path, doc } of routes) {
     const params = [...path.matchAll(/:(\w+)/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));

@@ -45,7 +45,7 @@ export class PageCache {
 }
 
 /** Whether this request may be answered with (and its answer stored as) the anonymous page. */
-export function anonymousRead(req: Request, sessionCookie: string): boolean {
+function anonymousRead(req: Request, sessionCookie: string): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   if (req.get('HX-Request')) return false;
   const cookies = req.headers.cookie;

@@ -17,7 +17,6 @@ export const PreviewForm = z.object({
   body,
   // Which form to show again with the preview when JavaScript is off: a new post or this one's edit.
   post_id: z.string().regex(/^\d{1,9}$/).transform(Number).optional().catch(undefined),
-  title: z.string().optional().catch(undefined),
 });
 
 /** A post id from the address, or null for anything that cannot be one (which is a 404, not a 500). */

@@ -55,7 +55,8 @@ export function postsApi({ posts }: { posts: Posts }) {
 
   const remove: RequestHandler = async (req, res) => {
     const id = postId(req.params.id);
-    const outcome = id === null ? ({ ok: false, reason: 'not_found' } as const) : await posts.deletePost(currentUser(res)!.id, id);
+    if (id === null) return notFound(res);
+    const outcome = await posts.deletePost(currentUser(res)!.id, id);
     if (outcome.ok) return res.status(204).end();
     return outcome.reason === 'not_author' ? notAuthor(res) : notFound(res);
   };

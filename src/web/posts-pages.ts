@@ -58,7 +58,8 @@ export function postPages({ posts, cache }: { posts: Posts; cache: PageCache }) 
 
   const showEdit: RequestHandler = async (req, res) => {
     const id = postId(req.params.id);
-    const outcome = id === null ? ({ ok: false, reason: 'not_found' } as const) : await posts.findPostToEdit(currentUser(res)!.id, id);
+    if (id === null) return notFound(req, res);
+    const outcome = await posts.findPostToEdit(currentUser(res)!.id, id);
     if (!outcome.ok) return outcome.reason === 'not_author' ? notAuthor(req, res) : notFound(req, res);
     const view = editView(outcome.post.id);
     show(req, res, view, { ...withAction(view), values: { title: outcome.post.title, body: outcome.post.body, post_id: outcome.post.id } });
@@ -85,7 +86,8 @@ export function postPages({ posts, cache }: { posts: Posts; cache: PageCache }) 
 
   const remove: RequestHandler = async (req, res) => {
     const id = postId(req.params.id);
-    const outcome = id === null ? ({ ok: false, reason: 'not_found' } as const) : await posts.deletePost(currentUser(res)!.id, id);
+    if (id === null) return notFound(req, res);
+    const outcome = await posts.deletePost(currentUser(res)!.id, id);
     if (outcome.ok) return redirect(req, res, '/');
     return outcome.reason === 'not_author' ? notAuthor(req, res) : notFound(req, res);
   };
@@ -105,14 +107,3 @@ export function postPages({ posts, cache }: { posts: Posts; cache: PageCache }) 
   return { feed, showPost, authorPage, showNew, publish, showEdit, edit, remove, preview };
 }
 
-/**
- * Writing needs a user. Pages send the visitor to log in and come back to `back` (a form's page:
- * the address a form posts to may have no page of its own); the API answers 401.
- */
-export function requireWriter(back: (req: Request) => string): RequestHandler {
-  return (req, res, next) => {
-    if (currentUser(res)) return next();
-    if (req.path.startsWith('/api/')) return showError(req, res, 401, 'not_authenticated', 'Log in first.');
-    res.redirect(303, `/login?next=${encodeURIComponent(back(req))}`);
-  };
-}
