@@ -47,11 +47,11 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
     return { ok: true };
   }
 
-  /** Whether a confirmation link is live for this user; never consumes it. */
-  async function checkEmailChangeToken(userId: number, token: unknown): Promise<boolean> {
+  /** The address a live confirmation link of this user's would move the account to; never consumes it. */
+  async function pendingEmailChange(userId: number, token: unknown): Promise<string | null> {
     const hash = hashIfWellFormed(token);
     const row = hash === null ? null : await accountTokens.findLive(em(), 'email_change', hash, now());
-    return row !== null && row.user.id === userId;
+    return row !== null && row.user.id === userId ? row.email! : null;
   }
 
   /**
@@ -129,7 +129,7 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
   }
 
   return {
-    requestEmailChange, checkEmailChangeToken, confirmEmailChange, checkSecureToken, secureAccount, deleteAccount,
+    requestEmailChange, pendingEmailChange, confirmEmailChange, checkSecureToken, secureAccount, deleteAccount,
     deleteExpiredAccountTokens: deleteExpiredTokens,
   };
 }

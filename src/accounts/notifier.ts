@@ -72,6 +72,7 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
         how,
         forgotLink: links.forgotPassword,
         secureLink: await secureLink(em, userId, user.email),
+        secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
       });
       return { to: user.email, subject: 'Your Inkwell password was changed', ...body };
     },
@@ -85,6 +86,7 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
         ip: ip ?? 'an unknown address',
         at: new Date(at).toUTCString(),
         secureLink: await secureLink(em, userId, user.email),
+        secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
       });
       return { to: user.email, subject: 'New sign-in to your Inkwell account', ...body };
     },
@@ -93,14 +95,19 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
       const change = await em.findOne(AccountToken, { id: changeId, purpose: 'email_change' }, { populate: ['user'] });
       if (!change) return null; // confirmed, replaced by a newer request, or the account is gone
       const to = change.email!;
-      if (await em.count(User, { email: to })) {
+      const owner = await em.findOne(User, { email: to }, { fields: ['username'] });
+      if (owner) {
         // The address has an account (perhaps this one): its owner learns of the attempt, and nothing can be confirmed.
         await em.nativeDelete(AccountToken, { id: changeId });
-        const body = renderEmail('email-taken', { loginLink: links.logIn, forgotLink: links.forgotPassword });
+        const body = renderEmail('email-taken', { username: owner.username, logIn: links.logIn, forgotPassword: links.forgotPassword });
         return { to, subject: 'Someone tried to use this address for an Inkwell account', ...body };
       }
       const token = await accountTokens.mintForEmailChange(em, changeId, now());
-      const body = renderEmail('confirm-email', { username: change.user.unwrap().username, link: links.confirmEmail(token) });
+      const body = renderEmail('confirm-email', {
+        username: change.user.unwrap().username,
+        link: links.confirmEmail(token),
+        lifetime: lifetime(accountTokens.EMAIL_CHANGE_TTL_MS / 60_000),
+      });
       return { to, subject: 'Confirm your new Inkwell email address', ...body };
     },
 
@@ -112,6 +119,7 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
         newEmail: maskEmail(newEmail),
         at: now().toUTCString(),
         secureLink: await secureLink(em, userId, oldEmail),
+        secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
       });
       return { to: oldEmail, subject: 'The email address of your Inkwell account was changed', ...body };
     },
@@ -150,7 +158,9 @@ function maskEmail(email: string): string {
   return `${local.slice(0, 1)}${'•'.repeat(Math.max(3, local.length - 1))}${email.slice(at)}`;
 }
 
+/** "1 hour", "24 hours", "7 days", "15 minutes": how long a link works, in words. */
 function lifetime(minutes: number): string {
+  if (minutes % (24 * 60) === 0 && minutes > 24 * 60) return `${minutes / (24 * 60)} days`;
   if (minutes % 60 === 0) return minutes === 60 ? '1 hour' : `${minutes / 60} hours`;
   return minutes === 1 ? '1 minute' : `${minutes} minutes`;
 }

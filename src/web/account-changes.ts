@@ -45,13 +45,12 @@ export function accountChanges({ accounts, links, pageCache }: {
   };
 
   const showConfirmEmail: RequestHandler = async (req, res) => {
-    const user = currentUser(res);
-    if (!user) return res.redirect(303, `/login?next=${encodeURIComponent('/account/email/confirm')}`);
-    if (!(await accounts.checkEmailChangeToken(user.id, emailLinks.recall(req)))) {
+    const newEmail = await accounts.pendingEmailChange(currentUser(res)!.id, emailLinks.recall(req));
+    if (!newEmail) {
       emailLinks.forget(res);
       return invalidLink(req, res, 'This confirmation link is invalid, has expired, or belongs to another account. Log in as the account that asked, or ask again from your account page.', { href: '/account', label: 'Go to your account' });
     }
-    show(req, res, { page: 'email-confirm', title: 'Confirm your new email address' });
+    show(req, res, { page: 'email-confirm', title: 'Confirm your new email address' }, { newEmail });
   };
 
   const confirmEmail: RequestHandler = async (req, res) => {

@@ -8,7 +8,7 @@ import type { Answer, ApiDoc } from './openapi.ts';
 
 const ErrorBody = z.object({
   error: z.object({
-    code: z.string().meta({ description: 'Stable, machine-readable: invalid_input, invalid_credentials, rate_limited, …' }),
+    code: z.string().meta({ description: 'Stable, machine-readable: invalid_input, invalid_credentials, rate_limited, login_throttled, unavailable, …' }),
     message: z.string().meta({ description: 'A sentence for a person.' }),
     fields: z.record(z.string(), z.string()).optional().meta({ description: 'One message per field that needs attention.' }),
   }),
@@ -81,7 +81,13 @@ export const API = {
     description: 'Ends your other sessions and emails a notice.',
     session: true,
     body: ChangePasswordForm,
-    responses: { 200: { description: 'Changed.', body: MessageBody }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT },
+    responses: {
+      200: { description: 'Changed.', body: MessageBody },
+      401: NOT_LOGGED_IN,
+      409: error('`password_changed_meanwhile`: a reset or another change won the race; this session has ended.'),
+      422: INVALID_INPUT,
+      429: error('`rate_limited` (this address) or `login_throttled` (too many wrong passwords for this account); `Retry-After` says when.'),
+    },
   },
   forgot: {
     summary: 'Ask for a password reset link by email',

@@ -27,8 +27,9 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
   const loginView = { page: 'login', fragment: 'login-form', title: 'Log in' };
   const showLogin: RequestHandler = (req, res) => {
     if (currentUser(res)) return res.redirect(303, '/account');
-    const notice = lookUp(NOTICES, req.query.notice);
-    show(req, res, loginView, { notice, values: { next: localPath(stringOrUndefined(req.query.next)) } });
+    const next = localPath(stringOrUndefined(req.query.next));
+    const notice = lookUp(NOTICES, req.query.notice) ?? lookUp(ON_THE_WAY_TO, next);
+    show(req, res, loginView, { notice, values: { next } });
   };
   const login: RequestHandler = async (req, res) => {
     const input = parse(LoginForm, req.body);
@@ -123,6 +124,12 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
   return { showLogin, login, logout, account, changePassword, showForgot, forgot, showReset, reset };
 }
 
+
+/** What a login page says when it stands between a visitor and a page that needs one. */
+const ON_THE_WAY_TO: Record<string, string> = {
+  // The link was opened from the new inbox, so the new address is the one people type: it does not work yet.
+  '/account/email/confirm': 'Log in with your current email address to confirm the new one.',
+};
 
 function stringOrUndefined(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;

@@ -55,7 +55,7 @@ export function routes({ accounts, later, links, limit, outbox, posts, pageCache
   // Checks the current password: a guess like a login's, so it spends the login budget.
   r.post('/account/password', requireUser, limit.login, page.changePassword);
   r.post('/account/email', limit.account, requireUser, changes.changeEmail);
-  r.get('/account/email/confirm', noStore, links.emailChange.fromAddressBar, changes.showConfirmEmail); // then asks for a login
+  r.get('/account/email/confirm', noStore, links.emailChange.fromAddressBar, requireUser, changes.showConfirmEmail);
   r.post('/account/email/confirm', limit.account, noStore, requireUser, changes.confirmEmail);
   r.get('/account/secure', noStore, links.secure.fromAddressBar, changes.showSecure); // no login: the attacker may hold the only session
   r.post('/account/secure', limit.account, noStore, changes.secureAccount);
