@@ -97,7 +97,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   app.set('view engine', 'njk');
   const views = nunjucks.configure(root('views'), { autoescape: true, express: app, throwOnUndefined: false });
   views.addGlobal('siteName', 'Inkwell');
-  views.addGlobal('devMailbox', Boolean(mailer.outbox) && !production);
+  views.addGlobal('devMailbox', Boolean(mailer.mailbox) && !production);
   views.addFilter('ago', (date: Date) => timeAgo(date, now()));
   views.addFilter('exactTime', exactTime);
 
@@ -204,7 +204,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
       later,
       links: createLinkCookies(production),
       limit: createLimiters({ enabled: config.rateLimits, orm, report }),
-      outbox: production ? null : mailer.outbox,
+      mailbox: production ? null : mailer.mailbox,
       posts,
       pageCache,
     }),

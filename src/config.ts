@@ -71,7 +71,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     else problems.push(`${name}: ${result.error.issues[0].message}`);
   }
   const v = parsed as z.output<typeof schema>;
-  const bad = (name: string) => problems.some((line) => line.startsWith(`${name}:`));
+  // A variable that did not parse has no entry in `parsed` (one that is simply unset does).
+  const bad = (name: string) => !(name in parsed);
   if (v.NODE_ENV === 'production') {
     if (!bad('SESSION_SECRET') && !v.SESSION_SECRET) problems.push('SESSION_SECRET: required in production (at least 32 characters)');
     if (!bad('SMTP_URL') && !v.SMTP_URL) problems.push('SMTP_URL: required in production');

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { migrate, openDatabase } from './db/orm.ts';
+import { within } from './deadline.ts';
 import { createProcessLogger, describeError } from './log.ts';
 import { Mailer } from './mail/mailer.ts';
 import { createHttpServer } from './web/server.ts';
@@ -55,7 +56,7 @@ await web.listen(config.port, config.host);
 // The bound port, not the configured one: PORT=0 lets the kernel pick (tests, benchmarks) and this line reports it.
 const { port } = web.server.address() as AddressInfo;
 log.info({ url: config.appBaseUrl.href, listening: `${config.host}:${port}`, port, env: config.env }, 'Inkwell is listening');
-if (mailer.outbox) log.info(`no SMTP_URL: emails go to ${new URL('/dev/mailbox', config.appBaseUrl).href}`);
+if (mailer.mailbox) log.info(`no SMTP_URL: emails go to ${new URL('/dev/mailbox', config.appBaseUrl).href}`);
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
@@ -85,6 +86,3 @@ async function stop(signal: string): Promise<void> {
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));
 
-function within(work: Promise<unknown>, ms: number): Promise<unknown> {
-  return Promise.race([work.catch(() => {}), new Promise((resolve) => setTimeout(resolve, ms))]);
-}

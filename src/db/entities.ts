@@ -204,6 +204,7 @@ const SignupThrottleSchema = defineEntity({
 export class SignupThrottle extends SignupThrottleSchema.class {}
 SignupThrottleSchema.setClass(SignupThrottle);
 
+// Parents before children: db:copy inserts in this order, so every foreign key holds as rows arrive.
 export const entities = [
   User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle, Post, Signup, SignupThrottle,
 ];

@@ -1,5 +1,6 @@
 // Runs durable jobs: woken right after a commit in this process, and sweeping for due jobs every few
 // seconds, so the work of a crashed instance is picked up by any other once its lease runs out.
+import { within } from '../deadline.ts';
 import { describeError, LogThrottle, type Logger } from '../log.ts';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import type { Metrics } from '../metrics.ts';
@@ -11,6 +12,8 @@ export type JobHandler = {
   transactional?: boolean;
   /** Delete the row as soon as the job ends (done or dead): its payload must not outlive the work. */
   forget?: boolean;
+  /** The email this job sends, if it sends one: logs say "mail" and the email metrics count it. */
+  mail?: string;
 };
 
 export type RetryPolicy = { firstDelayMs: number; maxDelayMs: number; giveUpAfterMs: number };
@@ -112,11 +115,8 @@ export class JobRunner {
   async #waitUntilIdle(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     while ((this.#inFlight.size > 0 || this.#scheduled || this.#claiming) && Date.now() < deadline) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
       const tick = new Promise((resolve) => setImmediate(resolve));
-      await Promise.race([Promise.allSettled([...this.#inFlight, this.#claiming ?? tick, tick]), timeout]);
-      clearTimeout(timer);
+      await within(Promise.allSettled([...this.#inFlight, this.#claiming ?? tick, tick]), deadline - Date.now());
     }
     return this.#inFlight.size;
   }
@@ -182,7 +182,7 @@ export class JobRunner {
         await handler.run(job.payload, this.#orm.em.fork(), job);
         await finish(this.#orm.em.fork(), job, this.#now(), keep);
       }
-      this.#count(job.kind, 'done');
+      this.#count(job, 'done');
       if (job.attempts > 1) this.#log.info({ ...this.#about(job) }, `${this.#noun(job)} after retry`);
     } catch (err) {
       await this.#failed(job, keep, err).catch((again: unknown) =>
@@ -202,28 +202,30 @@ export class JobRunner {
     // The error says what went wrong (server, code), never what the job carried.
     if (runAt.getTime() - job.createdAt.getTime() > giveUpAfterMs) {
       await bury(this.#orm.em.fork(), job, now, keep);
-      this.#count(job.kind, 'dead');
+      this.#count(job, 'dead');
       this.#log.error(failure, `${this.#failure(job)}; giving up`);
     } else {
       await retryLater(this.#orm.em.fork(), job, runAt);
-      this.#count(job.kind, 'retried');
+      this.#count(job, 'retried');
       const retryInMs = runAt.getTime() - now.getTime();
       this.#log.warn({ ...failure, retry_in_ms: retryInMs, retry_at: runAt.toISOString() }, `${this.#failure(job)}; will retry`);
     }
   }
 
+  #mailOf = (job: ClaimedJob) => this.#handlers.get(job.kind)?.mail;
+
   #about(job: ClaimedJob) {
-    const email = emailKind(job.kind);
-    return email ? { job: job.id, mail: email, attempt: job.attempts } : { job: job.id, kind: job.kind, attempt: job.attempts };
+    const mail = this.#mailOf(job);
+    return mail ? { job: job.id, mail, attempt: job.attempts } : { job: job.id, kind: job.kind, attempt: job.attempts };
   }
 
-  #noun = (job: ClaimedJob) => (emailKind(job.kind) ? 'mail sent' : 'job done');
-  #failure = (job: ClaimedJob) => (emailKind(job.kind) ? 'mail not sent' : 'job failed');
+  #noun = (job: ClaimedJob) => (this.#mailOf(job) ? 'mail sent' : 'job done');
+  #failure = (job: ClaimedJob) => (this.#mailOf(job) ? 'mail not sent' : 'job failed');
 
-  #count(kind: string, outcome: 'done' | 'retried' | 'dead'): void {
-    this.#metrics.jobs.inc({ kind, outcome });
-    const email = emailKind(kind);
-    if (email) this.#metrics.emails.inc({ kind: email, outcome: outcome === 'done' ? 'sent' : outcome });
+  #count(job: ClaimedJob, outcome: 'done' | 'retried' | 'dead'): void {
+    this.#metrics.jobs.inc({ kind: job.kind, outcome });
+    const mail = this.#mailOf(job);
+    if (mail) this.#metrics.emails.inc({ kind: mail, outcome: outcome === 'done' ? 'sent' : outcome });
   }
 
   /** Housekeeping: deletes finished jobs after a day and dead ones after a week; returns how many. */
@@ -231,10 +233,5 @@ export class JobRunner {
     const now = this.#now().getTime();
     return deleteOld(this.#orm.em.fork(), new Date(now - KEEP_FINISHED_MS), new Date(now - KEEP_DEAD_MS));
   }
-}
-
-/** Email jobs are named `email:<kind>`; the kind alone labels logs and metrics. */
-function emailKind(jobKind: string): string | null {
-  return jobKind.startsWith('email:') ? jobKind.slice('email:'.length) : null;
 }
 

@@ -15,14 +15,14 @@ export type MailerOptions = { smtpUrl: string | undefined; from: string };
 
 export class Mailer {
   /** Messages kept in memory when no SMTP server is configured (development only), newest first. */
-  readonly outbox: MailboxEntry[] | null;
+  readonly mailbox: MailboxEntry[] | null;
   readonly #transport: Transporter;
   readonly #from: string;
   #nextId = 1;
 
   constructor(options: MailerOptions) {
     this.#from = options.from;
-    this.outbox = options.smtpUrl ? null : [];
+    this.mailbox = options.smtpUrl ? null : [];
     // smtp:// upgrades with STARTTLS when the server offers it; smtps:// is TLS from the first byte.
     this.#transport = options.smtpUrl
       ? nodemailer.createTransport({ url: options.smtpUrl, pool: true, maxConnections: 4, ...SMTP_TIMEOUTS })
@@ -39,9 +39,9 @@ export class Mailer {
       text: message.text,
       html: message.html,
     });
-    if (this.outbox) {
-      this.outbox.unshift({ ...message, id: this.#nextId++, from: this.#from, date: new Date() });
-      this.outbox.length = Math.min(this.outbox.length, MAILBOX_SIZE);
+    if (this.mailbox) {
+      this.mailbox.unshift({ ...message, id: this.#nextId++, from: this.#from, date: new Date() });
+      this.mailbox.length = Math.min(this.mailbox.length, MAILBOX_SIZE);
     }
   }
 

@@ -25,6 +25,7 @@ export function emailJobs(composers: Record<string, Composer<any>>, mailer: Mail
     Object.entries(composers).map(([kind, compose]): [string, JobHandler] => [
       `email:${kind}`,
       {
+        mail: kind,
         async run(payload, em) {
           const message = await compose(payload, em);
           if (message) await mailer.send(message);

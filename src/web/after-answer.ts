@@ -3,6 +3,7 @@
 // durable job) is written. A failure is logged, never shown; a stop and the tests can wait for it.
 import type { Response } from 'express';
 import type { JobRunner } from '../jobs/runner.ts';
+import { within } from '../deadline.ts';
 import { describeError, type Logger } from '../log.ts';
 
 export class AfterAnswer {
@@ -35,10 +36,7 @@ export class AfterAnswer {
   async settle(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     while (this.#pending.size > 0 && Date.now() < deadline) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now())));
-      await Promise.race([Promise.allSettled([...this.#pending]), timeout]);
-      clearTimeout(timer);
+      await within(Promise.allSettled([...this.#pending]), deadline - Date.now());
     }
     return this.#pending.size;
   }

@@ -11,7 +11,7 @@ import { api } from './api.ts';
 import { API } from './api-docs.ts';
 import { showApiReference } from './api-reference.ts';
 import { jsonRoutes } from './openapi.ts';
-import { mailbox } from './mailbox.ts';
+import { devMailbox } from './mailbox.ts';
 import { noStore, requireUser, requireUserReturningTo, type Limiters } from './middleware.ts';
 import type { PageCache } from './page-cache.ts';
 import { pages } from './pages.ts';
@@ -27,14 +27,14 @@ export type RouteDeps = {
   /** Where each emailed link's token waits once it has left the address bar. */
   links: LinkCookies;
   limit: Limiters;
-  /** The dev outbox, in development only; in production /dev/mailbox does not exist. */
-  outbox: Mailer['outbox'];
+  /** The dev mailbox, in development only; in production /dev/mailbox does not exist. */
+  mailbox: Mailer['mailbox'];
   posts: Posts;
   /** Anonymous readers' pages, served before the session middleware (see app.ts). */
   pageCache: PageCache;
 };
 
-export function routes({ accounts, later, links, limit, outbox, posts, pageCache }: RouteDeps): Router {
+export function routes({ accounts, later, links, limit, mailbox, posts, pageCache }: RouteDeps): Router {
   const page = pages({ accounts, later, resetLinks: links.reset });
   const signup = signupPages({ accounts, later, confirmLinks: links.signup });
   const json = api({ accounts, later });
@@ -110,8 +110,8 @@ export function routes({ accounts, later, links, limit, outbox, posts, pageCache
   jr.delete('/api/posts/:id', API.deletePost, requireUser, postJson.remove);
   // ── end of the blog
 
-  if (outbox) {
-    const box = mailbox(outbox);
+  if (mailbox) {
+    const box = devMailbox(mailbox);
     r.get('/dev/mailbox', box.list);
     r.get('/dev/mailbox/:id', box.message);
   }

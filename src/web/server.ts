@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { LogThrottle, type Logger } from '../log.ts';
+import { within } from '../deadline.ts';
 
 export const SERVER_LIMITS = {
   /** A request's headers must arrive within this (Node: 60 s). Slowloris holds a socket per trickle. */
@@ -120,16 +121,14 @@ export function createHttpServer(app: RequestListener, log: Logger): HttpServer 
     for (const { exchanges } of connections.values()) {
       for (const { res } of exchanges) if (!res.headersSent) res.setHeader('Connection', 'close');
     }
-    const timer = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, Math.max(0, ms), 'timeout').unref());
-
-    if ((await Promise.race([closed, timer(limits.stopGraceMs)])) !== 'timeout') return 0;
+    if (await within(closed, limits.stopGraceMs)) return 0;
     // Past the grace, a connection stays only while the app is answering a request it fully received.
     for (const [socket, { exchanges }] of connections) {
       const working = [...exchanges].some(({ req, res }) => req.complete && !res.writableEnded);
       if (!working) socket.destroy();
     }
 
-    if ((await Promise.race([closed, timer(deadline - Date.now())])) !== 'timeout') return 0;
+    if (await within(closed, deadline - Date.now())) return 0;
     let cutRequests = 0;
     for (const { exchanges } of connections.values()) cutRequests += exchanges.size;
     server.closeAllConnections();

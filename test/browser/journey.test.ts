@@ -272,7 +272,7 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
   });
 
   it('without an SMTP server the dev mailbox shows the reset email, and its link works', async () => {
-    const dev = await startHarness('sqlite', { listen: true, outbox: true });
+    const dev = await startHarness('sqlite', { listen: true, mailbox: true });
     try {
       const grace = await registeredUser(dev, 'grace');
       const b = await openSession(browser, WITH_JS, dev.baseUrl);
@@ -281,7 +281,7 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
       await form.getByLabel('Email').fill(grace.email);
       expect((await b.submit(form, 'Send reset link', '/forgot-password')).status()).toBe(202);
       // Beside grace's sign-up confirmation: the reset email.
-      await expect.poll(() => dev.mailer.outbox?.filter((m) => m.subject === 'Reset your Inkwell password').length).toBe(1);
+      await expect.poll(() => dev.mailer.mailbox?.filter((m) => m.subject === 'Reset your Inkwell password').length).toBe(1);
 
       await b.page.locator('.site-footer').getByRole('link', { name: 'Dev mailbox' }).click();
       await b.page.waitForURL(b.url('/dev/mailbox'));

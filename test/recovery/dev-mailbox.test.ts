@@ -40,7 +40,7 @@ describe.each(dialects())('dev mailbox on %s', (dialect) => {
     const ida = await registeredUser(h, 'ida');
     await h.request().post('/forgot-password').type('form').send({ email: ida.email }).expect(202);
     await h.tasks.drain(PATIENCE_MS);
-    const newest = h.mailer.outbox![0];
+    const newest = h.mailer.mailbox![0];
     expect(newest.to).toBe(ida.email);
     const exact = `${newest.date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
     const fresh = await h.request().get('/dev/mailbox').expect(200);

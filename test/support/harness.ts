@@ -63,8 +63,8 @@ export type HarnessOptions = {
   env?: Record<string, string>;
   /** Point the mailer at this URL instead of the sink (e.g. a port where nothing listens yet). */
   smtpUrl?: string;
-  /** Keep mail in the dev outbox (shown at /dev/mailbox), as with no SMTP_URL in development. */
-  outbox?: boolean;
+  /** Keep mail in the dev mailbox (/dev/mailbox), as with no SMTP_URL in development. */
+  mailbox?: boolean;
   /** Serve on a loopback port and make that origin APP_BASE_URL, so emailed links open in a real browser. */
   listen?: boolean;
   /** Overrides for buildApp, e.g. an injected clock (`now`) or another backoff (`retry`). */
@@ -83,7 +83,7 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
     NODE_ENV: 'test',
     DATABASE_URL: db.url,
     APP_BASE_URL: baseUrl,
-    SMTP_URL: options.outbox ? undefined : (options.smtpUrl ?? sink.url),
+    SMTP_URL: options.mailbox ? undefined : (options.smtpUrl ?? sink.url),
     RATE_LIMITS: 'off',
     RESET_THROTTLE_SECONDS: '0',
     SIGNUP_THROTTLE_SECONDS: '0',
@@ -161,25 +161,25 @@ export async function registeredUser(h: Harness, name = 'alice', password = STRO
   return { agent, cookie, email, password, id: confirmed.body.user.id as number };
 }
 
-/** An email as the tests read it, from the SMTP sink or, with `outbox: true`, the dev mailbox. */
+/** An email as the tests read it, from the SMTP sink or, with `mailbox: true`, the dev mailbox. */
 export type SentMail = { to: string[]; subject: string; text: string };
 
 /** A mark in the harness's mail so far; `mailArriving` looks only at what came after it. */
 export function mailSeen(h: Harness): number {
-  return h.mailer.outbox ? h.mailer.outbox.length : h.sink.messages.length;
+  return h.mailer.mailbox ? h.mailer.mailbox.length : h.sink.messages.length;
 }
 
 /** The first email after `seen` that matches, waiting for it to arrive. */
 export async function mailArriving(h: Harness, seen: number, match: (mail: SentMail) => boolean): Promise<SentMail> {
-  const outbox = h.mailer.outbox;
-  if (outbox) {
+  const mailbox = h.mailer.mailbox;
+  if (mailbox) {
     let found: SentMail | undefined;
     await until(() => {
-      // The dev outbox keeps the newest first.
-      const later = outbox.slice(0, outbox.length - seen).reverse();
+      // The dev mailbox keeps the newest first.
+      const later = mailbox.slice(0, mailbox.length - seen).reverse();
       found = later.map((m) => ({ to: [m.to], subject: m.subject, text: m.text })).find(match);
       return found !== undefined;
-    }, 'an email in the dev outbox');
+    }, 'an email in the dev mailbox');
     return found!;
   }
   const mail = await h.sink.waitFor((m) => h.sink.messages.indexOf(m) >= seen && match(sentMail(m)));

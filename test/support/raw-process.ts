@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { MAIN, type Exit } from './app-process.ts';
-import { createServer } from 'node:net';
 import { until } from './net.ts';
+import { unusedPort } from './ports.ts';
 
 export type RawApp = {
   url: string;
@@ -87,13 +87,3 @@ export async function burst(count: number, concurrency: number, request: (i: num
   return statuses;
 }
 
-function unusedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
