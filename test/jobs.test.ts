@@ -12,9 +12,20 @@ import { recipients, resetLinkIn, tokenOf } from './support/smtp.ts';
 describe.each(dialects())('jobs on %s', (dialect) => {
   let h: Harness;
   const failures: string[] = [];
+  // Jobs of kind test:gated start, then wait for the test to open the gate.
+  let gate = Promise.withResolvers<void>();
+  let started = 0;
+  let ran = 0;
   beforeAll(async () => {
     h = await startHarness(dialect);
     h.jobs.register({
+      'test:gated': {
+        run: async () => {
+          started++;
+          await gate.promise;
+          ran++;
+        },
+      },
       'test:fail': {
         run: async (payload: { note: string }) => {
           failures.push(payload.note);
@@ -56,6 +67,21 @@ describe.each(dialects())('jobs on %s', (dialect) => {
     expect(await claim(em(), new Date(at.getTime() + LEASE_MS - 1), new Date(at.getTime() + 2 * LEASE_MS), 5)).toEqual([]);
     const again = await claim(em(), new Date(at.getTime() + LEASE_MS), new Date(at.getTime() + 2 * LEASE_MS), 5);
     expect(again.map((job) => [job.id, job.attempts])).toEqual([[id, 2]]);
+  });
+
+  it('more jobs due than the runner takes at once, woken while every slot is busy: every job still runs', async () => {
+    gate = Promise.withResolvers<void>();
+    started = ran = 0;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => enqueue(em(), 'test:gated', { i }, { wake: false })));
+    h.jobs.wake();
+    // One claim starts a whole batch at once: once one has started, every slot is taken.
+    await until(() => started > 0, 'the first batch to start');
+    expect(started).toBeLessThan(20);
+    h.jobs.wake();
+    await new Promise((resolve) => setImmediate(resolve)); // the wake's claim has run, finding no free slot
+    gate.resolve();
+    await until(() => ran === 20, 'all 20 jobs to run');
+    expect(await em().count(Job, { kind: 'test:gated', finishedAt: null })).toBe(0);
   });
 
   it('a failure backs off exponentially, with jitter', async () => {

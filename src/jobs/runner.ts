@@ -127,32 +127,36 @@ export class JobRunner {
       this.#again = true;
       return this.#claiming;
     }
-    this.#claiming = (async () => {
-      try {
-        do {
-          this.#again = false;
-          let free = CONCURRENCY - this.#inFlight.size;
-          if (this.#stopping) {
-            free = Math.min(free, this.#wakesWhileStopping);
-            this.#wakesWhileStopping = 0;
-          }
-          if (free <= 0) break;
-          const now = this.#now();
-          const jobs = await claim(this.#orm.em.fork(), now, new Date(now.getTime() + LEASE_MS), free);
-          this.#claimed += jobs.length;
-          for (const job of jobs) this.#track(job);
-          // A full batch means more may be due: look again as soon as a slot frees up.
-          if (jobs.length === free) this.#backlog = true;
-        } while (this.#again);
-      } catch (err) {
-        this.#claimFailures.run('claim', (suppressed) =>
-          this.#log.warn({ error: describeError(err), suppressed }, 'claiming jobs failed; will try again'),
-        );
-      } finally {
-        this.#claiming = null;
-      }
-    })();
+    // `finally` runs after this assignment even when the claim ends without waiting (every slot busy):
+    // clearing it inside the claim would run first and leave a settled claim here for good.
+    this.#claiming = this.#claimWhileAsked().finally(() => {
+      this.#claiming = null;
+    });
     return this.#claiming;
+  }
+
+  async #claimWhileAsked(): Promise<void> {
+    try {
+      do {
+        this.#again = false;
+        let free = CONCURRENCY - this.#inFlight.size;
+        if (this.#stopping) {
+          free = Math.min(free, this.#wakesWhileStopping);
+          this.#wakesWhileStopping = 0;
+        }
+        if (free <= 0) break;
+        const now = this.#now();
+        const jobs = await claim(this.#orm.em.fork(), now, new Date(now.getTime() + LEASE_MS), free);
+        this.#claimed += jobs.length;
+        for (const job of jobs) this.#track(job);
+        // A full batch means more may be due: look again as soon as a slot frees up.
+        if (jobs.length === free) this.#backlog = true;
+      } while (this.#again);
+    } catch (err) {
+      this.#claimFailures.run('claim', (suppressed) =>
+        this.#log.warn({ error: describeError(err), suppressed }, 'claiming jobs failed; will try again'),
+      );
+    }
   }
 
   #backlog = false;
