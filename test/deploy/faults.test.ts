@@ -125,6 +125,7 @@ describe.skipIf(!postgresAvailable())('Postgres faults (a cluster of its own, re
       // Every reset email's transaction now waits on this lock, inside its transaction.
       await locker.query('begin');
       await locker.query('lock table password_reset_token in access exclusive mode');
+      const lockerPid = (await locker.query('select pg_backend_pid() as pid')).rows[0].pid as number;
       while (terminated < 12) {
         expect((await client(app).post('/api/users/forgot-password', { email: alice.email })).status).toBe(202);
         let waiting: number[] = [];
@@ -132,7 +133,7 @@ describe.skipIf(!postgresAvailable())('Postgres faults (a cluster of its own, re
         await until(async () => {
           const { rows } = await watcher.query(
             "select pid, state, wait_event_type, query from pg_stat_activity where datname = 'inkwell' and pid <> $1",
-            [locker.processID],
+            [lockerPid],
           );
           activity = JSON.stringify(rows);
           waiting = rows.filter((row) => row.wait_event_type === 'Lock').map((row) => row.pid as number);
