@@ -53,6 +53,10 @@ export class JobRunner {
   #again = false;
   #stopping = false;
   #wakesWhileStopping = 0;
+  // A claim filled every free slot: more may be due, so the next finished job wakes the runner.
+  #backlog = false;
+  // Jobs claimed so far: settle() looks again until a look claims nothing.
+  #claimed = 0;
   // A database outage would otherwise log one line per sweep.
   readonly #claimFailures = new LogThrottle(60_000);
 
@@ -110,8 +114,6 @@ export class JobRunner {
     return Math.max(1, this.#inFlight.size);
   }
 
-  #claimed = 0;
-
   async #waitUntilIdle(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     while ((this.#inFlight.size > 0 || this.#scheduled || this.#claiming) && Date.now() < deadline) {
@@ -158,8 +160,6 @@ export class JobRunner {
       );
     }
   }
-
-  #backlog = false;
 
   #track(job: ClaimedJob): void {
     const running = this.#run(job).finally(() => {
