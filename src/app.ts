@@ -19,7 +19,7 @@ import {
 import { emailJobs } from './mail/outbox.ts';
 import { createMetrics } from './metrics.ts';
 import { AfterAnswer } from './web/after-answer.ts';
-import { createEmailLinks } from './web/email-links.ts';
+import { createEmailLinks } from './web/accounts/email-links.ts';
 import { measureRequests, serveMetrics } from './web/metrics.ts';
 import { createLoginThrottle } from './limits/login-throttle.ts';
 import { deleteExpiredHits } from './limits/rate-limit-store.ts';

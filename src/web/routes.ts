@@ -3,21 +3,21 @@
 import { Router } from 'express';
 import type { Accounts } from '../accounts/index.ts';
 import type { Mailer } from '../mail/mailer.ts';
-import { accountChanges } from './account-changes.ts';
-import { accountSecurity } from './account-security.ts';
+import { accountChanges } from './accounts/changes.ts';
+import { accountSecurity } from './accounts/sessions.ts';
 import type { AfterAnswer } from './after-answer.ts';
 import type { Posts } from '../posts/index.ts';
-import { api } from './api.ts';
-import { API } from './api-docs.ts';
-import { showApiReference } from './api-reference.ts';
-import { jsonRoutes } from './openapi.ts';
+import { api } from './accounts/api.ts';
+import { API } from './api-docs/entries.ts';
+import { showApiReference } from './api-docs/reference.ts';
+import { jsonRoutes } from './api-docs/openapi.ts';
 import { devMailbox } from './mailbox.ts';
 import { noStore, requireUser, requireUserReturningTo, type Limiters } from './middleware.ts';
 import type { PageCache } from './page-cache.ts';
-import { pages } from './pages.ts';
-import { postPages } from './posts-pages.ts';
-import { postsApi } from './posts-api.ts';
-import { signupPages } from './signup-pages.ts';
+import { pages } from './accounts/pages.ts';
+import { postPages } from './posts/pages.ts';
+import { postsApi } from './posts/api.ts';
+import { signupPages } from './accounts/signup-pages.ts';
 import type { LinkCookies } from './token-links.ts';
 
 export type RouteDeps = {
@@ -69,7 +69,7 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   r.get('/reset-password', noStore, links.reset.fromAddressBar, page.showReset);
   r.post('/reset-password', limit.reset, noStore, page.reset);
 
-  // JSON routes: each with its documentation (src/web/api-docs.ts), served at /api/openapi.json.
+  // JSON routes: each with its documentation (src/web/api-docs/entries.ts), served at /api/openapi.json.
   const jr = jsonRoutes(r);
   jr.post('/api/users', API.register, limit.register, noStore, json.register);
   jr.post('/api/users/confirm', API.confirmSignup, limit.reset, noStore, json.confirmSignup);

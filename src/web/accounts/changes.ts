@@ -1,13 +1,13 @@
 // The account page's changes beyond the password: a new email address (confirmed from the new inbox),
 // "This wasn't me" (from a notice, no login needed), and deleting the account. Pages and JSON alike.
 import type { Request, RequestHandler, Response } from 'express';
-import type { Accounts } from '../accounts/index.ts';
-import { ACCOUNT_VIEW, showAccount } from './account-view.ts';
-import { ChangeEmailForm, DeleteAccountForm, TokenForm, parse, type FieldErrors } from './forms.ts';
-import { clientOfRequest, currentUser, logOutSession } from './middleware.ts';
-import { invalidInput, jsonError, redirect, show } from './respond.ts';
-import type { PageCache } from './page-cache.ts';
-import type { LinkCookies } from './token-links.ts';
+import type { Accounts } from '../../accounts/index.ts';
+import { ACCOUNT_VIEW, showAccount } from './view.ts';
+import { ChangeEmailForm, DeleteAccountForm, TokenForm, parse, type FieldErrors } from '../forms.ts';
+import { clientOfRequest, currentUser, logOutSession } from '../middleware.ts';
+import { invalidInput, jsonError, redirect, show } from '../respond.ts';
+import type { PageCache } from '../page-cache.ts';
+import type { LinkCookies } from '../token-links.ts';
 
 const EMAIL_CHANGE_MESSAGE =
   'Check the inbox of the new address: your email changes once you open the link we sent there.';

@@ -2,8 +2,8 @@
 // (postProblems); here a field only has to be one string. Unknown keys such as `author_id` are
 // dropped by zod, so no body can choose a post's author.
 import { z } from 'zod';
-import { BODY_MAX, TITLE_MAX } from '../posts/index.ts';
-import { multiline, single } from './forms.ts';
+import { BODY_MAX, TITLE_MAX } from '../../posts/index.ts';
+import { multiline, single } from '../forms.ts';
 
 // Far above the domain's limits, so its clearer messages win; these only bound the work of parsing.
 const title = single(TITLE_MAX * 10, 'a title');

@@ -1,9 +1,9 @@
 // What each JSON route says about itself in /api/openapi.json: request schemas are the forms' own,
 // answers are described here. A new JSON route adds its entry here and passes it in the route table.
 import { z } from 'zod';
-import { EVENT_KINDS } from '../accounts/activity.ts';
-import { PostForm, PostPatch } from './post-forms.ts';
-import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, ForgotForm, LoginForm, RegisterForm, ResetForm, TokenForm } from './forms.ts';
+import { EVENT_KINDS } from '../../accounts/activity.ts';
+import { PostForm, PostPatch } from '../posts/forms.ts';
+import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, ForgotForm, LoginForm, RegisterForm, ResetForm, TokenForm } from '../forms.ts';
 import type { Answer, ApiDoc } from './openapi.ts';
 
 const ErrorBody = z.object({

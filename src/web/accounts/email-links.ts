@@ -1,5 +1,5 @@
 // The links that emails carry, built from APP_BASE_URL only: Host and X-Forwarded-Host never reach one.
-import type { EmailLinks } from '../accounts/notifier.ts';
+import type { EmailLinks } from '../../accounts/notifier.ts';
 
 export function createEmailLinks(appBaseUrl: URL): EmailLinks {
   const withToken = (path: string) => (token: string) => {

@@ -1,6 +1,6 @@
 // /docs/api: the OpenAPI document as a plain page (our own template: no script, so the strict CSP holds).
 import type { Request, Response } from 'express';
-import { show } from './respond.ts';
+import { show } from '../respond.ts';
 
 type Schema = {
   type?: string | string[];

@@ -1,12 +1,12 @@
 // The blog's pages: reading (feed, post, author) for everyone, writing for the post's author.
 // Each handler parses, makes one domain call, and picks a template or a status.
 import type { Request, RequestHandler, Response } from 'express';
-import type { Posts } from '../posts/index.ts';
-import { parse } from './forms.ts';
-import { currentUser } from './middleware.ts';
-import { renderShared, type PageCache } from './page-cache.ts';
-import { PostForm, PreviewForm, postId } from './post-forms.ts';
-import { redirect, show, showError } from './respond.ts';
+import type { Posts } from '../../posts/index.ts';
+import { parse } from '../forms.ts';
+import { currentUser } from '../middleware.ts';
+import { renderShared, type PageCache } from '../page-cache.ts';
+import { PostForm, PreviewForm, postId } from './forms.ts';
+import { redirect, show, showError } from '../respond.ts';
 
 const notFound = (req: Request, res: Response) => showError(req, res, 404, 'not_found', 'There is no post here.');
 const notAuthor = (req: Request, res: Response) =>

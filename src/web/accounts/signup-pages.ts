@@ -1,11 +1,11 @@
 // The sign-up pages: one answer for every address, then the emailed link that creates the account.
 import type { RequestHandler } from 'express';
-import type { Accounts } from '../accounts/index.ts';
-import { ConfirmSignupForm, RegisterForm, parse } from './forms.ts';
-import { logInSession } from './middleware.ts';
-import { redirect, show } from './respond.ts';
-import type { TokenLinks } from './token-links.ts';
-import type { AfterAnswer } from './after-answer.ts';
+import type { Accounts } from '../../accounts/index.ts';
+import { ConfirmSignupForm, RegisterForm, parse } from '../forms.ts';
+import { logInSession } from '../middleware.ts';
+import { redirect, show } from '../respond.ts';
+import type { TokenLinks } from '../token-links.ts';
+import type { AfterAnswer } from '../after-answer.ts';
 import { activityNotes } from './activity-notes.ts';
 
 export const SIGNUP_MESSAGE = 'Check your inbox to finish creating your account.';

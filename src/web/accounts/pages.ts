@@ -1,16 +1,16 @@
 // The browser pages: each handler parses the form, makes one domain call, and picks a template.
 import type { Request, RequestHandler, Response } from 'express';
-import type { EventKind } from '../accounts/activity.ts';
-import type { Accounts } from '../accounts/index.ts';
-import type { AfterAnswer } from './after-answer.ts';
-import { ChangePasswordForm, ForgotForm, LoginForm, ResetForm, localPath, parse } from './forms.ts';
-import { clientGone, setRetryAfter, throttledMessage } from './limits.ts';
-import { clientOfRequest, currentUser, logInSession, logOutSession } from './middleware.ts';
-import { ACCOUNT_NOTICES, ACCOUNT_VIEW, lookUp, showAccount } from './account-view.ts';
+import type { EventKind } from '../../accounts/activity.ts';
+import type { Accounts } from '../../accounts/index.ts';
+import type { AfterAnswer } from '../after-answer.ts';
+import { ChangePasswordForm, ForgotForm, LoginForm, ResetForm, localPath, parse } from '../forms.ts';
+import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
+import { clientOfRequest, currentUser, logInSession, logOutSession } from '../middleware.ts';
+import { ACCOUNT_NOTICES, ACCOUNT_VIEW, lookUp, showAccount } from './view.ts';
 import { activityNotes } from './activity-notes.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
-import { redirect, show } from './respond.ts';
-import type { TokenLinks } from './token-links.ts';
+import { redirect, show } from '../respond.ts';
+import type { TokenLinks } from '../token-links.ts';
 
 
 const NOTICES: Record<string, string> = {

@@ -1,10 +1,10 @@
 // The blog's JSON API: the same domain calls as the pages, answered in JSON.
 import type { RequestHandler, Response } from 'express';
-import type { FullPost, PostSummary, Posts } from '../posts/index.ts';
-import { parse } from './forms.ts';
-import { currentUser } from './middleware.ts';
-import { PostForm, PostPatch, postId } from './post-forms.ts';
-import { invalidInput, jsonError } from './respond.ts';
+import type { FullPost, PostSummary, Posts } from '../../posts/index.ts';
+import { parse } from '../forms.ts';
+import { currentUser } from '../middleware.ts';
+import { PostForm, PostPatch, postId } from './forms.ts';
+import { invalidInput, jsonError } from '../respond.ts';
 
 const notFound = (res: Response) => jsonError(res, 404, 'not_found', 'There is no post with this id.');
 const notAuthor = (res: Response) => jsonError(res, 403, 'not_author', 'Only the author of this post can change it.');

@@ -1,8 +1,8 @@
 // The account page: the profile and its forms, with live sessions and recent activity.
 import type { Request, Response } from 'express';
-import type { Accounts } from '../accounts/index.ts';
-import { currentUser } from './middleware.ts';
-import { show, wantsFragment } from './respond.ts';
+import type { Accounts } from '../../accounts/index.ts';
+import { currentUser } from '../middleware.ts';
+import { show, wantsFragment } from '../respond.ts';
 
 export const ACCOUNT_VIEW = { page: 'account', fragment: 'password-form', title: 'Your account' };
 

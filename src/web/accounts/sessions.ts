@@ -1,10 +1,10 @@
 // Sessions and activity: where the account is signed in, signing other devices out, what happened.
 import type { Request, RequestHandler, Response } from 'express';
-import type { Accounts } from '../accounts/index.ts';
-import type { AfterAnswer } from './after-answer.ts';
+import type { Accounts } from '../../accounts/index.ts';
+import type { AfterAnswer } from '../after-answer.ts';
 import { activityNotes } from './activity-notes.ts';
-import { currentUser } from './middleware.ts';
-import { jsonError, redirect, show, showError, wantsFragment } from './respond.ts';
+import { currentUser } from '../middleware.ts';
+import { jsonError, redirect, show, showError, wantsFragment } from '../respond.ts';
 
 export function accountSecurity({ accounts, later }: { accounts: Accounts; later: AfterAnswer }) {
   /** The signed-in user and the public id of the session asking. */

@@ -1,10 +1,10 @@
 // Security activity for the handlers to note: written after the answer has gone out (AfterAnswer), so
 // it never delays or fails the action it records, and a failed sign-in's lookup cannot shape the timing.
 import type { Request, Response } from 'express';
-import type { EventKind } from '../accounts/activity.ts';
-import type { Accounts } from '../accounts/index.ts';
-import type { AfterAnswer } from './after-answer.ts';
-import { clientOfRequest } from './middleware.ts';
+import type { EventKind } from '../../accounts/activity.ts';
+import type { Accounts } from '../../accounts/index.ts';
+import type { AfterAnswer } from '../after-answer.ts';
+import { clientOfRequest } from '../middleware.ts';
 
 export function activityNotes(accounts: Accounts, later: AfterAnswer) {
   return {

@@ -1,13 +1,13 @@
 // The JSON API for non-browser clients: the same domain calls as the pages, answered in JSON.
 import type { RequestHandler } from 'express';
-import type { Accounts, Profile } from '../accounts/index.ts';
-import type { AfterAnswer } from './after-answer.ts';
-import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse } from './forms.ts';
-import { clientGone, setRetryAfter, throttledMessage } from './limits.ts';
-import { clientOfRequest, currentUser, logInSession, logOutSession } from './middleware.ts';
+import type { Accounts, Profile } from '../../accounts/index.ts';
+import type { AfterAnswer } from '../after-answer.ts';
+import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse } from '../forms.ts';
+import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
+import { clientOfRequest, currentUser, logInSession, logOutSession } from '../middleware.ts';
 import { activityNotes } from './activity-notes.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
-import { invalidInput, jsonError } from './respond.ts';
+import { invalidInput, jsonError } from '../respond.ts';
 import { SIGNUP_MESSAGE } from './signup-pages.ts';
 
 
