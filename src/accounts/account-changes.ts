@@ -1,6 +1,6 @@
 // Changing the address, "This wasn't me", and leaving: the account page's changes that go beyond the
 // password. Each asks for proof (the current password, or a link from the inbox) before anything changes.
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { raw, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Orm } from '../db/orm.ts';
 import { User } from '../db/entities.ts';
 import * as accountTokens from './account-tokens.ts';
@@ -69,10 +69,11 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
         const user = await tx.findOneOrFail(User, { id: userId });
         const oldEmail = user.email;
         if (await tx.count(User, { email: change.email!, id: { $ne: userId } })) return { ok: false, reason: 'address_taken' };
-        await tx.nativeUpdate(User, { id: userId }, { email: change.email!, updatedAt: now() });
+        await tx.nativeUpdate(User, { id: userId }, { email: change.email!, emailVersion: raw('email_version + 1'), updatedAt: now() });
         await resetTokens.deleteTokensOf(tx, userId);
         await accountTokens.deleteAllOf(tx, userId, 'email_change');
-        await queueEmail(tx, 'email-changed', { userId, oldEmail, newEmail: change.email! });
+        // The old address's link is of the old address's version: it outlives whatever the new one does.
+        await queueEmail(tx, 'email-changed', { userId, oldEmail, newEmail: change.email!, emailVersion: user.emailVersion });
         await activity.record(userId, 'email_changed', client, tx);
         return { ok: true };
       });
@@ -90,9 +91,10 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
   }
 
   /**
-   * "This wasn't me": ends every session, voids every token, puts back the address the notice went to
-   * if the account's address was changed away from it, and sends a reset link there. It never logs
-   * anyone in and never sets a password: whoever clicks it proves only that they read that inbox.
+   * "This wasn't me": ends every session, voids every token but the links sent to earlier addresses,
+   * puts back the address the notice went to if the account's address was changed away from it, and
+   * sends a reset link there. It never logs anyone in and never sets a password: whoever clicks it
+   * proves only that they read that inbox, so an earlier address's link still wins over it later.
    */
   async function secureAccount(token: unknown, client: Client | null): Promise<Securing> {
     const hash = hashIfWellFormed(token);
@@ -105,7 +107,9 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
       const restore = secure.email && secure.email !== user.email
         && (await tx.count(User, { email: secure.email, id: { $ne: userId } })) === 0;
       await revokeCredentials(tx, userId, restore ? { email: secure.email! } : {}, now());
-      await accountTokens.deleteAllOf(tx, userId);
+      // A restore is a change of address too: links sent from here on are of a later version.
+      if (restore) await tx.nativeUpdate(User, { id: userId }, { emailVersion: raw('email_version + 1') });
+      await accountTokens.voidFrom(tx, userId, secure.emailVersion);
       await queueEmail(tx, 'reset-instructions', { userId });
       await activity.record(userId, 'account_secured', client, tx);
       return { ok: true };

@@ -30,11 +30,14 @@ export async function mintForEmailChange(tx: EntityManager, changeId: number, at
   return token;
 }
 
-/** A "This wasn't me" token for a notice sent to `sentTo`; returns the raw token for the email. */
-export async function mintSecureToken(tx: EntityManager, userId: number, sentTo: string, at: Date): Promise<string> {
+/**
+ * A "This wasn't me" token for a notice sent to `sentTo`, which was the account's address at
+ * `emailVersion` (the user's counter of address changes); returns the raw token for the email.
+ */
+export async function mintSecureToken(tx: EntityManager, userId: number, sentTo: string, emailVersion: number, at: Date): Promise<string> {
   const { token, tokenHash } = mintToken();
   await tx.insert(AccountToken, {
-    user: userId, purpose: 'secure', tokenHash, email: sentTo, createdAt: at, expiresAt: expiresAfter(at, SECURE_TTL_MS),
+    user: userId, purpose: 'secure', tokenHash, email: sentTo, emailVersion, createdAt: at, expiresAt: expiresAfter(at, SECURE_TTL_MS),
   });
   return token;
 }
@@ -50,8 +53,20 @@ export async function claim(tx: EntityManager, purpose: Purpose, tokenHash: stri
   return row && (await claimRow(tx, AccountToken, { id: row.id, tokenHash }, at)) ? row : null;
 }
 
-export function deleteAllOf(tx: EntityManager, userId: number, purpose?: Purpose) {
-  return tx.nativeDelete(AccountToken, purpose ? { user: userId, purpose } : { user: userId });
+export function deleteAllOf(tx: EntityManager, userId: number, purpose: Purpose) {
+  return tx.nativeDelete(AccountToken, { user: userId, purpose });
+}
+
+/**
+ * What a "This wasn't me" link voids: every pending change of address, and the "This wasn't me" links
+ * of its own address and of every later one. Links sent to an address the account had before stay:
+ * whoever took the account over from a later address cannot take the owner's way back away.
+ */
+export function voidFrom(tx: EntityManager, userId: number, emailVersion: number) {
+  return tx.nativeDelete(AccountToken, {
+    user: userId,
+    $or: [{ purpose: 'email_change' }, { purpose: 'secure', emailVersion: { $gte: emailVersion } }],
+  });
 }
 
 export function deleteExpired(em: EntityManager, at: Date) {
