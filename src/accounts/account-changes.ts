@@ -11,25 +11,42 @@ import { verifyPassword } from './passwords.ts';
 import * as resetTokens from './reset-tokens.ts';
 import { hashIfWellFormed } from './tokens.ts';
 import { revokeCredentials } from './credentials.ts';
+import type { LoginThrottleApi } from '../limits/login-throttle.ts';
+import type { Throttled } from './index.ts';
 
-export type EmailChangeRequest = { ok: true } | { ok: false; reason: 'wrong_password' | 'same_address' };
+export type EmailChangeRequest = { ok: true } | { ok: false; reason: 'wrong_password' } | Throttled;
 export type EmailChangeConfirmation = { ok: true } | { ok: false; reason: 'invalid_token' | 'address_taken' };
 export type Securing = { ok: true } | { ok: false; reason: 'invalid_token' };
-export type Deletion = { ok: true } | { ok: false; reason: 'wrong_password' };
+export type Deletion = { ok: true } | { ok: false; reason: 'wrong_password' } | Throttled;
 
-type Deps = { orm: Orm; now: () => Date; activity: ReturnType<typeof createActivity> };
+type Deps = { orm: Orm; now: () => Date; activity: ReturnType<typeof createActivity>; loginThrottle: LoginThrottleApi };
 
-export function createAccountChanges({ orm, now, activity }: Deps) {
+export function createAccountChanges({ orm, now, activity, loginThrottle }: Deps) {
   const em = () => orm.em.fork();
 
-  async function passwordMatches(user: User | null, password: string): Promise<boolean> {
-    return user !== null && (await verifyPassword(user.passwordHash, password)).ok;
+  /**
+   * Checks the current password of a signed-in user, last, once everything else about the request was
+   * checked (so a refusal for another reason tells nothing about the guess). A guess here is a guess
+   * like a login's: it counts toward the per-email login throttle (a stolen session gets no more tries
+   * than the login form gives), and a wrong one is a security event the owner sees.
+   */
+  async function checkCurrentPassword(user: User | null, password: string, client: Client | null): Promise<{ ok: true } | { ok: false; reason: 'wrong_password' } | Throttled> {
+    if (!user) return { ok: false, reason: 'wrong_password' };
+    const attempt = await loginThrottle.attempt(user.email);
+    if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
+    if (!(await verifyPassword(user.passwordHash, password)).ok) {
+      await activity.record(user.id, 'password_check_failed', client);
+      return { ok: false, reason: 'wrong_password' };
+    }
+    await loginThrottle.clear(user.email);
+    return { ok: true };
   }
 
   /**
    * Asks the new inbox to confirm; nothing changes until it does. Whether the address already has an
    * account is decided when the email is composed (notifier.ts): the request does the same work either
-   * way, so neither its answer nor its timing tells.
+   * way, so neither its answer nor its timing tells. That holds for the account's own address too: an
+   * answer of its own ("already your address") after the password check told a guesser it was right.
    */
   async function requestEmailChange(
     userId: number,
@@ -37,8 +54,8 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
     client: Client | null,
   ): Promise<EmailChangeRequest> {
     const user = await em().findOne(User, { id: userId });
-    if (!(await passwordMatches(user, input.currentPassword))) return { ok: false, reason: 'wrong_password' };
-    if (user!.email === input.newEmail) return { ok: false, reason: 'same_address' };
+    const check = await checkCurrentPassword(user, input.currentPassword, client);
+    if (!check.ok) return check;
     await em().transactional(async (tx) => {
       const changeId = await accountTokens.recordEmailChange(tx, userId, input.newEmail, now());
       await queueEmail(tx, 'confirm-email', { changeId });
@@ -117,9 +134,10 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
   }
 
   /** Deletes the account and everything that is its own (by cascade) in one transaction, then says goodbye. */
-  async function deleteAccount(userId: number, currentPassword: string): Promise<Deletion> {
+  async function deleteAccount(userId: number, currentPassword: string, client: Client | null = null): Promise<Deletion> {
     const user = await em().findOne(User, { id: userId });
-    if (!(await passwordMatches(user, currentPassword))) return { ok: false, reason: 'wrong_password' };
+    const check = await checkCurrentPassword(user, currentPassword, client);
+    if (!check.ok) return check;
     await em().transactional(async (tx) => {
       await tx.nativeDelete(User, { id: userId });
       // The address belonged to the account; the job forgets it once the goodbye is sent.
@@ -133,7 +151,7 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
   }
 
   return {
-    requestEmailChange, pendingEmailChange, confirmEmailChange, checkSecureToken, secureAccount, deleteAccount,
+    checkCurrentPassword, requestEmailChange, pendingEmailChange, confirmEmailChange, checkSecureToken, secureAccount, deleteAccount,
     deleteExpiredAccountTokens: deleteExpiredTokens,
   };
 }

@@ -15,6 +15,8 @@ export const EVENT_KINDS = [
   'email_changed',
   'session_revoked',
   'account_secured',
+  // A wrong current password on the account page (change password or email, delete): a stolen session guessing.
+  'password_check_failed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

@@ -37,7 +37,7 @@ export type Reset = { ok: true; userId: number } | { ok: false; reason: 'invalid
 export type AccountsOptions = {
   orm: Orm;
   resetThrottleSeconds: number;
-  /** Counts failed password checks per email (login and change password together). */
+  /** Counts failed password checks per email (login and every current-password check together). */
   loginThrottle: LoginThrottleApi;
   signupThrottleSeconds: number;
   now?: () => Date;
@@ -53,7 +53,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   const em = () => orm.em.fork();
   const sessions = createSessions({ orm, now });
   const activity = createActivity({ orm, now });
-  const changes = createAccountChanges({ orm, now, activity });
+  const changes = createAccountChanges({ orm, now, activity, loginThrottle });
   // Sign-up (signups.ts): its functions join this API, and its jobs join this domain's jobs.
   const { jobs: signupJobs, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
 
@@ -105,6 +105,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     userId: number,
     input: { currentPassword: string; newPassword: string },
     signal?: AbortSignal,
+    client: Client | null = null,
   ): Promise<PasswordChange> {
     const user = await em().findOne(User, { id: userId });
     if (!user) return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
@@ -115,6 +116,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     const attempt = await loginThrottle.attempt(user.email);
     if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
     if (!(await verifyPassword(user.passwordHash, input.currentPassword, signal)).ok) {
+      await activity.record(userId, 'password_check_failed', client);
       return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
     }
     await loginThrottle.clear(user.email);

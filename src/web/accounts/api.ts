@@ -108,6 +108,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
       currentUser(res)!.id,
       { currentPassword: input.data.current_password, newPassword: input.data.new_password },
       clientGone(req, res),
+      clientOfRequest(req),
     );
     if (!outcome.ok) {
       switch (outcome.reason) {
