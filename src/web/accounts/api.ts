@@ -8,7 +8,7 @@ import { clientOfRequest, currentUser, logInSession, logOutSession } from '../mi
 import { activityNotes } from './activity-notes.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
 import { invalidInput, jsonError } from '../respond.ts';
-import { SIGNUP_MESSAGE } from './signup-pages.ts';
+import { SIGNUP_MESSAGE, SIGNUP_PASSWORD_WRONG } from './signup-pages.ts';
 
 
 // Serialised once: every email gets exactly these bytes.
@@ -32,13 +32,15 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const confirmSignup: RequestHandler = async (req, res) => {
     const input = parse(ConfirmSignupForm.required({ token: true }), req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.confirmSignup(input.data.token, { username: input.data.username });
+    const outcome = await accounts.confirmSignup(input.data.token, { password: input.data.password, username: input.data.username });
     if (outcome.ok) {
       await logInSession(req, outcome.user);
       noteSignIn(req, res, outcome.user.id);
       return res.status(201).json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
     }
     switch (outcome.reason) {
+      case 'wrong_password':
+        return invalidInput(res, { password: SIGNUP_PASSWORD_WRONG });
       case 'username_taken':
         return invalidInput(res, { username: `The username ${outcome.username} was taken before you confirmed. Choose another.` });
       case 'email_taken':

@@ -52,7 +52,7 @@ export const API = {
   },
   confirmSignup: {
     summary: 'Create the account with the token from the confirmation email',
-    description: 'Logs in (sets the session cookie). `username` picks another name if the one chosen was taken meanwhile.',
+    description: 'Needs the password chosen at sign-up (a wrong one is a 422 on `password`, and the link stays usable), so only whoever chose it can finish a sign-up. Logs in (sets the session cookie). `username` picks another name if the one chosen was taken meanwhile.',
     body: ConfirmSignupForm.required({ token: true }),
     responses: {
       201: { description: 'Created and logged in.', body: UserBody },
