@@ -19,9 +19,13 @@ export type EmailChangeConfirmation = { ok: true } | { ok: false; reason: 'inval
 export type Securing = { ok: true } | { ok: false; reason: 'invalid_token' };
 export type Deletion = { ok: true } | { ok: false; reason: 'wrong_password' } | Throttled;
 
-type Deps = { orm: Orm; now: () => Date; activity: ReturnType<typeof createActivity>; loginThrottle: LoginThrottleApi };
+type Deps = {
+  orm: Orm; now: () => Date; activity: ReturnType<typeof createActivity>; loginThrottle: LoginThrottleApi;
+  /** At most one confirmation email per target address in this window (sign-up's setting); 0 turns it off. */
+  addressWindowSeconds: number;
+};
 
-export function createAccountChanges({ orm, now, activity, loginThrottle }: Deps) {
+export function createAccountChanges({ orm, now, activity, loginThrottle, addressWindowSeconds }: Deps) {
   const em = () => orm.em.fork();
 
   /**
@@ -57,9 +61,12 @@ export function createAccountChanges({ orm, now, activity, loginThrottle }: Deps
     const check = await checkCurrentPassword(user, input.currentPassword, client);
     if (!check.ok) return check;
     await em().transactional(async (tx) => {
+      await activity.record(userId, 'email_change_requested', client, tx);
+      // Silently, like sign-up: a repeat within the window sends nothing and leaves the pending change
+      // (and its link) as it was, so nobody can flood an address from the account page.
+      if (!(await accountTokens.claimAddressWindow(tx, input.newEmail, now(), addressWindowSeconds))) return;
       const changeId = await accountTokens.recordEmailChange(tx, userId, input.newEmail, now());
       await queueEmail(tx, 'confirm-email', { changeId });
-      await activity.record(userId, 'email_change_requested', client, tx);
     });
     return { ok: true };
   }

@@ -1,7 +1,7 @@
 // Tokens for the account page's emails: confirming a new address ('email_change') and "This wasn't me"
 // ('secure'). Minted when the email is sent, stored only as SHA-256, claimed at most once.
 import type { EntityManager } from '../db/orm.ts';
-import { AccountToken } from '../db/entities.ts';
+import { AccountToken, EmailChangeThrottle } from '../db/entities.ts';
 import { claimRow, expiresAfter, lockAccount, mintToken } from './tokens.ts';
 
 export type Purpose = 'email_change' | 'secure';
@@ -21,6 +21,24 @@ export async function recordEmailChange(tx: EntityManager, userId: number, newEm
     expiresAt: expiresAfter(at, EMAIL_CHANGE_TTL_MS),
   });
   return Number(id);
+}
+
+/**
+ * Takes the target address's window for a confirmation email in one statement (insert it, or take it
+ * over once it has run out), as sign-up does: of concurrent requests for one address one gets it.
+ * `seconds` 0 turns the window off.
+ */
+export async function claimAddressWindow(tx: EntityManager, email: string, at: Date, seconds: number): Promise<boolean> {
+  if (seconds === 0) return true;
+  const until = new Date(at.getTime() + seconds * 1000);
+  const result = await tx
+    .createQueryBuilder(EmailChangeThrottle)
+    .insert({ email, expiresAt: until })
+    .onConflict('email')
+    .merge({ expiresAt: until })
+    .where({ expiresAt: { $lte: at } })
+    .execute('run');
+  return result.affectedRows === 1;
 }
 
 /** Gives a pending change a fresh token (the newest email's link is the one that works) and returns it. */
@@ -69,6 +87,7 @@ export function voidFrom(tx: EntityManager, userId: number, emailVersion: number
   });
 }
 
-export function deleteExpired(em: EntityManager, at: Date) {
+export async function deleteExpired(em: EntityManager, at: Date) {
+  await em.nativeDelete(EmailChangeThrottle, { expiresAt: { $lte: at } });
   return em.nativeDelete(AccountToken, { expiresAt: { $lte: at } });
 }

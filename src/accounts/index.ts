@@ -53,7 +53,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   const em = () => orm.em.fork();
   const sessions = createSessions({ orm, now });
   const activity = createActivity({ orm, now });
-  const changes = createAccountChanges({ orm, now, activity, loginThrottle });
+  const changes = createAccountChanges({ orm, now, activity, loginThrottle, addressWindowSeconds: signupThrottleSeconds });
   // Sign-up (signups.ts): its functions join this API, and its jobs join this domain's jobs.
   const { jobs: signupJobs, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
 

@@ -209,7 +209,21 @@ const SignupThrottleSchema = defineEntity({
 export class SignupThrottle extends SignupThrottleSchema.class {}
 SignupThrottleSchema.setClass(SignupThrottle);
 
+// The same window for email-change confirmations: at most one per target address per window, silently,
+// so the account page cannot be used to flood a stranger's inbox (issue 30, finding 6).
+const EmailChangeThrottleSchema = defineEntity({
+  name: 'EmailChangeThrottle',
+  tableName: 'email_change_throttle',
+  properties: {
+    email: p.string().length(254).primary(),
+    expiresAt: p.datetime().index(),
+  },
+});
+export class EmailChangeThrottle extends EmailChangeThrottleSchema.class {}
+EmailChangeThrottleSchema.setClass(EmailChangeThrottle);
+
 // Parents before children: db:copy inserts in this order, so every foreign key holds as rows arrive.
 export const entities = [
   User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle, Post, Signup, SignupThrottle,
+  EmailChangeThrottle,
 ];
