@@ -3,7 +3,7 @@
 import { raw } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { SecurityEvent, User } from '../db/entities.ts';
-import { describeDevice, type Client } from './clients.ts';
+import { describeDevice, shownDevice, type Client } from './clients.ts';
 
 export const EVENT_KINDS = [
   'sign_in',
@@ -71,7 +71,7 @@ export function createActivity({ orm, now }: { orm: Orm; now: () => Date }) {
 
   async function list(userId: number, limit = EVENTS_SHOWN): Promise<ActivityEntry[]> {
     const rows = await em().find(SecurityEvent, { user: userId }, { orderBy: { at: 'desc', id: 'desc' }, limit });
-    return rows.map(({ kind, at, device, ip, count }) => ({ kind: kind as EventKind, at, device: device ?? null, ip: ip ?? null, count }));
+    return rows.map(({ kind, at, device, ip, count }) => ({ kind: kind as EventKind, at, device: shownDevice(device ?? null), ip: ip ?? null, count }));
   }
 
   function prune(): Promise<number> {
