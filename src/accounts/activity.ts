@@ -57,16 +57,10 @@ export function createActivity({ orm, now }: { orm: Orm; now: () => Date }) {
     if (counted === 0) await record(user.id, 'sign_in_failed', client);
   }
 
-  /**
-   * Whether this account signed in from this device family and address range in the retention
-   * window; `first` when it never signed in at all (nothing to compare with, so nothing to warn of).
-   */
-  async function signInFamiliarity(userId: number, client: Client): Promise<'familiar' | 'new' | 'first'> {
-    const db = em();
+  /** Whether this account signed in from this device family and address range in the retention window. */
+  async function isFamiliarSignIn(userId: number, client: Client): Promise<boolean> {
     const signIns = { user: userId, kind: 'sign_in', at: { $gt: new Date(now().getTime() - EVENT_RETENTION_MS) } };
-    // The usual case, a known device, takes one query.
-    if (await db.count(SecurityEvent, { ...signIns, ip: client.ip, device: describeDevice(client.userAgent) })) return 'familiar';
-    return (await db.count(SecurityEvent, signIns)) === 0 ? 'first' : 'new';
+    return (await em().count(SecurityEvent, { ...signIns, ip: client.ip, device: describeDevice(client.userAgent) })) > 0;
   }
 
   async function list(userId: number, limit = EVENTS_SHOWN): Promise<ActivityEntry[]> {
@@ -78,5 +72,5 @@ export function createActivity({ orm, now }: { orm: Orm; now: () => Date }) {
     return em().nativeDelete(SecurityEvent, { at: { $lte: new Date(now().getTime() - EVENT_RETENTION_MS) } });
   }
 
-  return { record, recordFailedSignIn, signInFamiliarity, list, prune };
+  return { record, recordFailedSignIn, isFamiliarSignIn, list, prune };
 }

@@ -204,12 +204,14 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
 
   /**
    * Records a sign-in, and emails the owner when it came from a device family and address range
-   * the account has not signed in from lately. Callers run this after answering.
+   * the account has not signed in from lately, a dormant account's too (no sign-in on record is the
+   * credential-stuffing case, not a reason for silence). Only the sign-up's own first sign-in is the
+   * baseline that warns of nothing. Callers run this after answering.
    */
-  async function noteSignIn(userId: number, client: Client): Promise<void> {
-    const familiarity = await activity.signInFamiliarity(userId, client);
+  async function noteSignIn(userId: number, client: Client, how: { signUp?: boolean } = {}): Promise<void> {
+    const familiar = await activity.isFamiliarSignIn(userId, client);
     await activity.record(userId, 'sign_in', client);
-    if (familiarity !== 'new') return;
+    if (familiar || how.signUp) return;
     const signIn = { userId, device: describeDevice(client.userAgent), ip: client.ip, at: now().toISOString() };
     await em().transactional((tx) => queueEmail(tx, 'new-sign-in', signIn));
   }

@@ -35,7 +35,8 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
     const outcome = await accounts.confirmSignup(input.data.token, { password: input.data.password, username: input.data.username });
     if (outcome.ok) {
       await logInSession(req, outcome.user);
-      noteSignIn(req, res, outcome.user.id);
+      // The sign-up's own first sign-in: the baseline new devices are compared with, so it warns of none.
+      noteSignIn(req, res, outcome.user.id, { signUp: true });
       return res.status(201).json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
     }
     switch (outcome.reason) {

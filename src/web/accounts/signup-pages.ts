@@ -56,7 +56,7 @@ export function signupPages(deps: { accounts: Accounts; later: AfterAnswer; conf
       confirmLinks.forget(res);
       await logInSession(req, outcome.user);
       // The first sign-in: the device the account will be recognised by, so it warns of none.
-      noteSignIn(req, res, outcome.user.id);
+      noteSignIn(req, res, outcome.user.id, { signUp: true });
       return redirect(req, res, '/account');
     }
     switch (outcome.reason) {
