@@ -1,8 +1,8 @@
 // Changing the address, "This wasn't me", and leaving: the account page's changes that go beyond the
 // password. Each asks for proof (the current password, or a link from the inbox) before anything changes.
 import { raw, UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { Orm } from '../db/orm.ts';
-import { User } from '../db/entities.ts';
+import type { EntityManager, Orm } from '../db/orm.ts';
+import { Job, User } from '../db/entities.ts';
 import * as accountTokens from './account-tokens.ts';
 import type { createActivity } from './activity.ts';
 import type { Client } from './clients.ts';
@@ -140,17 +140,32 @@ export function createAccountChanges({ orm, now, activity, loginThrottle, addres
     });
   }
 
-  /** Deletes the account and everything that is its own (by cascade) in one transaction, then says goodbye. */
+  /** Deletes the account and everything that is its own (by cascade, and its finished jobs) in one transaction, then says goodbye. */
   async function deleteAccount(userId: number, currentPassword: string, client: Client | null = null): Promise<Deletion> {
     const user = await em().findOne(User, { id: userId });
     const check = await checkCurrentPassword(user, currentPassword, client);
     if (!check.ok) return check;
     await em().transactional(async (tx) => {
       await tx.nativeDelete(User, { id: userId });
+      await deleteFinishedJobsOf(tx, userId);
       // The address belonged to the account; the job forgets it once the goodbye is sent.
       await queueEmail(tx, 'goodbye', { email: user!.email, username: user!.username });
     });
     return { ok: true };
+  }
+
+  /**
+   * The account's finished (or given-up) emails: their payloads name it by id, with what it was told.
+   * Payloads are our own JSON.stringify of `{ userId, … }`, so the id is followed by `,` or `}`. Jobs
+   * still to run are left alone: the runner holds them, and their composers find no account and send nothing.
+   */
+  function deleteFinishedJobsOf(tx: EntityManager, userId: number) {
+    return tx.nativeDelete(Job, {
+      $and: [
+        { $or: [{ finishedAt: { $ne: null } }, { deadAt: { $ne: null } }] },
+        { $or: [{ payload: { $like: `%"userId":${userId},%` } }, { payload: { $like: `%"userId":${userId}}%` } }] },
+      ],
+    });
   }
 
   function deleteExpiredTokens(): Promise<number> {

@@ -26,6 +26,12 @@ export type EmailPayloads = {
 };
 export type EmailKind = keyof EmailPayloads;
 
+/**
+ * The emails whose payload holds addresses (email or network, however truncated): their job row is
+ * deleted once sent (or given up), instead of being kept a day (a week if undeliverable) like the rest.
+ */
+export const EMAILS_WITH_ADDRESSES: readonly EmailKind[] = ['email-changed', 'goodbye', 'new-sign-in'];
+
 /** Links in emails, built by the web layer from APP_BASE_URL only. */
 export type EmailLinks = {
   resetPassword: (token: string) => string;
