@@ -17,7 +17,12 @@ import type { Throttled } from './index.ts';
 export type EmailChangeRequest = { ok: true } | { ok: false; reason: 'wrong_password' } | Throttled;
 export type EmailChangeConfirmation = { ok: true } | { ok: false; reason: 'invalid_token' | 'address_taken' };
 export type Securing = { ok: true } | { ok: false; reason: 'invalid_token' };
-export type Deletion = { ok: true } | { ok: false; reason: 'wrong_password' } | Throttled;
+export type Deletion =
+  | { ok: true }
+  | { ok: false; reason: 'wrong_password' }
+  // A "This wasn't me" link sent to an earlier address is live until then: deleting would void it.
+  | { ok: false; reason: 'address_recently_changed'; until: Date }
+  | Throttled;
 
 type Deps = {
   orm: Orm; now: () => Date; activity: ReturnType<typeof createActivity>; loginThrottle: LoginThrottleApi;
@@ -143,6 +148,10 @@ export function createAccountChanges({ orm, now, activity, loginThrottle, addres
   /** Deletes the account and everything that is its own (by cascade, and its finished jobs) in one transaction, then says goodbye. */
   async function deleteAccount(userId: number, currentPassword: string, client: Client | null = null): Promise<Deletion> {
     const user = await em().findOne(User, { id: userId });
+    // Whoever moved the address away (perhaps with a stolen password) must not void the old address's
+    // way back by deleting the account it would restore (property 16): the owner's link wins.
+    const until = user && (await accountTokens.earlierAddressLinkLiveUntil(em(), userId, user.emailVersion, now()));
+    if (until) return { ok: false, reason: 'address_recently_changed', until };
     const check = await checkCurrentPassword(user, currentPassword, client);
     if (!check.ok) return check;
     await em().transactional(async (tx) => {

@@ -60,6 +60,19 @@ export async function mintSecureToken(tx: EntityManager, userId: number, sentTo:
   return token;
 }
 
+/**
+ * Until when a "This wasn't me" link sent to an address the account had before its current one
+ * (`emailVersion` below the account's) stays live, or null when none does.
+ */
+export async function earlierAddressLinkLiveUntil(em: EntityManager, userId: number, emailVersion: number, at: Date): Promise<Date | null> {
+  const [newest] = await em.find(
+    AccountToken,
+    { user: userId, purpose: 'secure', emailVersion: { $lt: emailVersion }, expiresAt: { $gt: at } },
+    { orderBy: { expiresAt: 'desc' }, limit: 1, fields: ['expiresAt'] },
+  );
+  return newest?.expiresAt ?? null;
+}
+
 /** The live token with this hash, without consuming it (a GET must never spend a link). */
 export function findLive(em: EntityManager, purpose: Purpose, tokenHash: string, at: Date): Promise<AccountToken | null> {
   return em.findOne(AccountToken, { purpose, tokenHash, expiresAt: { $gt: at } });

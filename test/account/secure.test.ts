@@ -109,6 +109,36 @@ describe.each(dialects())('"This wasn\'t me" on %s', (dialect) => {
     expect((await userRow(owner.id)).email).toBe(owner.email);
   });
 
+  it('whoever moved the address cannot delete the account while the old address\'s link lives', async () => {
+    const owner = await registeredUser(h, nextName());
+    const attacker = h.request();
+    await attacker.post('/api/auth/login').send({ email: owner.email, password: owner.password }).expect(200);
+    const theirs = `${nextName()}-taker@example.com`;
+    await attacker.post('/api/users/me/email').send({ new_email: theirs, current_password: owner.password }).expect(202);
+    await attacker.post('/api/users/me/email/confirm').send({ token: tokenOf(linkIn(await inbox(theirs, /Confirm/), '/account/email/confirm')) }).expect(200);
+    const ownersLink = linkIn(await inbox(owner.email, /email address of your Inkwell account was changed/), '/account/secure');
+
+    const refused = await attacker.delete('/api/users/me').send({ current_password: owner.password });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('address_recently_changed');
+    const page = await attacker.post('/account/delete').type('form').send({ current_password: owner.password });
+    expect(page.status).toBe(409);
+    expect(page.text).toContain('can still undo');
+    expect(await h.orm.em.fork().count(User, { id: owner.id })).toBe(1);
+    await h.request().post('/account/secure').type('form').send({ token: tokenOf(ownersLink) }).expect(303);
+    expect((await userRow(owner.id)).email).toBe(owner.email);
+  });
+
+  it('once the old address\'s link has expired, the account can be deleted', async () => {
+    const user = await registeredUser(h, nextName());
+    const moved = `${nextName()}-new@example.com`;
+    await user.agent.post('/api/users/me/email').send({ new_email: moved, current_password: user.password }).expect(202);
+    await user.agent.post('/api/users/me/email/confirm').send({ token: tokenOf(linkIn(await inbox(moved, /Confirm/), '/account/email/confirm')) }).expect(200);
+    await inbox(user.email, /email address of your Inkwell account was changed/);
+    await h.orm.em.fork().nativeUpdate(AccountToken, { user: user.id, purpose: 'secure' }, { expiresAt: new Date(Date.now() - 1000) });
+    await user.agent.delete('/api/users/me').send({ current_password: user.password }).expect(204);
+  });
+
   it('works once, logs nobody in, sets no password, and voids the other tokens', async () => {
     const user = await registeredUser(h, nextName());
     await user.agent.patch('/api/users/me/password').send({ current_password: user.password, new_password: 'changed by someone' }).expect(200);

@@ -92,6 +92,9 @@ export function accountChanges({ accounts, links, pageCache }: {
     const input = parse(DeleteAccountForm, req.body);
     if (!input.ok) return showAccount(req, res, accounts, { ...deleteView, status: 422 }, { deleteErrors: input.fields });
     const outcome = await accounts.deleteAccount(currentUser(res)!.id, input.data.current_password, clientOfRequest(req));
+    if (!outcome.ok && outcome.reason === 'address_recently_changed') {
+      return showAccount(req, res, accounts, { ...deleteView, status: 409 }, { deleteHeld: deletionHeld(outcome.until) });
+    }
     if (!outcome.ok) return showAccount(req, res, accounts, { ...deleteView, status: refusedPassword(res, outcome) }, { deleteErrors: passwordErrors(outcome) });
     pageCache.clear();
     await logOutSession(req, res);
@@ -127,6 +130,9 @@ export function accountChanges({ accounts, links, pageCache }: {
     const input = parse(DeleteAccountForm, req.body);
     if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.deleteAccount(currentUser(res)!.id, input.data.current_password, clientOfRequest(req));
+    if (!outcome.ok && outcome.reason === 'address_recently_changed') {
+      return jsonError(res, 409, 'address_recently_changed', deletionHeld(outcome.until));
+    }
     if (!outcome.ok) return refuseJson(res, outcome);
     pageCache.clear();
     await logOutSession(req, res);
@@ -165,4 +171,9 @@ function refuseJson(res: Response, refusal: PasswordRefusal) {
       setRetryAfter(res, refusal.retryAfterSeconds);
       return jsonError(res, 429, 'login_throttled', throttledMessage(refusal.retryAfterSeconds));
   }
+}
+
+function deletionHeld(until: Date): string {
+  return `Your email address was changed recently, and whoever had the old address can still undo that until ${until.toUTCString()}. ` +
+    'The account can be deleted after that.';
 }

@@ -135,7 +135,13 @@ export const API = {
     description: 'Needs the current password. Deletes the account and everything that is its own in one transaction, and ends the session.',
     session: true,
     body: DeleteAccountForm,
-    responses: { 204: { description: 'Deleted.' }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT, 429: PASSWORD_LIMITED },
+    responses: {
+      204: { description: 'Deleted.' },
+      401: NOT_LOGGED_IN,
+      409: error('`address_recently_changed`: a "This wasn\'t me" link sent to an earlier address is still live (7 days); deleting would void it.'),
+      422: INVALID_INPUT,
+      429: PASSWORD_LIMITED,
+    },
   },
   sessions: {
     summary: 'Where you are signed in',
