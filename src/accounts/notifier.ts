@@ -125,7 +125,8 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
         username: user.username,
         newEmail: maskEmail(newEmail),
         at: now().toUTCString(),
-        secureLink: await secureLink(em, userId, oldEmail, emailVersion),
+        // A job queued before addresses were ordered has none: the oldest order, so it wins as it did then.
+        secureLink: await secureLink(em, userId, oldEmail, emailVersion ?? 0),
         secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
       });
       return { to: oldEmail, subject: 'The email address of your Inkwell account was changed', ...body };
