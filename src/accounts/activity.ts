@@ -15,6 +15,14 @@ export const EVENT_KINDS = [
   'email_changed',
   'session_revoked',
   'account_secured',
+  'second_step_failed',
+  'two_step_enabled',
+  'two_step_disabled',
+  'recovery_codes_renewed',
+  'recovery_code_used',
+  'two_step_removal_started',
+  'two_step_removal_cancelled',
+  'two_step_removal_finished',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

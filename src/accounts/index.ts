@@ -13,6 +13,10 @@ import * as tokens from './reset-tokens.ts';
 import { hashIfWellFormed } from './tokens.ts';
 import { revokeCredentials } from './credentials.ts';
 import { createSessions } from './sessions.ts';
+import { createSecretBox } from './secret-box.ts';
+import { createSecondStep } from './second-step.ts';
+import { createSignIn, type SignInStep } from './sign-in.ts';
+import type { MfaKey } from '../config.ts';
 import { createSignups } from './signups.ts';
 import { normalizeEmail, type FieldErrors, type Profile, type SessionUser } from './values.ts';
 
@@ -20,11 +24,18 @@ export { normalizeEmail, type FieldErrors, type Profile, type SessionUser };
 
 export { passwordProblem };
 export { HashingBusy } from './passwords.ts';
-export type { SignupConfirmation, SignupProcessing, SignupRecord } from './signups.ts';
+export type { SignupProcessing, SignupRecord } from './signups.ts';
+export type { SignedIn, SignInStep, SecondStepOutcome, SecondStepProof, FirstFactor, SecondFactor } from './sign-in.ts';
+export { SECOND_STEP_LIMITS } from './second-step.ts';
+export { CONFIRMATION_MS } from './sign-in.ts';
 
 /** Too many failed password checks for this email lately: refused without checking the password. */
 export type Throttled = { ok: false; reason: 'throttled'; retryAfterSeconds: number };
-export type Login = { ok: true; user: SessionUser } | { ok: false; reason: 'invalid_credentials' } | Throttled;
+/** A correct password ends in the sign-in pipeline: signed in, or a second step to take. */
+export type Login = { ok: true; step: SignInStep } | { ok: false; reason: 'invalid_credentials' } | Throttled;
+export type SignupConfirmation =
+  | { ok: true; step: SignInStep }
+  | Exclude<import('./signups.ts').SignupConfirmation, { ok: true }>;
 export type PasswordChange =
   | { ok: true; user: SessionUser }
   | { ok: false; reason: 'wrong_password' | 'invalid'; fields: FieldErrors }
@@ -40,6 +51,8 @@ export type AccountsOptions = {
   /** Counts failed password checks per email (login and change password together). */
   loginThrottle: LoginThrottleApi;
   signupThrottleSeconds: number;
+  /** MFA_ENCRYPTION_KEY: seals two-step secrets at rest. */
+  mfaKeys: readonly MfaKey[];
   now?: () => Date;
 };
 
@@ -49,13 +62,29 @@ export type Accounts = ReturnType<typeof createAccounts>;
 // The job that carries a recorded forgot-password request to its work.
 const RESET_REQUEST_JOB = 'password-reset-request';
 
-export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, loginThrottle, now = () => new Date() }: AccountsOptions) {
+export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, loginThrottle, mfaKeys, now = () => new Date() }: AccountsOptions) {
   const em = () => orm.em.fork();
   const sessions = createSessions({ orm, now });
   const activity = createActivity({ orm, now });
   const changes = createAccountChanges({ orm, now, activity });
   // Sign-up (signups.ts): its functions join this API, and its jobs join this domain's jobs.
-  const { jobs: signupJobs, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
+  const { jobs: signupJobs, confirmSignup: confirmSignupLink, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
+  const box = createSecretBox(mfaKeys);
+  const secondStep = createSecondStep({ orm, now, box });
+  // The one sign-in pipeline (sign-in.ts): every first factor below ends in signIn.beginSignIn.
+  const signIn = createSignIn({
+    orm,
+    now,
+    secondStep,
+    onSecondStepFailed: (userId) => activity.record(userId, 'second_step_failed', null),
+  });
+
+  /** Creates the account from its sign-up link, and signs in through the pipeline like any first factor. */
+  async function confirmSignup(token: unknown, choice: { username?: string } = {}): Promise<SignupConfirmation> {
+    const outcome = await confirmSignupLink(token, choice);
+    if (!outcome.ok) return outcome;
+    return { ok: true, step: await signIn.beginSignIn(outcome.user, 'signup_link') };
+  }
 
   async function findUser(id: number): Promise<Profile | null> {
     // Every signed-in request asks: only what a Profile holds (not the password hash).
@@ -94,7 +123,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
         { passwordHash: await hashPassword(input.password) },
       );
     }
-    return { ok: true, user: { id: user.id, credentialVersion: user.credentialVersion } };
+    return { ok: true, step: await signIn.beginSignIn({ id: user.id, credentialVersion: user.credentialVersion }, 'password') };
   }
 
   /**
@@ -257,11 +286,16 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   };
 
   return {
-    findUser, logIn, changePassword, recordResetRequest, requestPasswordReset, checkResetToken,
+    findUser, logIn, confirmSignup, changePassword, recordResetRequest, requestPasswordReset, checkResetToken,
     resetPassword, deleteExpiredResetTokens, noteSignIn, noteFailedSignIn, noteEvent, pruneOldActivity,
     securityOverview,
     ...changes,
     ...signups,
+    beginSignIn: signIn.beginSignIn,
+    pendingSignIn: signIn.pendingSignIn,
+    completeSecondStep: signIn.completeSecondStep,
+    cancelPendingSignIn: signIn.cancelPending,
+    deleteExpiredPendingSignIns: signIn.deleteExpiredPending,
     jobs: { ...jobs, ...signupJobs },
     listActivity: activity.list,
     listSessions: sessions.list,

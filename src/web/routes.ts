@@ -18,6 +18,7 @@ import { pages } from './accounts/pages.ts';
 import { postPages } from './posts/pages.ts';
 import { postsApi } from './posts/api.ts';
 import { signupPages } from './accounts/signup-pages.ts';
+import { secondStepPages } from './security/second-step.ts';
 import type { LinkCookies } from './token-links.ts';
 
 export type RouteDeps = {
@@ -40,6 +41,7 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   const json = api({ accounts, later });
   const security = accountSecurity({ accounts, later });
   const changes = accountChanges({ accounts, links, pageCache });
+  const twoStep = secondStepPages({ accounts, later });
   const r = Router();
 
   r.get('/register', signup.showRegister);
@@ -50,6 +52,9 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   r.post('/register/confirm', limit.reset, noStore, signup.confirm);
   r.get('/login', page.showLogin);
   r.post('/login', limit.login, page.login);
+  // The second step of a sign-in (two-step accounts): the per-account limits live in the domain.
+  r.get('/login/two-step', noStore, twoStep.showSecondStep);
+  r.post('/login/two-step', limit.twoStep, noStore, twoStep.secondStep);
   r.post('/logout', page.logout);
   r.get('/account', requireUser, page.account);
   // Checks the current password: a guess like a login's, so it spends the login budget.
@@ -74,6 +79,7 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   jr.post('/api/users', API.register, limit.register, noStore, json.register);
   jr.post('/api/users/confirm', API.confirmSignup, limit.reset, noStore, json.confirmSignup);
   jr.post('/api/auth/login', API.login, limit.login, noStore, json.login);
+  jr.post('/api/auth/second-step', API.secondStep, limit.twoStep, noStore, twoStep.secondStepJson);
   jr.post('/api/auth/logout', API.logout, json.logout);
   jr.get('/api/users/me', API.me, requireUser, json.me);
   jr.patch('/api/users/me/password', API.changePassword, requireUser, limit.login, json.changePassword);

@@ -4,7 +4,8 @@ import type { Accounts, Profile } from '../../accounts/index.ts';
 import type { AfterAnswer } from '../after-answer.ts';
 import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse } from '../forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
-import { clientOfRequest, currentUser, logInSession, logOutSession } from '../middleware.ts';
+import { clientOfRequest, continueSession, currentUser, logOutSession } from '../middleware.ts';
+import { signInSessions } from '../security/sign-in.ts';
 import { activityNotes } from './activity-notes.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
 import { invalidInput, jsonError } from '../respond.ts';
@@ -17,7 +18,8 @@ const SIGNUP_BODY = JSON.stringify({ message: SIGNUP_MESSAGE });
 
 export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const { accounts, later } = deps;
-  const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
+  const { noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
+  const { startSignIn } = signInSessions(accounts, later);
 
   const register: RequestHandler = async (req, res) => {
     const input = parse(RegisterForm, req.body);
@@ -34,9 +36,9 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
     if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.confirmSignup(input.data.token, { username: input.data.username });
     if (outcome.ok) {
-      await logInSession(req, outcome.user);
-      noteSignIn(req, res, outcome.user.id);
-      return res.status(201).json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
+      const started = await startSignIn(req, res, outcome.step);
+      if (!started.signedIn) return res.status(201).json({ second_step: { methods: started.methods } });
+      return res.status(201).json({ user: publicProfile((await accounts.findUser(started.userId))!) });
     }
     switch (outcome.reason) {
       case 'username_taken':
@@ -62,9 +64,10 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
           return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
       }
     }
-    await logInSession(req, outcome.user);
-    noteSignIn(req, res, outcome.user.id);
-    res.json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
+    const started = await startSignIn(req, res, outcome.step);
+    // Two-step accounts: no user yet, and /api/users/me stays 401 until POST /api/auth/second-step.
+    if (!started.signedIn) return res.json({ second_step: { methods: started.methods } });
+    res.json({ user: publicProfile((await accounts.findUser(started.userId))!) });
   };
 
   const logout: RequestHandler = async (req, res) => {
@@ -122,7 +125,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
           return invalidInput(res, outcome.fields);
       }
     }
-    await logInSession(req, outcome.user);
+    await continueSession(req, outcome.user);
     noteEvent(req, res, outcome.user.id, 'password_changed');
     res.json({ message: 'Your password has been changed. Your other sessions have been ended.' });
   };

@@ -5,7 +5,8 @@ import type { Accounts } from '../../accounts/index.ts';
 import type { AfterAnswer } from '../after-answer.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, ResetForm, localPath, parse } from '../forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
-import { clientOfRequest, currentUser, logInSession, logOutSession } from '../middleware.ts';
+import { clientOfRequest, continueSession, currentUser, logOutSession } from '../middleware.ts';
+import { signInSessions } from '../security/sign-in.ts';
 import { ACCOUNT_NOTICES, ACCOUNT_VIEW, lookUp, showAccount } from './view.ts';
 import { activityNotes } from './activity-notes.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
@@ -16,13 +17,15 @@ import type { TokenLinks } from '../token-links.ts';
 const NOTICES: Record<string, string> = {
   password_reset: 'Your password has been reset. Log in with your new password.',
   password_changed_meanwhile: PASSWORD_CHANGED_MEANWHILE,
+  second_step_expired: 'That sign-in expired or used up its tries. Log in again to get a new one.',
   account_secured:
     'Your account is secured: every device has been signed out, and a link to choose a new password is on its way to your inbox.',
 };
 
 export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks: TokenLinks }) {
   const { accounts, later, resetLinks } = deps;
-  const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
+  const { noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
+  const { startSignIn } = signInSessions(accounts, later);
 
   const loginView = { page: 'login', fragment: 'login-form', title: 'Log in' };
   const showLogin: RequestHandler = (req, res) => {
@@ -46,9 +49,9 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
           return show(req, res, { ...loginView, status: 401 }, { failed: true, values });
       }
     }
-    await logInSession(req, outcome.user);
-    noteSignIn(req, res, outcome.user.id);
-    redirect(req, res, localPath(input.data.next) ?? '/account');
+    const next = localPath(input.data.next);
+    if ((await startSignIn(req, res, outcome.step)).signedIn) return redirect(req, res, next ?? '/account');
+    redirect(req, res, next ? `/login/two-step?next=${encodeURIComponent(next)}` : '/login/two-step');
   };
 
   const logout: RequestHandler = async (req, res) => {
@@ -81,7 +84,7 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
       }
     }
     // Every session ended with the change; this browser continues under a fresh id.
-    await logInSession(req, outcome.user);
+    await continueSession(req, outcome.user);
     noteEvent(req, res, user.id, 'password_changed');
     await showAccount(req, res, accounts, ACCOUNT_VIEW, { changed: true });
   };

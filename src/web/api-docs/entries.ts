@@ -5,6 +5,7 @@ import { EVENT_KINDS } from '../../accounts/activity.ts';
 import { PostForm, PostPatch } from '../posts/forms.ts';
 import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, ForgotForm, LoginForm, RegisterForm, ResetForm, TokenForm } from '../forms.ts';
 import type { Answer, ApiDoc } from './openapi.ts';
+import { SecondStepForm } from '../security/forms.ts';
 
 const ErrorBody = z.object({
   error: z.object({
@@ -16,6 +17,12 @@ const ErrorBody = z.object({
 const MessageBody = z.object({ message: z.string() });
 const UserBody = z.object({
   user: z.object({ id: z.number(), username: z.string(), email: z.string().meta({ format: 'email' }), created_at: z.string().meta({ format: 'date-time' }) }),
+});
+
+const SecondStepBody = z.object({
+  second_step: z.object({
+    methods: z.array(z.enum(['totp', 'recovery_code', 'passkey'])).meta({ description: 'What POST /api/auth/second-step (or a passkey) accepts.' }),
+  }),
 });
 
 const error = (description: string): Answer => ({ description, body: ErrorBody });
@@ -64,10 +71,26 @@ export const API = {
     summary: 'Log in',
     body: LoginForm,
     responses: {
-      200: { description: 'Logged in; the session cookie is set.', body: UserBody },
+      200: {
+        description: 'Logged in; the session cookie is set. For an account with two-step verification on: `second_step` ' +
+          'instead of `user`, and the session is signed in for nothing until POST /api/auth/second-step.',
+        body: z.union([UserBody, SecondStepBody]),
+      },
       401: error('The email or password is not correct (one answer for both).'),
       422: INVALID_INPUT,
       429: RATE_LIMITED,
+    },
+  },
+  secondStep: {
+    summary: 'Finish a two-step sign-in with a code or a recovery code',
+    description: 'After POST /api/auth/login answered `second_step`. Send `code` (from the authenticator app) or `recovery_code`. ' +
+      'A pending sign-in lasts 10 minutes and allows 5 tries; 10 wrong second factors in a row lock the account\'s second step for 15 minutes.',
+    body: SecondStepForm,
+    responses: {
+      200: { description: 'Signed in; the session cookie is renewed.', body: UserBody },
+      401: error('`invalid_code`; or `no_pending_sign_in` (expired, or 5 wrong tries): log in again.'),
+      422: INVALID_INPUT,
+      429: error('`second_step_locked`: too many wrong codes for this account lately (`Retry-After`); or too many from this address.'),
     },
   },
   logout: { summary: 'Log out', responses: { 204: { description: 'The session is ended (also when there was none).' } } },

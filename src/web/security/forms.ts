@@ -1,0 +1,19 @@
+// The shape of the two-step forms and JSON bodies: an authenticator code or a recovery code.
+import { z } from 'zod';
+import { single } from '../forms.ts';
+
+// Generous bounds: spaces and dashes are forgiven; the domain decides what a valid code is.
+export const code = single(16, 'the 6-digit code from your authenticator app');
+export const recoveryCode = single(64, 'a recovery code');
+
+export const SecondStepForm = z
+  .object({ code: code.optional(), recovery_code: recoveryCode.optional(), next: single(2048, 'a return address').optional() })
+  .refine((v) => (v.code === undefined) !== (v.recovery_code === undefined), {
+    message: 'Enter the code from your authenticator app, or a recovery code.',
+    path: ['code'],
+  });
+
+/** `{ code }` or `{ recoveryCode }`, as the domain takes it. */
+export function proofOf(input: { code?: string; recovery_code?: string }) {
+  return input.recovery_code !== undefined ? { recoveryCode: input.recovery_code } : { code: input.code ?? '' };
+}
