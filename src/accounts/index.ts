@@ -16,6 +16,8 @@ import { createSessions } from './sessions.ts';
 import { createSecretBox } from './secret-box.ts';
 import { createSecondStep } from './second-step.ts';
 import { createSignIn, type SignInStep } from './sign-in.ts';
+import { createTwoStep } from './two-step.ts';
+import { queue as queueTwoStepEmail } from './notifier.ts';
 import type { MfaKey } from '../config.ts';
 import { createSignups } from './signups.ts';
 import { normalizeEmail, type FieldErrors, type Profile, type SessionUser } from './values.ts';
@@ -72,11 +74,19 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   const box = createSecretBox(mfaKeys);
   const secondStep = createSecondStep({ orm, now, box });
   // The one sign-in pipeline (sign-in.ts): every first factor below ends in signIn.beginSignIn.
+  const twoStep = createTwoStep({ orm, now, box, secondStep, activity, loginThrottle });
   const signIn = createSignIn({
     orm,
     now,
     secondStep,
-    onSecondStepFailed: (userId) => activity.record(userId, 'second_step_failed', null),
+    // A wrong second factor after a correct first one: an event each time, an email at most hourly.
+    onSecondStepFailed: async (userId) => {
+      await activity.record(userId, 'second_step_failed', null);
+      if (await secondStep.claimFailureNotice(userId)) {
+        await em().transactional((tx) => queueTwoStepEmail(tx, 'two-step-changed', { userId, change: 'second_step_failed' }));
+      }
+    },
+    onRecoveryCodeUsed: (userId, left) => em().transactional((tx) => twoStep.changed(tx, userId, 'recovery_code_used', 'code_used', null, left)),
   });
 
   /** Creates the account from its sign-up link, and signs in through the pipeline like any first factor. */
@@ -291,6 +301,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     securityOverview,
     ...changes,
     ...signups,
+    ...twoStep,
     beginSignIn: signIn.beginSignIn,
     pendingSignIn: signIn.pendingSignIn,
     completeSecondStep: signIn.completeSecondStep,

@@ -76,17 +76,17 @@ export function createSecondStep({ orm, now, box }: { orm: Orm; now: () => Date;
     const { failuresBeforeLock, lockMinutes } = SECOND_STEP_LIMITS;
     const lockEnded = 'locked_until is not null and locked_until <= ?';
     const failures = `case when ${lockEnded} then 1 else failures + 1 end`;
-    const counted = await em().nativeUpdate(
-      TwoStep,
-      { user: userId, $or: [{ lockedUntil: null }, { lockedUntil: { $lte: at } }] },
-      {
-        failures: raw(failures, [date(at)]),
-        lockedUntil: raw(`case when (${failures}) >= ? then ? else null end`, [
-          date(at), failuresBeforeLock, date(new Date(at.getTime() + lockMinutes * 60_000)),
-        ]),
-      },
-    );
-    if (counted === 1) return { ok: true };
+    const unlocked = { user: userId, $or: [{ lockedUntil: null }, { lockedUntil: { $lte: at } }] };
+    const counted = await em().nativeUpdate(TwoStep, unlocked, { failures: raw(failures, [date(at)]) });
+    if (counted === 1) {
+      // The try that reaches the limit locks the ones after it (it is itself still checked).
+      await em().nativeUpdate(
+        TwoStep,
+        { ...unlocked, failures: { $gte: failuresBeforeLock } },
+        { lockedUntil: new Date(at.getTime() + lockMinutes * 60_000) },
+      );
+      return { ok: true };
+    }
     const row = await em().findOne(TwoStep, { user: userId }, { fields: ['lockedUntil'] });
     // No row: two-step is not set up, so any proof is simply wrong (checked, found invalid).
     if (!row?.lockedUntil) return { ok: true };

@@ -62,11 +62,13 @@ export type SignInOptions = {
   secondStep: SecondStep;
   /** Told of each wrong second factor after a correct first one (events, the owner's email). */
   onSecondStepFailed?: (userId: number) => Promise<void>;
+  /** Told of each recovery code used, with how many are left (the owner is emailed). */
+  onRecoveryCodeUsed?: (userId: number, left: number) => Promise<void>;
   /** Told of each completed sign-in (e.g. a full sign-in cancels a lost-factor removal). */
   onSignedIn?: (signedIn: SignedIn) => Promise<void>;
 };
 
-export function createSignIn({ orm, now, secondStep, onSecondStepFailed, onSignedIn }: SignInOptions) {
+export function createSignIn({ orm, now, secondStep, onSecondStepFailed, onRecoveryCodeUsed, onSignedIn }: SignInOptions) {
   const em = () => orm.em.fork();
 
   /** Where every first factor ends. */
@@ -115,7 +117,9 @@ export function createSignIn({ orm, now, secondStep, onSecondStepFailed, onSigne
     const checked = await secondStep.check(userId, proof, { recoveryCodes: true });
     if (checked.ok) {
       const outcome = await finish(pendingId, user, [first, checked.used], checked.used === 'totp');
-      return checked.used === 'recovery_code' && outcome.ok ? { ...outcome, recoveryCodesLeft: checked.recoveryCodesLeft } : outcome;
+      if (checked.used !== 'recovery_code') return outcome;
+      await onRecoveryCodeUsed?.(userId, checked.recoveryCodesLeft);
+      return outcome.ok ? { ...outcome, recoveryCodesLeft: checked.recoveryCodesLeft } : outcome;
     }
     if (checked.reason === 'locked') return checked;
     return failed(pendingId, userId, pending.triesLeft - 1);

@@ -19,6 +19,7 @@ import { postPages } from './posts/pages.ts';
 import { postsApi } from './posts/api.ts';
 import { signupPages } from './accounts/signup-pages.ts';
 import { secondStepPages } from './security/second-step.ts';
+import { twoStepApi } from './security/two-step.ts';
 import type { LinkCookies } from './token-links.ts';
 
 export type RouteDeps = {
@@ -42,6 +43,7 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   const security = accountSecurity({ accounts, later });
   const changes = accountChanges({ accounts, links, pageCache });
   const twoStep = secondStepPages({ accounts, later });
+  const twoStepJson = twoStepApi({ accounts });
   const r = Router();
 
   r.get('/register', signup.showRegister);
@@ -86,6 +88,11 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   jr.post('/api/users/me/email', API.changeEmail, limit.account, requireUser, changes.changeEmailJson);
   jr.post('/api/users/me/email/confirm', API.confirmEmail, limit.account, requireUser, changes.confirmEmailJson);
   jr.delete('/api/users/me', API.deleteAccount, limit.account, requireUser, changes.deleteAccountJson);
+  jr.post('/api/auth/confirm', API.confirm, limit.account, requireUser, noStore, twoStepJson.confirm);
+  jr.post('/api/users/me/two-step', API.setUpTwoStep, limit.account, requireUser, noStore, twoStepJson.setUp);
+  jr.post('/api/users/me/two-step/confirm', API.turnOnTwoStep, limit.twoStep, requireUser, noStore, twoStepJson.turnOn);
+  jr.delete('/api/users/me/two-step', API.turnOffTwoStep, limit.account, requireUser, twoStepJson.turnOff);
+  jr.post('/api/users/me/recovery-codes', API.newRecoveryCodes, limit.account, requireUser, noStore, twoStepJson.newRecoveryCodes);
   jr.get('/api/users/me/sessions', API.sessions, requireUser, security.listSessionsJson);
   jr.delete('/api/users/me/sessions/:id', API.endSession, requireUser, security.deleteSessionJson);
   jr.get('/api/users/me/events', API.events, requireUser, security.listEventsJson);

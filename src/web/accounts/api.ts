@@ -75,8 +75,10 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
     res.status(204).end();
   };
 
-  const me: RequestHandler = (_req, res) => {
-    res.json({ user: publicProfile(currentUser(res)!) });
+  const me: RequestHandler = async (_req, res) => {
+    const user = currentUser(res)!;
+    const twoStep = await accounts.twoStepStatus(user.id);
+    res.json({ user: { ...publicProfile(user), two_step: twoStep.on, recovery_codes_left: twoStep.recoveryCodesLeft } });
   };
 
   const forgot: RequestHandler = async (req, res) => {

@@ -5,7 +5,7 @@ import { EVENT_KINDS } from '../../accounts/activity.ts';
 import { PostForm, PostPatch } from '../posts/forms.ts';
 import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, ForgotForm, LoginForm, RegisterForm, ResetForm, TokenForm } from '../forms.ts';
 import type { Answer, ApiDoc } from './openapi.ts';
-import { SecondStepForm } from '../security/forms.ts';
+import { CodeForm, ConfirmForm, InlineConfirmation, SecondStepForm } from '../security/forms.ts';
 
 const ErrorBody = z.object({
   error: z.object({
@@ -93,11 +93,72 @@ export const API = {
       429: error('`second_step_locked`: too many wrong codes for this account lately (`Retry-After`); or too many from this address.'),
     },
   },
+  confirm: {
+    summary: "Confirm it's you (sudo mode) for 10 minutes",
+    description: 'The password, plus `code` when two-step verification is on (never a recovery code). ' +
+      'For 10 minutes from now (not extended by use) the session may change the email, password, two-step verification, recovery codes and passkeys, or delete the account without asking again.',
+    session: true,
+    body: ConfirmForm,
+    responses: { 204: { description: 'Confirmed.' }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT, 429: error('Too many wrong passwords or codes lately (`Retry-After`).') },
+  },
+  setUpTwoStep: {
+    summary: 'Start setting up two-step verification',
+    description: 'Needs a recent confirmation (POST /api/auth/confirm) or `current_password` inline. Answers the secret for the ' +
+      'authenticator app; two-step is not on until POST /api/users/me/two-step/confirm gets a correct code.',
+    session: true,
+    body: InlineConfirmation,
+    responses: {
+      200: { description: 'Pending, not yet on.', body: z.object({ secret: z.string().meta({ description: 'Base32, for typing into the app.' }), otpauth_uri: z.string() }) },
+      401: error('`not_authenticated`, or `confirmation_required`.'),
+      409: error('Two-step verification is already on.'),
+      422: INVALID_INPUT,
+      429: RATE_LIMITED,
+    },
+  },
+  turnOnTwoStep: {
+    summary: 'Turn two-step verification on with a code from the app',
+    description: 'Answers ten recovery codes, shown this once. Every other session ends (they never passed a second step).',
+    session: true,
+    body: CodeForm,
+    responses: {
+      200: { description: 'Two-step verification is on.', body: z.object({ recovery_codes: z.array(z.string()) }) },
+      401: NOT_LOGGED_IN,
+      409: error('No setup was started.'),
+      422: INVALID_INPUT,
+      429: RATE_LIMITED,
+    },
+  },
+  turnOffTwoStep: {
+    summary: 'Turn two-step verification off',
+    description: 'Needs `current_password` and `code` inline, or a recent confirmation.',
+    session: true,
+    body: InlineConfirmation,
+    responses: { 204: { description: 'Off; the recovery codes are gone too.' }, 401: error('`not_authenticated`, or `confirmation_required`.'), 422: INVALID_INPUT, 429: RATE_LIMITED },
+  },
+  newRecoveryCodes: {
+    summary: 'Replace the recovery codes',
+    description: 'Needs `current_password` and `code` inline, or a recent confirmation. The old codes stop working at once.',
+    session: true,
+    body: InlineConfirmation,
+    responses: {
+      200: { description: 'Ten new codes, shown this once.', body: z.object({ recovery_codes: z.array(z.string()) }) },
+      401: error('`not_authenticated`, or `confirmation_required`.'),
+      409: error('Two-step verification is off.'),
+      422: INVALID_INPUT,
+      429: RATE_LIMITED,
+    },
+  },
   logout: { summary: 'Log out', responses: { 204: { description: 'The session is ended (also when there was none).' } } },
   me: {
     summary: 'The logged-in user',
     session: true,
-    responses: { 200: { description: 'Your profile.', body: UserBody }, 401: NOT_LOGGED_IN },
+    responses: {
+      200: {
+        description: 'Your profile, with whether two-step verification is on and how many recovery codes are left.',
+        body: z.object({ user: UserBody.shape.user.extend({ two_step: z.boolean(), recovery_codes_left: z.number() }) }),
+      },
+      401: NOT_LOGGED_IN,
+    },
   },
   changePassword: {
     summary: 'Change your password',

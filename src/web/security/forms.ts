@@ -13,6 +13,13 @@ export const SecondStepForm = z
     path: ['code'],
   });
 
+const currentPassword = single(1024, 'your current password').min(1, 'Enter your current password.');
+/** Inline "confirm it's you": both optional, since a recent confirmation of the session also counts. */
+export const InlineConfirmation = z.object({ current_password: currentPassword.optional(), code: code.optional() });
+export const ConfirmForm = z.object({ password: currentPassword, code: code.optional() });
+export const CodeForm = z.object({ code });
+export const ConfirmPageForm = z.object({ password: currentPassword, code: code.optional(), next: single(2048, 'a return address').optional() });
+
 /** `{ code }` or `{ recoveryCode }`, as the domain takes it. */
 export function proofOf(input: { code?: string; recovery_code?: string }) {
   return input.recovery_code !== undefined ? { recoveryCode: input.recovery_code } : { code: input.code ?? '' };
