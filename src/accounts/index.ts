@@ -14,7 +14,7 @@ import { hashIfWellFormed } from './tokens.ts';
 import { revokeCredentials } from './credentials.ts';
 import { createSessions } from './sessions.ts';
 import { createSecretBox } from './secret-box.ts';
-import { createSecondStep } from './second-step.ts';
+import { createSecondStep, type SecondFactorProof } from './second-step.ts';
 import { createSignIn, type SignInStep } from './sign-in.ts';
 import { createTwoStep } from './two-step.ts';
 import { queue as queueTwoStepEmail } from './notifier.ts';
@@ -45,7 +45,13 @@ export type PasswordChange =
   | { ok: false; reason: 'changed_meanwhile' }
   | Throttled;
 export type ResetRequest = 'sent' | 'unknown_email' | 'throttled';
-export type Reset = { ok: true; userId: number } | { ok: false; reason: 'invalid_token' } | { ok: false; reason: 'invalid'; fields: FieldErrors };
+export type Reset =
+  | { ok: true; userId: number }
+  | { ok: false; reason: 'invalid_token' }
+  | { ok: false; reason: 'invalid'; fields: FieldErrors }
+  // Two-step accounts: the second factor is asked inside the reset; the link is not used up meanwhile.
+  | { ok: false; reason: 'second_step_required' | 'invalid_code' }
+  | { ok: false; reason: 'locked'; retryAfterSeconds: number };
 
 export type AccountsOptions = {
   orm: Orm;
@@ -196,18 +202,34 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
 
   /** Whether a reset link is live. Never consumes it: mail scanners open links too. */
   async function checkResetToken(token: unknown): Promise<boolean> {
-    const tokenHash = hashIfWellFormed(token);
-    return tokenHash !== null && (await tokens.findLiveToken(em(), tokenHash, now())) !== null;
+    return (await resetLinkStatus(token)) !== 'invalid';
   }
 
-  /** Sets a new password with a reset link. Ends every session; does not log anyone in. */
-  async function resetPassword(token: unknown, newPassword: string): Promise<Reset> {
+  /** A live reset link, and whether its reset will ask for the second factor (two-step accounts). */
+  async function resetLinkStatus(token: unknown): Promise<'invalid' | 'live' | 'needs_second_step'> {
+    const tokenHash = hashIfWellFormed(token);
+    const owner = tokenHash === null ? null : await tokens.findLiveToken(em(), tokenHash, now());
+    if (owner === null) return 'invalid';
+    return (await secondStep.isOn(owner)) ? 'needs_second_step' : 'live';
+  }
+
+  /**
+   * Sets a new password with a reset link. Ends every session; does not log anyone in. For a two-step
+   * account the second factor comes with it (a mailbox alone must not take the account over, nor end
+   * its owner's sessions), checked before the link is used; two-step stays on.
+   */
+  async function resetPassword(token: unknown, newPassword: string, proof?: SecondFactorProof): Promise<Reset> {
     const tokenHash = hashIfWellFormed(token);
     const ownerId = tokenHash === null ? null : await tokens.findLiveToken(em(), tokenHash, now());
     if (tokenHash === null || ownerId === null) return { ok: false, reason: 'invalid_token' };
     const account = await em().findOne(User, { id: ownerId });
     const problem = passwordProblem(newPassword, account ?? {});
     if (problem) return { ok: false, reason: 'invalid', fields: { new_password: problem } };
+    if (await secondStep.isOn(ownerId)) {
+      if (!proof) return { ok: false, reason: 'second_step_required' };
+      const checked = await secondStep.check(ownerId, proof, { recoveryCodes: true });
+      if (!checked.ok) return checked.reason === 'locked' ? checked : { ok: false, reason: 'invalid_code' };
+    }
 
     const passwordHash = await hashPassword(newPassword);
     const user = await em().transactional(async (tx) => {
@@ -296,7 +318,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   };
 
   return {
-    findUser, logIn, confirmSignup, changePassword, recordResetRequest, requestPasswordReset, checkResetToken,
+    findUser, logIn, confirmSignup, changePassword, recordResetRequest, requestPasswordReset, checkResetToken, resetLinkStatus,
     resetPassword, deleteExpiredResetTokens, noteSignIn, noteFailedSignIn, noteEvent, pruneOldActivity,
     securityOverview,
     ...changes,

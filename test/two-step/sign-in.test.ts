@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PendingSignIn, RecoveryCode, TwoStep } from '../../src/db/entities.ts';
-import { dialects, mailArriving, mailSeen, registeredUser, startHarness, type Harness } from '../support/harness.ts';
+import { dialects, mailArriving, mailSeen, registeredUser, requestResetToken, startHarness, type Harness } from '../support/harness.ts';
 import { withClient } from '../support/postgres.ts';
 import { codeFor, turnOnTwoStep } from './support.ts';
 
@@ -181,5 +181,44 @@ describe.each(dialects())('two-step verification on %s', (dialect) => {
       expect(h.logs.some((line) => line.includes(needle))).toBe(false);
     }
     expect(dump.includes(secretBytes.toString('latin1'))).toBe(false);
+  });
+});
+
+describe.each(dialects())('a reset keeps the second step on %s', (dialect) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(dialect);
+  });
+  afterAll(() => h.close());
+
+  it('asks for the code without using up the link, refuses a wrong one, and leaves two-step on', async () => {
+    const user = await registeredUser(h, 'resetter');
+    const { secret } = await turnOnTwoStep(user.agent, user.password);
+    await h.tasks.drain(); // the "two-step is on" notice goes out first
+    const token = await requestResetToken(h, user.email);
+    const without = await h.request().post('/api/users/reset-password').send({ token, new_password: 'a brand new password' });
+    expect(without.status).toBe(401);
+    expect(without.body.error.code).toBe('second_step_required');
+    const wrong = await h.request().post('/api/users/reset-password').send({ token, new_password: 'a brand new password', code: codeFor(secret, 6) });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error.code).toBe('invalid_code');
+    // Nothing changed: the old password still gets to the second step, and the signed-in session lives.
+    await user.agent.get('/api/users/me').expect(200);
+    const right = await h.request().post('/api/users/reset-password').send({ token, new_password: 'a brand new password', code: codeFor(secret, 1) });
+    expect(right.status).toBe(200);
+    await user.agent.get('/api/users/me').expect(401);
+    const login = await h.request().post('/api/auth/login').send({ email: user.email, password: 'a brand new password' });
+    expect(login.body).toEqual({ second_step: { methods: ['totp', 'recovery_code'] } });
+  });
+
+  it('the reset page shows a code field for a two-step account', async () => {
+    const user = await registeredUser(h, 'pagereset');
+    await turnOnTwoStep(user.agent, user.password);
+    await h.tasks.drain();
+    const token = await requestResetToken(h, user.email);
+    const browser = h.request();
+    const moved = await browser.get(`/reset-password?token=${token}`);
+    const page = await browser.get(moved.headers.location ?? '/reset-password');
+    expect(page.text).toMatch(/name="code"[^>]*autocomplete="one-time-code"|autocomplete="one-time-code"[^>]*/);
   });
 });

@@ -10,6 +10,7 @@ import { activityNotes } from './activity-notes.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
 import { invalidInput, jsonError } from '../respond.ts';
 import { SIGNUP_MESSAGE } from './signup-pages.ts';
+import { resetProofOf } from '../security/forms.ts';
 
 
 // Serialised once: every email gets exactly these bytes.
@@ -93,7 +94,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const reset: RequestHandler = async (req, res) => {
     const input = parse(ResetForm.required({ token: true }), req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password);
+    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password, resetProofOf(input.data));
     if (outcome.ok) {
       noteEvent(req, res, outcome.userId, 'password_reset_completed');
       return res.json({ message: 'Your password has been reset. Log in with your new password.' });
@@ -103,6 +104,14 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
         return invalidInput(res, outcome.fields);
       case 'invalid_token':
         return jsonError(res, 400, 'invalid_token', 'This reset link is invalid or has expired. Ask for a new one.');
+      // The link is still good: the client asks for the factor and sends it all again.
+      case 'second_step_required':
+        return jsonError(res, 401, 'second_step_required', 'This account has two-step verification: send `code` (or `recovery_code`) with the new password.');
+      case 'invalid_code':
+        return jsonError(res, 401, 'invalid_code', 'That code is not right. The reset link still works.');
+      case 'locked':
+        setRetryAfter(res, outcome.retryAfterSeconds);
+        return jsonError(res, 429, 'second_step_locked', throttledMessage(outcome.retryAfterSeconds));
     }
   };
 

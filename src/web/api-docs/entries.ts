@@ -181,13 +181,15 @@ export const API = {
   },
   reset: {
     summary: 'Set a new password with the token from the reset email',
-    description: 'Ends every session of the account; it does not log in.',
+    description: 'Ends every session of the account; it does not log in. For an account with two-step verification on, ' +
+      'send `code` (or `recovery_code`) too: the reset never turns two-step off or goes around it.',
     body: ResetForm.required({ token: true }),
     responses: {
       200: { description: 'The password is reset; log in with it.', body: MessageBody },
       400: error('The token is invalid, used or expired.'),
+      401: error('`second_step_required` or `invalid_code`: the token was not used and still works.'),
       422: INVALID_INPUT,
-      429: RATE_LIMITED,
+      429: error('Too many attempts from this address, or `second_step_locked` for the account (`Retry-After`).'),
     },
   },
   changeEmail: {
