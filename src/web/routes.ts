@@ -20,6 +20,7 @@ import { postsApi } from './posts/api.ts';
 import { signupPages } from './accounts/signup-pages.ts';
 import { secondStepPages } from './security/second-step.ts';
 import { twoStepApi } from './security/two-step.ts';
+import { securityPages } from './security/pages.ts';
 import type { LinkCookies } from './token-links.ts';
 
 export type RouteDeps = {
@@ -44,6 +45,7 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   const changes = accountChanges({ accounts, links, pageCache });
   const twoStep = secondStepPages({ accounts, later });
   const twoStepJson = twoStepApi({ accounts });
+  const securityPage = securityPages({ accounts });
   const r = Router();
 
   r.get('/register', signup.showRegister);
@@ -67,6 +69,12 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   r.get('/account/secure', noStore, links.secure.fromAddressBar, changes.showSecure); // no login: the attacker may hold the only session
   r.post('/account/secure', limit.account, noStore, changes.secureAccount);
   r.post('/account/delete', limit.account, requireUser, changes.deleteAccount);
+  // Two-step verification from the account's side; each change asks "confirm it's you" (security/confirm.ts).
+  r.get('/account/security', requireUser, securityPage.showSecurity);
+  r.post('/account/security/two-step', limit.account, requireUser, securityPage.startSetup);
+  r.post('/account/security/two-step/confirm', limit.twoStep, requireUser, securityPage.turnOn);
+  r.post('/account/security/two-step/off', limit.account, requireUser, securityPage.turnOff);
+  r.post('/account/security/recovery-codes', limit.account, requireUser, securityPage.newRecoveryCodes);
   r.post('/account/sessions/revoke-others', requireUser, security.revokeOthers);
   r.post('/account/sessions/:id/revoke', requireUser, security.revoke);
   // The W3C well-known URL password managers open to change a password.

@@ -2,6 +2,7 @@
 import type { Request, Response } from 'express';
 import type { Accounts } from '../../accounts/index.ts';
 import { currentUser } from '../middleware.ts';
+import { recentlyConfirmed } from '../security/confirm.ts';
 import { show, wantsFragment } from '../respond.ts';
 
 export const ACCOUNT_VIEW = { page: 'account', fragment: 'password-form', title: 'Your account' };
@@ -28,5 +29,7 @@ export async function showAccount(
 ): Promise<void> {
   res.set('Cache-Control', 'no-store');
   const overview = wantsFragment(req) && view.fragment ? {} : await accounts.securityOverview(currentUser(res)!.id, req.session.publicId);
-  show(req, res, view, { ...overview, ...context });
+  // Forms that change the account ask a two-step account for a code too, unless it confirmed lately.
+  const twoStep = await accounts.twoStepStatus(currentUser(res)!.id);
+  show(req, res, view, { ...overview, twoStep, confirmed: recentlyConfirmed(req), ...context });
 }
