@@ -21,6 +21,9 @@ import { signupPages } from './accounts/signup-pages.ts';
 import { secondStepPages } from './security/second-step.ts';
 import { twoStepApi } from './security/two-step.ts';
 import { securityPages } from './security/pages.ts';
+import { confirmPage } from './security/confirm-page.ts';
+import { secondStepToo } from './security/confirm.ts';
+import { ACCOUNT_VIEW, showAccount } from './accounts/view.ts';
 import type { LinkCookies } from './token-links.ts';
 
 export type RouteDeps = {
@@ -46,6 +49,11 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   const twoStep = secondStepPages({ accounts, later });
   const twoStepJson = twoStepApi({ accounts });
   const securityPage = securityPages({ accounts });
+  const confirmIdentity = confirmPage({ accounts });
+  // Confirm it's you on the forms that check current_password: two-step accounts give a code too.
+  const withCode = (fragment: string, errorsKey: string) =>
+    secondStepToo(accounts, (req, res, errors, status) => showAccount(req, res, accounts, { ...ACCOUNT_VIEW, fragment, status }, { [errorsKey]: errors }));
+  const withCodeJson = secondStepToo(accounts);
   const r = Router();
 
   r.get('/register', signup.showRegister);
@@ -62,14 +70,16 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   r.post('/logout', page.logout);
   r.get('/account', requireUser, page.account);
   // Checks the current password: a guess like a login's, so it spends the login budget.
-  r.post('/account/password', requireUser, limit.login, page.changePassword);
-  r.post('/account/email', limit.account, requireUser, changes.changeEmail);
+  r.post('/account/password', requireUser, limit.login, withCode('password-form', 'errors'), page.changePassword);
+  r.post('/account/email', limit.account, requireUser, withCode('email-form', 'emailErrors'), changes.changeEmail);
   r.get('/account/email/confirm', noStore, links.emailChange.fromAddressBar, requireUser, changes.showConfirmEmail);
   r.post('/account/email/confirm', limit.account, noStore, requireUser, changes.confirmEmail);
   r.get('/account/secure', noStore, links.secure.fromAddressBar, changes.showSecure); // no login: the attacker may hold the only session
   r.post('/account/secure', limit.account, noStore, changes.secureAccount);
-  r.post('/account/delete', limit.account, requireUser, changes.deleteAccount);
+  r.post('/account/delete', limit.account, requireUser, withCode('delete-form', 'deleteErrors'), changes.deleteAccount);
   // Two-step verification from the account's side; each change asks "confirm it's you" (security/confirm.ts).
+  r.get('/account/confirm', requireUser, noStore, confirmIdentity.showConfirm);
+  r.post('/account/confirm', limit.account, requireUser, noStore, confirmIdentity.confirm);
   r.get('/account/security', requireUser, securityPage.showSecurity);
   r.post('/account/security/two-step', limit.account, requireUser, securityPage.startSetup);
   r.post('/account/security/two-step/confirm', limit.twoStep, requireUser, securityPage.turnOn);
@@ -92,10 +102,10 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   jr.post('/api/auth/second-step', API.secondStep, limit.twoStep, noStore, twoStep.secondStepJson);
   jr.post('/api/auth/logout', API.logout, json.logout);
   jr.get('/api/users/me', API.me, requireUser, json.me);
-  jr.patch('/api/users/me/password', API.changePassword, requireUser, limit.login, json.changePassword);
-  jr.post('/api/users/me/email', API.changeEmail, limit.account, requireUser, changes.changeEmailJson);
+  jr.patch('/api/users/me/password', API.changePassword, requireUser, limit.login, withCodeJson, json.changePassword);
+  jr.post('/api/users/me/email', API.changeEmail, limit.account, requireUser, withCodeJson, changes.changeEmailJson);
   jr.post('/api/users/me/email/confirm', API.confirmEmail, limit.account, requireUser, changes.confirmEmailJson);
-  jr.delete('/api/users/me', API.deleteAccount, limit.account, requireUser, changes.deleteAccountJson);
+  jr.delete('/api/users/me', API.deleteAccount, limit.account, requireUser, withCodeJson, changes.deleteAccountJson);
   jr.post('/api/auth/confirm', API.confirm, limit.account, requireUser, noStore, twoStepJson.confirm);
   jr.post('/api/users/me/two-step', API.setUpTwoStep, limit.account, requireUser, noStore, twoStepJson.setUp);
   jr.post('/api/users/me/two-step/confirm', API.turnOnTwoStep, limit.twoStep, requireUser, noStore, twoStepJson.turnOn);

@@ -5,7 +5,10 @@ import { EVENT_KINDS } from '../../accounts/activity.ts';
 import { PostForm, PostPatch } from '../posts/forms.ts';
 import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, ForgotForm, LoginForm, RegisterForm, ResetForm, TokenForm } from '../forms.ts';
 import type { Answer, ApiDoc } from './openapi.ts';
-import { CodeForm, ConfirmForm, InlineConfirmation, SecondStepForm } from '../security/forms.ts';
+import { CodeForm, ConfirmForm, InlineConfirmation, SecondStepForm, code } from '../security/forms.ts';
+
+// Confirm it's you: two-step accounts add a code to forms that ask for the current password.
+const WithCode = { code: code.optional() };
 
 const ErrorBody = z.object({
   error: z.object({
@@ -162,9 +165,9 @@ export const API = {
   },
   changePassword: {
     summary: 'Change your password',
-    description: 'Ends your other sessions and emails a notice.',
+    description: 'Ends your other sessions and emails a notice. With two-step verification on, send `code` too (or confirm first with POST /api/auth/confirm).',
     session: true,
-    body: ChangePasswordForm,
+    body: ChangePasswordForm.extend(WithCode),
     responses: {
       200: { description: 'Changed.', body: MessageBody },
       401: NOT_LOGGED_IN,
@@ -195,9 +198,9 @@ export const API = {
   changeEmail: {
     summary: 'Change your email address',
     description: 'Needs the current password. Nothing changes until the new address confirms with the emailed link; ' +
-      'the answer is the same, byte for byte, whether or not the new address already has an account.',
+      'the answer is the same, byte for byte, whether or not the new address already has an account. With two-step verification on, send `code` too (or confirm first with POST /api/auth/confirm).',
     session: true,
-    body: ChangeEmailForm,
+    body: ChangeEmailForm.extend(WithCode),
     responses: { 202: { description: 'A confirmation link is on its way to the new address.', body: MessageBody }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT, 429: RATE_LIMITED },
   },
   confirmEmail: {
@@ -216,9 +219,9 @@ export const API = {
   },
   deleteAccount: {
     summary: 'Delete your account',
-    description: 'Needs the current password. Deletes the account and everything that is its own in one transaction, and ends the session.',
+    description: 'Needs the current password. Deletes the account and everything that is its own in one transaction, and ends the session. With two-step verification on, send `code` too (or confirm first with POST /api/auth/confirm).',
     session: true,
-    body: DeleteAccountForm,
+    body: DeleteAccountForm.extend(WithCode),
     responses: { 204: { description: 'Deleted.' }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT, 429: RATE_LIMITED },
   },
   sessions: {
