@@ -218,7 +218,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   const housekeeping = async () => {
     await Promise.all([
       sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.deleteExpiredAccountTokens(),
-      accounts.deleteExpiredSignups(), accounts.deleteExpiredPendingSignIns(), accounts.pruneOldActivity(), limits.pruneExpired(), jobs.deleteOld(),
+      accounts.deleteExpiredSignups(), accounts.deleteExpiredPendingSignIns(), accounts.advanceTwoStepRemovals(), accounts.pruneOldActivity(), limits.pruneExpired(), jobs.deleteOld(),
     ]);
   };
   return { app, sessions, accounts, jobs, later, limits, housekeeping };

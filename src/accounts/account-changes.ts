@@ -1,7 +1,7 @@
 // Changing the address, "This wasn't me", and leaving: the account page's changes that go beyond the
 // password. Each asks for proof (the current password, or a link from the inbox) before anything changes.
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { Orm } from '../db/orm.ts';
+import type { EntityManager, Orm } from '../db/orm.ts';
 import { User } from '../db/entities.ts';
 import * as accountTokens from './account-tokens.ts';
 import type { createActivity } from './activity.ts';
@@ -17,9 +17,13 @@ export type EmailChangeConfirmation = { ok: true } | { ok: false; reason: 'inval
 export type Securing = { ok: true } | { ok: false; reason: 'invalid_token' };
 export type Deletion = { ok: true } | { ok: false; reason: 'wrong_password' };
 
-type Deps = { orm: Orm; now: () => Date; activity: ReturnType<typeof createActivity> };
+type Deps = {
+  orm: Orm; now: () => Date; activity: ReturnType<typeof createActivity>;
+  /** Told in the transaction of "This wasn't me" (e.g. it cancels a lost-factor removal). */
+  onSecured?: (tx: EntityManager, userId: number, client: Client | null) => Promise<void>;
+};
 
-export function createAccountChanges({ orm, now, activity }: Deps) {
+export function createAccountChanges({ orm, now, activity, onSecured }: Deps) {
   const em = () => orm.em.fork();
 
   async function passwordMatches(user: User | null, password: string): Promise<boolean> {
@@ -108,6 +112,7 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
       await accountTokens.deleteAllOf(tx, userId);
       await queueEmail(tx, 'reset-instructions', { userId });
       await activity.record(userId, 'account_secured', client, tx);
+      await onSecured?.(tx, userId, client);
       return { ok: true };
     });
   }

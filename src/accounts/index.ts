@@ -17,6 +17,7 @@ import { createSecretBox } from './secret-box.ts';
 import { createSecondStep, type SecondFactorProof } from './second-step.ts';
 import { createSignIn, type SignInStep } from './sign-in.ts';
 import { createTwoStep } from './two-step.ts';
+import { createTwoStepRemoval } from './two-step-removal.ts';
 import { queue as queueTwoStepEmail } from './notifier.ts';
 import type { MfaKey } from '../config.ts';
 import { createSignups } from './signups.ts';
@@ -74,13 +75,18 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   const em = () => orm.em.fork();
   const sessions = createSessions({ orm, now });
   const activity = createActivity({ orm, now });
-  const changes = createAccountChanges({ orm, now, activity });
   // Sign-up (signups.ts): its functions join this API, and its jobs join this domain's jobs.
   const { jobs: signupJobs, confirmSignup: confirmSignupLink, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
   const box = createSecretBox(mfaKeys);
   const secondStep = createSecondStep({ orm, now, box });
   // The one sign-in pipeline (sign-in.ts): every first factor below ends in signIn.beginSignIn.
   const twoStep = createTwoStep({ orm, now, box, secondStep, activity, loginThrottle });
+  // Lost factor: a removal in 72 hours that a full sign-in or "This wasn't me" cancels.
+  const removal = createTwoStepRemoval({
+    orm, now, secondStep, changed: twoStep.changed,
+    pendingUser: async (pendingId) => (await signIn.pendingSignIn(pendingId))?.userId ?? null,
+  });
+  const changes = createAccountChanges({ orm, now, activity, onSecured: (tx, userId, client) => removal.cancelTwoStepRemoval(userId, client, tx) });
   const signIn = createSignIn({
     orm,
     now,
@@ -93,6 +99,11 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
       }
     },
     onRecoveryCodeUsed: (userId, left) => em().transactional((tx) => twoStep.changed(tx, userId, 'recovery_code_used', 'code_used', null, left)),
+    // Any full sign-in means the owner still has a way in: a lost-factor removal stops.
+    onSignedIn: async ({ user, methods }) => {
+      // One factor alone (password, link) is a full sign-in only for accounts without two-step: nothing to cancel.
+      if (methods.length > 1 || methods[0] === 'passkey') await removal.cancelTwoStepRemoval(user.id, null);
+    },
   });
 
   /** Creates the account from its sign-up link, and signs in through the pipeline like any first factor. */
@@ -324,6 +335,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     ...changes,
     ...signups,
     ...twoStep,
+    ...removal,
     beginSignIn: signIn.beginSignIn,
     pendingSignIn: signIn.pendingSignIn,
     completeSecondStep: signIn.completeSecondStep,

@@ -22,6 +22,7 @@ import { secondStepPages } from './security/second-step.ts';
 import { twoStepApi } from './security/two-step.ts';
 import { securityPages } from './security/pages.ts';
 import { confirmPage } from './security/confirm-page.ts';
+import { lostFactorPages } from './security/lost-factor.ts';
 import { secondStepToo } from './security/confirm.ts';
 import { ACCOUNT_VIEW, showAccount } from './accounts/view.ts';
 import type { LinkCookies } from './token-links.ts';
@@ -50,6 +51,7 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   const twoStepJson = twoStepApi({ accounts });
   const securityPage = securityPages({ accounts });
   const confirmIdentity = confirmPage({ accounts });
+  const lostFactor = lostFactorPages({ accounts, removalLinks: links.twoStepRemoval });
   // Confirm it's you on the forms that check current_password: two-step accounts give a code too.
   const withCode = (fragment: string, errorsKey: string) =>
     secondStepToo(accounts, (req, res, errors, status) => showAccount(req, res, accounts, { ...ACCOUNT_VIEW, fragment, status }, { [errorsKey]: errors }));
@@ -67,6 +69,10 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   // The second step of a sign-in (two-step accounts): the per-account limits live in the domain.
   r.get('/login/two-step', noStore, twoStep.showSecondStep);
   r.post('/login/two-step', limit.twoStep, noStore, twoStep.secondStep);
+  // Lost factor: after the password, with no recovery codes left; the emailed link starts a 72-hour removal.
+  r.post('/login/two-step/lost', limit.forgot, noStore, lostFactor.requestRemoval);
+  r.get('/login/two-step/remove', noStore, links.twoStepRemoval.fromAddressBar, lostFactor.showRemoval);
+  r.post('/login/two-step/remove', limit.reset, noStore, lostFactor.startRemoval);
   r.post('/logout', page.logout);
   r.get('/account', requireUser, page.account);
   // Checks the current password: a guess like a login's, so it spends the login budget.
