@@ -9,6 +9,7 @@ export const ACCOUNT_VIEW = { page: 'account', fragment: 'password-form', title:
 
 export const ACCOUNT_NOTICES: Record<string, string> = {
   email_changed: 'Your email address has been changed. We have told your old address.',
+  recovery_code_used: 'You signed in with a recovery code; it will not work again. Make new codes on the security page when you run low.',
 };
 
 /** A notice by its key; only our own keys (`__proto__` or `constructor` in a query string find nothing). */
