@@ -111,6 +111,19 @@ describe.each(dialects())('the lost-factor removal on %s', (dialect) => {
     expect(login.body.second_step).toBeDefined();
   });
 
+  it('"This wasn\'t me" from the "two-step is on" notice signs everyone out and never turns two-step off', async () => {
+    const user = await registeredUser(h, `lost${++n}`);
+    const seen = mailSeen(h);
+    await turnOnTwoStep(user.agent, user.password);
+    const notice = await mailArriving(h, seen, (m) => m.to.includes(user.email) && /is on/.test(m.subject));
+    await h.request().post('/account/secure').type('form').send({ token: tokenIn(notice, '/account/secure') }).expect(303);
+    await user.agent.get('/api/users/me').expect(401);
+    expect((await twoStepRow(user.id))!.enabledAt).not.toBeNull();
+    expect(await h.orm.em.fork().count(RecoveryCode, { user: user.id, usedAt: null })).toBe(10);
+    const login = await h.request().post('/api/auth/login').send({ email: user.email, password: user.password }).expect(200);
+    expect(login.body).toEqual({ second_step: { methods: ['totp', 'recovery_code'] } });
+  });
+
   it('is not offered while a recovery code is left', async () => {
     const user = await registeredUser(h, `lost${++n}`);
     await turnOnTwoStep(user.agent, user.password);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PendingSignIn, RecoveryCode, TwoStep } from '../../src/db/entities.ts';
 import { dialects, mailArriving, mailSeen, registeredUser, requestResetToken, startHarness, type Harness } from '../support/harness.ts';
 import { withClient } from '../support/postgres.ts';
+import { until } from '../support/net.ts';
 import { codeFor, turnOnTwoStep } from './support.ts';
 
 describe.each(dialects())('two-step verification on %s', (dialect) => {
@@ -106,6 +107,28 @@ describe.each(dialects())('two-step verification on %s', (dialect) => {
     const answers = await Promise.all([x, y].map((s) => s.agent.post('/api/auth/second-step').send({ recovery_code: user.recoveryCodes[1] })));
     expect(answers.map((r) => r.status).sort()).toEqual([200, 401]);
     expect(await h.orm.em.fork().count(RecoveryCode, { user: user.id, usedAt: null })).toBe(8);
+  });
+
+  // The race made certain: both uses are held at the row lock until both have read the code as unused,
+  // so a read-then-write use lets both in; only the conditional UPDATE (used_at is null, re-checked
+  // after the lock) lets exactly one in.
+  it.runIf(dialect === 'postgres')('two uses of one recovery code that meet at the row: exactly one wins', async () => {
+    const user = await twoStepUser();
+    const [x, y] = await Promise.all([passwordOnly(user), passwordOnly(user)]);
+    await withClient(h.db.url, async (c) => {
+      await c.query('begin');
+      await c.query('select id from recovery_code where user_id = $1 for update', [user.id]);
+      const answers = Promise.all([x, y].map((s) => s.agent.post('/api/auth/second-step').send({ recovery_code: user.recoveryCodes[3] })));
+      const waiting = async () => {
+        const { rows } = await c.query("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%recovery_code%'");
+        // Inside a transaction pg_stat_activity is a snapshot: take a fresh one each time.
+        await c.query('select pg_stat_clear_snapshot()');
+        return rows[0].n === 2;
+      };
+      await until(waiting, 'both uses waiting at the row lock');
+      await c.query('commit');
+      expect((await answers).map((r) => r.status).sort()).toEqual([200, 401]);
+    });
   });
 
   it('five wrong codes end the pending sign-in; ten in a row lock the second step for 15 minutes, even with RATE_LIMITS=off', async () => {
