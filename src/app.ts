@@ -75,6 +75,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
     resetThrottleSeconds: config.resetThrottleSeconds,
     signupThrottleSeconds: config.signupThrottleSeconds,
     loginThrottle,
+    mfaKeys: config.mfaKeys,
     now,
   });
   // Emails are composed when sent, with links from APP_BASE_URL (src/accounts/notifier.ts).
@@ -217,7 +218,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   const housekeeping = async () => {
     await Promise.all([
       sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.deleteExpiredAccountTokens(),
-      accounts.deleteExpiredSignups(), accounts.pruneOldActivity(), limits.pruneExpired(), jobs.deleteOld(),
+      accounts.deleteExpiredSignups(), accounts.deleteExpiredPendingSignIns(), accounts.advanceTwoStepRemovals(), accounts.pruneOldActivity(), limits.pruneExpired(), jobs.deleteOld(),
     ]);
   };
   return { app, sessions, accounts, jobs, later, limits, housekeeping };

@@ -1,5 +1,5 @@
 // The only reader of process.env: every setting typed, validated once, frozen.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 export type Config = Readonly<{
@@ -18,7 +18,11 @@ export type Config = Readonly<{
   trustProxy: boolean | number | string | undefined;
   /** When set, GET /metrics answers requests bearing it (Authorization: Bearer …); 404 otherwise. */
   metricsToken: string | undefined;
+  /** Keys for two-step secrets at rest (AES-256-GCM): the first encrypts, every one decrypts (rotation). */
+  mfaKeys: readonly MfaKey[];
 }>;
+
+export type MfaKey = Readonly<{ id: string; key: Buffer }>;
 
 /** Every bad variable at once, one line each, so a broken `.env` is fixed in one pass. */
 export class ConfigError extends Error {
@@ -56,6 +60,20 @@ const schema = z.object({
     .string()
     .regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters without spaces')
     .optional(),
+  // "ID:BASE64" (32 random bytes each), comma-separated; the first encrypts new secrets.
+  MFA_ENCRYPTION_KEY: z
+    .string()
+    .transform((value, ctx) => {
+      const keys = value.split(',').map((entry) => entry.trim().split(':'));
+      const parsed = keys.map(([id, b64, ...rest]) => ({ id, key: Buffer.from(b64 ?? '', 'base64'), rest }));
+      const bad = parsed.some(({ id, key, rest }) => !/^[A-Za-z0-9_-]{1,16}$/.test(id ?? '') || key.length !== 32 || rest.length > 0);
+      if (bad || new Set(parsed.map((k) => k.id)).size !== parsed.length) {
+        ctx.addIssue({ code: 'custom', message: 'must be ID:BASE64 entries (32 random bytes each, unique ids), comma-separated' });
+        return z.NEVER;
+      }
+      return parsed.map(({ id, key }) => Object.freeze({ id, key }));
+    })
+    .optional(),
 });
 
 /** Reads the environment (after `.env` if present); throws one ConfigError naming every bad variable. */
@@ -78,6 +96,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!bad('SMTP_URL') && !v.SMTP_URL) problems.push('SMTP_URL: required in production');
     if (!bad('APP_BASE_URL') && !v.APP_BASE_URL?.startsWith('https://')) {
       problems.push('APP_BASE_URL: required in production and must be an https:// URL');
+    }
+    if (!bad('MFA_ENCRYPTION_KEY') && !v.MFA_ENCRYPTION_KEY) {
+      problems.push('MFA_ENCRYPTION_KEY: required in production (ID:BASE64 of 32 random bytes, e.g. k1:$(openssl rand -base64 32))');
     }
   }
   if (!bad('APP_BASE_URL') && v.APP_BASE_URL) {
@@ -104,6 +125,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimits: v.RATE_LIMITS === 'on',
     trustProxy: parseTrustProxy(v.TRUST_PROXY),
     metricsToken: v.METRICS_TOKEN,
+    // Development derives a key per database, so two-step survives restarts; it is no secret, which is
+    // why production must configure its own.
+    mfaKeys: v.MFA_ENCRYPTION_KEY ?? [
+      Object.freeze({ id: 'dev', key: createHash('sha256').update(`inkwell development two-step key:${v.DATABASE_URL}`).digest() }),
+    ],
   });
 }
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type ConfigError } from '../src/config.ts';
 
-const production = { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(32), SMTP_URL: 'smtp://mail.example.com:587', APP_BASE_URL: 'https://blog.example.com' };
+const production = { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(32), MFA_ENCRYPTION_KEY: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', SMTP_URL: 'smtp://mail.example.com:587', APP_BASE_URL: 'https://blog.example.com' };
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {

@@ -28,9 +28,11 @@ type Deps = {
   orm: Orm; now: () => Date; activity: ReturnType<typeof createActivity>; loginThrottle: LoginThrottleApi;
   /** At most one confirmation email per target address in this window (sign-up's setting); 0 turns it off. */
   addressWindowSeconds: number;
+  /** Told in the transaction of "This wasn't me" (e.g. it cancels a lost-factor removal). */
+  onSecured?: (tx: EntityManager, userId: number, client: Client | null) => Promise<void>;
 };
 
-export function createAccountChanges({ orm, now, activity, loginThrottle, addressWindowSeconds }: Deps) {
+export function createAccountChanges({ orm, now, activity, loginThrottle, addressWindowSeconds, onSecured }: Deps) {
   const em = () => orm.em.fork();
 
   /**
@@ -141,6 +143,7 @@ export function createAccountChanges({ orm, now, activity, loginThrottle, addres
       await accountTokens.voidFrom(tx, userId, secure.emailVersion);
       await queueEmail(tx, 'reset-instructions', { userId });
       await activity.record(userId, 'account_secured', client, tx);
+      await onSecured?.(tx, userId, client);
       return { ok: true };
     });
   }

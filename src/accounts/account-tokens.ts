@@ -1,15 +1,29 @@
-// Tokens for the account page's emails: confirming a new address ('email_change') and "This wasn't me"
-// ('secure'). Minted when the email is sent, stored only as SHA-256, claimed at most once.
+// Tokens for the account page's emails: confirming a new address ('email_change'), "This wasn't me"
+// ('secure') and starting the removal of a lost second factor ('two_step_removal'). Minted when the email is sent, stored only as SHA-256, claimed at most once.
 import type { EntityManager } from '../db/orm.ts';
 import { AccountToken, EmailChangeThrottle } from '../db/entities.ts';
 import { claimRow, expiresAfter, lockAccount, mintToken } from './tokens.ts';
 
-export type Purpose = 'email_change' | 'secure';
+export type Purpose = 'email_change' | 'secure' | 'two_step_removal';
 
 // A new address is confirmed within a day, as a sign-up is.
 export const EMAIL_CHANGE_TTL_MS = 24 * 3600_000;
 // Long enough for someone back from a week away to act on a notice.
 export const SECURE_TTL_MS = 7 * 24 * 3600_000;
+
+// A lost-factor link starts a removal that itself waits 72 hours; a day to open it is plenty.
+export const TWO_STEP_REMOVAL_TTL_MS = 24 * 3600_000;
+
+/** A link that starts removing two-step verification; the newest email's link is the one that works. */
+export async function mintTwoStepRemovalToken(tx: EntityManager, userId: number, at: Date): Promise<string> {
+  const { token, tokenHash } = mintToken();
+  await lockAccount(tx, userId);
+  await tx.nativeDelete(AccountToken, { user: userId, purpose: 'two_step_removal' });
+  await tx.insert(AccountToken, {
+    user: userId, purpose: 'two_step_removal', tokenHash, email: null, createdAt: at, expiresAt: expiresAfter(at, TWO_STEP_REMOVAL_TTL_MS),
+  });
+  return token;
+}
 
 /** A pending change of address: one per account, a newer request replaces the older. Returns its id. */
 export async function recordEmailChange(tx: EntityManager, userId: number, newEmail: string, at: Date): Promise<number> {

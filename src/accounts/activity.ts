@@ -17,6 +17,14 @@ export const EVENT_KINDS = [
   'account_secured',
   // A wrong current password on the account page (change password or email, delete): a stolen session guessing.
   'password_check_failed',
+  'second_step_failed',
+  'two_step_enabled',
+  'two_step_disabled',
+  'recovery_codes_renewed',
+  'recovery_code_used',
+  'two_step_removal_started',
+  'two_step_removal_cancelled',
+  'two_step_removal_finished',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

@@ -13,6 +13,13 @@ import * as tokens from './reset-tokens.ts';
 import { hashIfWellFormed } from './tokens.ts';
 import { revokeCredentials } from './credentials.ts';
 import { createSessions } from './sessions.ts';
+import { createSecretBox } from './secret-box.ts';
+import { createSecondStep, type SecondFactorProof } from './second-step.ts';
+import { createSignIn, type SignInStep } from './sign-in.ts';
+import { createTwoStep } from './two-step.ts';
+import { createTwoStepRemoval } from './two-step-removal.ts';
+import { queue as queueTwoStepEmail } from './notifier.ts';
+import type { MfaKey } from '../config.ts';
 import { createSignups } from './signups.ts';
 import { normalizeEmail, type FieldErrors, type Profile, type SessionUser } from './values.ts';
 
@@ -20,11 +27,18 @@ export { normalizeEmail, type FieldErrors, type Profile, type SessionUser };
 
 export { passwordProblem };
 export { HashingBusy } from './passwords.ts';
-export type { SignupConfirmation, SignupProcessing, SignupRecord } from './signups.ts';
+export type { SignupProcessing, SignupRecord } from './signups.ts';
+export type { SignedIn, SignInStep, SecondStepOutcome, SecondStepProof, FirstFactor, SecondFactor } from './sign-in.ts';
+export { SECOND_STEP_LIMITS } from './second-step.ts';
+export { CONFIRMATION_MS } from './sign-in.ts';
 
 /** Too many failed password checks for this email lately: refused without checking the password. */
 export type Throttled = { ok: false; reason: 'throttled'; retryAfterSeconds: number };
-export type Login = { ok: true; user: SessionUser } | { ok: false; reason: 'invalid_credentials' } | Throttled;
+/** A correct password ends in the sign-in pipeline: signed in, or a second step to take. */
+export type Login = { ok: true; step: SignInStep } | { ok: false; reason: 'invalid_credentials' } | Throttled;
+export type SignupConfirmation =
+  | { ok: true; step: SignInStep }
+  | Exclude<import('./signups.ts').SignupConfirmation, { ok: true }>;
 export type PasswordChange =
   | { ok: true; user: SessionUser }
   | { ok: false; reason: 'wrong_password' | 'invalid'; fields: FieldErrors }
@@ -32,7 +46,13 @@ export type PasswordChange =
   | { ok: false; reason: 'changed_meanwhile' }
   | Throttled;
 export type ResetRequest = 'sent' | 'unknown_email' | 'throttled';
-export type Reset = { ok: true; userId: number } | { ok: false; reason: 'invalid_token' } | { ok: false; reason: 'invalid'; fields: FieldErrors };
+export type Reset =
+  | { ok: true; userId: number }
+  | { ok: false; reason: 'invalid_token' }
+  | { ok: false; reason: 'invalid'; fields: FieldErrors }
+  // Two-step accounts: the second factor is asked inside the reset; the link is not used up meanwhile.
+  | { ok: false; reason: 'second_step_required' | 'invalid_code' }
+  | { ok: false; reason: 'locked'; retryAfterSeconds: number };
 
 export type AccountsOptions = {
   orm: Orm;
@@ -40,6 +60,8 @@ export type AccountsOptions = {
   /** Counts failed password checks per email (login and every current-password check together). */
   loginThrottle: LoginThrottleApi;
   signupThrottleSeconds: number;
+  /** MFA_ENCRYPTION_KEY: seals two-step secrets at rest. */
+  mfaKeys: readonly MfaKey[];
   now?: () => Date;
 };
 
@@ -49,13 +71,49 @@ export type Accounts = ReturnType<typeof createAccounts>;
 // The job that carries a recorded forgot-password request to its work.
 const RESET_REQUEST_JOB = 'password-reset-request';
 
-export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, loginThrottle, now = () => new Date() }: AccountsOptions) {
+export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, loginThrottle, mfaKeys, now = () => new Date() }: AccountsOptions) {
   const em = () => orm.em.fork();
   const sessions = createSessions({ orm, now });
   const activity = createActivity({ orm, now });
-  const changes = createAccountChanges({ orm, now, activity, loginThrottle, addressWindowSeconds: signupThrottleSeconds });
   // Sign-up (signups.ts): its functions join this API, and its jobs join this domain's jobs.
-  const { jobs: signupJobs, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
+  const { jobs: signupJobs, confirmSignup: confirmSignupLink, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
+  const box = createSecretBox(mfaKeys);
+  const secondStep = createSecondStep({ orm, now, box });
+  // The one sign-in pipeline (sign-in.ts): every first factor below ends in signIn.beginSignIn.
+  const twoStep = createTwoStep({ orm, now, box, secondStep, activity, loginThrottle });
+  // Lost factor: a removal in 72 hours that a full sign-in or "This wasn't me" cancels.
+  const removal = createTwoStepRemoval({
+    orm, now, secondStep, changed: twoStep.changed,
+    pendingUser: async (pendingId) => (await signIn.pendingSignIn(pendingId))?.userId ?? null,
+  });
+  const changes = createAccountChanges({
+    orm, now, activity, loginThrottle, addressWindowSeconds: signupThrottleSeconds,
+    onSecured: (tx, userId, client) => removal.cancelTwoStepRemoval(userId, client, tx) });
+  const signIn = createSignIn({
+    orm,
+    now,
+    secondStep,
+    // A wrong second factor after a correct first one: an event each time, an email at most hourly.
+    onSecondStepFailed: async (userId) => {
+      await activity.record(userId, 'second_step_failed', null);
+      if (await secondStep.claimFailureNotice(userId)) {
+        await em().transactional((tx) => queueTwoStepEmail(tx, 'two-step-changed', { userId, change: 'second_step_failed' }));
+      }
+    },
+    onRecoveryCodeUsed: (userId, left) => em().transactional((tx) => twoStep.changed(tx, userId, 'recovery_code_used', 'code_used', null, left)),
+    // Any full sign-in means the owner still has a way in: a lost-factor removal stops.
+    onSignedIn: async ({ user, methods }) => {
+      // One factor alone (password, link) is a full sign-in only for accounts without two-step: nothing to cancel.
+      if (methods.length > 1 || methods[0] === 'passkey') await removal.cancelTwoStepRemoval(user.id, null);
+    },
+  });
+
+  /** Creates the account from its sign-up link, and signs in through the pipeline like any first factor. */
+  async function confirmSignup(token: unknown, choice: { password: string; username?: string }): Promise<SignupConfirmation> {
+    const outcome = await confirmSignupLink(token, choice);
+    if (!outcome.ok) return outcome;
+    return { ok: true, step: await signIn.beginSignIn(outcome.user, 'signup_link') };
+  }
 
   async function findUser(id: number): Promise<Profile | null> {
     // Every signed-in request asks: only what a Profile holds (not the password hash).
@@ -94,7 +152,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
         { passwordHash: await hashPassword(input.password) },
       );
     }
-    return { ok: true, user: { id: user.id, credentialVersion: user.credentialVersion } };
+    return { ok: true, step: await signIn.beginSignIn({ id: user.id, credentialVersion: user.credentialVersion }, 'password') };
   }
 
   /**
@@ -159,18 +217,34 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
 
   /** Whether a reset link is live. Never consumes it: mail scanners open links too. */
   async function checkResetToken(token: unknown): Promise<boolean> {
-    const tokenHash = hashIfWellFormed(token);
-    return tokenHash !== null && (await tokens.findLiveToken(em(), tokenHash, now())) !== null;
+    return (await resetLinkStatus(token)) !== 'invalid';
   }
 
-  /** Sets a new password with a reset link. Ends every session; does not log anyone in. */
-  async function resetPassword(token: unknown, newPassword: string): Promise<Reset> {
+  /** A live reset link, and whether its reset will ask for the second factor (two-step accounts). */
+  async function resetLinkStatus(token: unknown): Promise<'invalid' | 'live' | 'needs_second_step'> {
+    const tokenHash = hashIfWellFormed(token);
+    const owner = tokenHash === null ? null : await tokens.findLiveToken(em(), tokenHash, now());
+    if (owner === null) return 'invalid';
+    return (await secondStep.isOn(owner)) ? 'needs_second_step' : 'live';
+  }
+
+  /**
+   * Sets a new password with a reset link. Ends every session; does not log anyone in. For a two-step
+   * account the second factor comes with it (a mailbox alone must not take the account over, nor end
+   * its owner's sessions), checked before the link is used; two-step stays on.
+   */
+  async function resetPassword(token: unknown, newPassword: string, proof?: SecondFactorProof): Promise<Reset> {
     const tokenHash = hashIfWellFormed(token);
     const ownerId = tokenHash === null ? null : await tokens.findLiveToken(em(), tokenHash, now());
     if (tokenHash === null || ownerId === null) return { ok: false, reason: 'invalid_token' };
     const account = await em().findOne(User, { id: ownerId });
     const problem = passwordProblem(newPassword, account ?? {});
     if (problem) return { ok: false, reason: 'invalid', fields: { new_password: problem } };
+    if (await secondStep.isOn(ownerId)) {
+      if (!proof) return { ok: false, reason: 'second_step_required' };
+      const checked = await secondStep.check(ownerId, proof, { recoveryCodes: true });
+      if (!checked.ok) return checked.reason === 'locked' ? checked : { ok: false, reason: 'invalid_code' };
+    }
 
     const passwordHash = await hashPassword(newPassword);
     const user = await em().transactional(async (tx) => {
@@ -261,11 +335,18 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   };
 
   return {
-    findUser, logIn, changePassword, recordResetRequest, requestPasswordReset, checkResetToken,
+    findUser, logIn, confirmSignup, changePassword, recordResetRequest, requestPasswordReset, checkResetToken, resetLinkStatus,
     resetPassword, deleteExpiredResetTokens, noteSignIn, noteFailedSignIn, noteEvent, pruneOldActivity,
     securityOverview,
     ...changes,
     ...signups,
+    ...twoStep,
+    ...removal,
+    beginSignIn: signIn.beginSignIn,
+    pendingSignIn: signIn.pendingSignIn,
+    completeSecondStep: signIn.completeSecondStep,
+    cancelPendingSignIn: signIn.cancelPending,
+    deleteExpiredPendingSignIns: signIn.deleteExpiredPending,
     jobs: { ...jobs, ...signupJobs },
     listActivity: activity.list,
     listSessions: sessions.list,

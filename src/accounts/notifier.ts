@@ -23,6 +23,14 @@ export type EmailPayloads = {
   goodbye: { email: string; username: string };
   'signup-confirmation': { signupId: number };
   'signup-account-exists': { userId: number };
+  // Every change to the second factor, and every use or wrong try of it; `left` is recovery codes left.
+  'two-step-changed': {
+    userId: number;
+    change: 'enabled' | 'disabled' | 'codes_renewed' | 'code_used' | 'second_step_failed' | 'removal_started' | 'removal_soon' | 'removal_cancelled' | 'removal_finished';
+    left?: number;
+  };
+  // Lost factor: the link that starts the 72-hour removal, minted when the email is sent.
+  'two-step-removal-link': { userId: number };
 };
 export type EmailKind = keyof EmailPayloads;
 
@@ -38,6 +46,7 @@ export type EmailLinks = {
   confirmEmail: (token: string) => string;
   confirmSignup: (token: string) => string;
   secure: (token: string) => string;
+  removeTwoStep: (token: string) => string;
   forgotPassword: string;
   logIn: string;
 };
@@ -149,6 +158,32 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
       return { to: minted.signup.email, subject: 'Confirm your email to create your Inkwell account', ...body };
     },
 
+    async 'two-step-changed'({ userId, change, left }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
+      const body = renderEmail('two-step-changed', {
+        username: user.username,
+        change,
+        left: left ?? 0,
+        at: now().toUTCString(),
+        secureLink: await secureLink(em, userId, user.email, user.emailVersion),
+        secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
+      });
+      return { to: user.email, subject: TWO_STEP_SUBJECTS[change], ...body };
+    },
+
+    async 'two-step-removal-link'({ userId }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
+      const token = await em.transactional((tx) => accountTokens.mintTwoStepRemovalToken(tx, userId, now()));
+      const body = renderEmail('two-step-removal-link', {
+        username: user.username,
+        link: links.removeTwoStep(token),
+        lifetime: lifetime(accountTokens.TWO_STEP_REMOVAL_TTL_MS / 60_000),
+      });
+      return { to: user.email, subject: 'Remove two-step verification from your Inkwell account?', ...body };
+    },
+
     /** To the owner of an address someone tried to sign up with: no confirmation link, only the ways in. */
     async 'signup-account-exists'({ userId }, em) {
       const user = await em.findOne(User, { id: userId });
@@ -158,6 +193,18 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
     },
   };
 }
+
+const TWO_STEP_SUBJECTS: Record<EmailPayloads['two-step-changed']['change'], string> = {
+  enabled: 'Two-step verification is on for your Inkwell account',
+  disabled: 'Two-step verification was turned off for your Inkwell account',
+  codes_renewed: 'New recovery codes for your Inkwell account',
+  code_used: 'A recovery code of your Inkwell account was used',
+  second_step_failed: 'A wrong two-step code was entered for your Inkwell account',
+  removal_started: 'Two-step verification will be removed from your Inkwell account in 72 hours',
+  removal_soon: 'Two-step verification will be removed from your Inkwell account in 24 hours',
+  removal_cancelled: 'The removal of two-step verification was cancelled',
+  removal_finished: 'Two-step verification was removed from your Inkwell account',
+};
 
 /** "n•••••@example.com": enough for the owner to recognise, not enough to hand an address to a stranger. */
 function maskEmail(email: string): string {

@@ -221,9 +221,73 @@ const EmailChangeThrottleSchema = defineEntity({
 });
 export class EmailChangeThrottle extends EmailChangeThrottleSchema.class {}
 EmailChangeThrottleSchema.setClass(EmailChangeThrottle);
+/**
+ * An account's authenticator (TOTP): one row once setup starts; two-step is on once `enabledAt` is set
+ * (only after a correct code). The second-step limits live here too, per account, shared by instances.
+ */
+const TwoStepSchema = defineEntity({
+  name: 'TwoStep',
+  tableName: 'two_step',
+  properties: {
+    id: p.integer().primary(),
+    user: () => p.manyToOne(User).deleteRule('cascade').unique().ref(),
+    // AES-256-GCM under MFA_ENCRYPTION_KEY ("keyId:iv:ciphertext:tag"): a copy of the database alone
+    // cannot mint codes.
+    secret: p.string().length(255),
+    enabledAt: p.datetime().nullable(),
+    // The last time step a code was accepted for: only newer ones are accepted (replay).
+    lastStep: p.integer().nullable(),
+    // Second-step failures in a row, and until when the second step is locked after too many.
+    failures: p.integer().default(0),
+    lockedUntil: p.datetime().nullable(),
+    // When the owner was last emailed about a wrong second factor (at most once an hour).
+    failureNoticedAt: p.datetime().nullable(),
+    // Lost factor: when two-step turns off unless a full sign-in or "This wasn't me" cancels it.
+    removalDueAt: p.datetime().nullable().index(),
+    removalWarnedAt: p.datetime().nullable(),
+    createdAt: p.datetime(),
+  },
+});
+export class TwoStep extends TwoStepSchema.class {}
+TwoStepSchema.setClass(TwoStep);
+
+/** One-time recovery codes: only their SHA-256 is kept; a used code keeps its row (usedAt) until new ones replace it. */
+const RecoveryCodeSchema = defineEntity({
+  name: 'RecoveryCode',
+  tableName: 'recovery_code',
+  properties: {
+    id: p.integer().primary(),
+    user: () => p.manyToOne(User).deleteRule('cascade').index().ref(),
+    codeHash: p.string().length(64).unique(),
+    usedAt: p.datetime().nullable(),
+    createdAt: p.datetime(),
+  },
+});
+export class RecoveryCode extends RecoveryCodeSchema.class {}
+RecoveryCodeSchema.setClass(RecoveryCode);
+
+/** A sign-in whose first factor passed and whose second has not yet: signed in for no route. */
+const PendingSignInSchema = defineEntity({
+  name: 'PendingSignIn',
+  tableName: 'pending_sign_in',
+  properties: {
+    id: p.integer().primary(),
+    user: () => p.manyToOne(User).deleteRule('cascade').index().ref(),
+    // The first factor: 'password', 'email_link', 'passkey', ...
+    method: p.string().length(20),
+    // A password change or reset in between makes the pending sign-in worthless.
+    credentialVersion: p.integer(),
+    triesLeft: p.integer(),
+    expiresAt: p.datetime().index(),
+    createdAt: p.datetime(),
+  },
+});
+export class PendingSignIn extends PendingSignInSchema.class {}
+PendingSignInSchema.setClass(PendingSignIn);
 
 // Parents before children: db:copy inserts in this order, so every foreign key holds as rows arrive.
 export const entities = [
   User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle, Post, Signup, SignupThrottle,
   EmailChangeThrottle,
+  TwoStep, RecoveryCode, PendingSignIn,
 ];

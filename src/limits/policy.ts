@@ -14,6 +14,8 @@ export const RATE_LIMITS = {
   secure: { limit: 10, windowMinutes: 15 },
   // The account page's changes (email, delete): guessing the current password, mail bombing.
   account: { limit: 10, windowMinutes: 15 },
+  // Two-step codes from one network (the per-account limits in accounts/second-step.ts are the real guard).
+  twoStep: { limit: 20, windowMinutes: 5 },
 } as const;
 
 export type RateLimitName = keyof typeof RATE_LIMITS;

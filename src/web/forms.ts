@@ -54,6 +54,9 @@ export const ForgotForm = z.object({ email });
 export const ResetForm = z.object({
   token: single(128, 'the reset token').optional(),
   new_password: newPassword('a new password'),
+  // Two-step accounts: the second factor, inside the reset (one of the two).
+  code: single(16, 'the 6-digit code from your authenticator app').optional(),
+  recovery_code: single(64, 'a recovery code').optional(),
 });
 // The password chosen at sign-up binds the link to the person who chose it (issue 30, finding 5). The
 // username is only sent when the one chosen at sign-up was taken before the link was used.

@@ -18,6 +18,13 @@ import { pages } from './accounts/pages.ts';
 import { postPages } from './posts/pages.ts';
 import { postsApi } from './posts/api.ts';
 import { signupPages } from './accounts/signup-pages.ts';
+import { secondStepPages } from './security/second-step.ts';
+import { twoStepApi } from './security/two-step.ts';
+import { securityPages } from './security/pages.ts';
+import { confirmPage } from './security/confirm-page.ts';
+import { lostFactorPages } from './security/lost-factor.ts';
+import { secondStepToo } from './security/confirm.ts';
+import { ACCOUNT_VIEW, showAccount } from './accounts/view.ts';
 import type { LinkCookies } from './token-links.ts';
 
 export type RouteDeps = {
@@ -40,6 +47,15 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   const json = api({ accounts, later });
   const security = accountSecurity({ accounts, later });
   const changes = accountChanges({ accounts, links, pageCache });
+  const twoStep = secondStepPages({ accounts, later });
+  const twoStepJson = twoStepApi({ accounts });
+  const securityPage = securityPages({ accounts });
+  const confirmIdentity = confirmPage({ accounts });
+  const lostFactor = lostFactorPages({ accounts, removalLinks: links.twoStepRemoval });
+  // Confirm it's you on the forms that check current_password: two-step accounts give a code too.
+  const withCode = (fragment: string, errorsKey: string) =>
+    secondStepToo(accounts, (req, res, errors, status) => showAccount(req, res, accounts, { ...ACCOUNT_VIEW, fragment, status }, { [errorsKey]: errors }));
+  const withCodeJson = secondStepToo(accounts);
   const r = Router();
 
   r.get('/register', signup.showRegister);
@@ -50,16 +66,31 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   r.post('/register/confirm', limit.signupConfirm, noStore, signup.confirm);
   r.get('/login', page.showLogin);
   r.post('/login', limit.login, page.login);
+  // The second step of a sign-in (two-step accounts): the per-account limits live in the domain.
+  r.get('/login/two-step', noStore, twoStep.showSecondStep);
+  r.post('/login/two-step', limit.twoStep, noStore, twoStep.secondStep);
+  // Lost factor: after the password, with no recovery codes left; the emailed link starts a 72-hour removal.
+  r.post('/login/two-step/lost', limit.forgot, noStore, lostFactor.requestRemoval);
+  r.get('/login/two-step/remove', noStore, links.twoStepRemoval.fromAddressBar, lostFactor.showRemoval);
+  r.post('/login/two-step/remove', limit.reset, noStore, lostFactor.startRemoval);
   r.post('/logout', page.logout);
   r.get('/account', requireUser, page.account);
   // Checks the current password: a guess like a login's, so it spends the login budget.
-  r.post('/account/password', requireUser, limit.login, page.changePassword);
-  r.post('/account/email', limit.account, requireUser, changes.changeEmail);
+  r.post('/account/password', requireUser, limit.login, withCode('password-form', 'errors'), page.changePassword);
+  r.post('/account/email', limit.account, requireUser, withCode('email-form', 'emailErrors'), changes.changeEmail);
   r.get('/account/email/confirm', noStore, links.emailChange.fromAddressBar, requireUser, changes.showConfirmEmail);
   r.post('/account/email/confirm', limit.emailConfirm, noStore, requireUser, changes.confirmEmail);
   r.get('/account/secure', noStore, links.secure.fromAddressBar, changes.showSecure); // no login: the attacker may hold the only session
   r.post('/account/secure', limit.secure, noStore, changes.secureAccount);
-  r.post('/account/delete', limit.account, requireUser, changes.deleteAccount);
+  r.post('/account/delete', limit.account, requireUser, withCode('delete-form', 'deleteErrors'), changes.deleteAccount);
+  // Two-step verification from the account's side; each change asks "confirm it's you" (security/confirm.ts).
+  r.get('/account/confirm', requireUser, noStore, confirmIdentity.showConfirm);
+  r.post('/account/confirm', limit.account, requireUser, noStore, confirmIdentity.confirm);
+  r.get('/account/security', requireUser, securityPage.showSecurity);
+  r.post('/account/security/two-step', limit.account, requireUser, securityPage.startSetup);
+  r.post('/account/security/two-step/confirm', limit.twoStep, requireUser, securityPage.turnOn);
+  r.post('/account/security/two-step/off', limit.account, requireUser, securityPage.turnOff);
+  r.post('/account/security/recovery-codes', limit.account, requireUser, securityPage.newRecoveryCodes);
   r.post('/account/sessions/revoke-others', requireUser, security.revokeOthers);
   r.post('/account/sessions/:id/revoke', requireUser, security.revoke);
   // The W3C well-known URL password managers open to change a password.
@@ -74,12 +105,18 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   jr.post('/api/users', API.register, limit.register, noStore, json.register);
   jr.post('/api/users/confirm', API.confirmSignup, limit.signupConfirm, noStore, json.confirmSignup);
   jr.post('/api/auth/login', API.login, limit.login, noStore, json.login);
+  jr.post('/api/auth/second-step', API.secondStep, limit.twoStep, noStore, twoStep.secondStepJson);
   jr.post('/api/auth/logout', API.logout, json.logout);
   jr.get('/api/users/me', API.me, requireUser, json.me);
-  jr.patch('/api/users/me/password', API.changePassword, requireUser, limit.login, json.changePassword);
-  jr.post('/api/users/me/email', API.changeEmail, limit.account, requireUser, changes.changeEmailJson);
+  jr.patch('/api/users/me/password', API.changePassword, requireUser, limit.login, withCodeJson, json.changePassword);
+  jr.post('/api/users/me/email', API.changeEmail, limit.account, requireUser, withCodeJson, changes.changeEmailJson);
   jr.post('/api/users/me/email/confirm', API.confirmEmail, limit.emailConfirm, requireUser, changes.confirmEmailJson);
-  jr.delete('/api/users/me', API.deleteAccount, limit.account, requireUser, changes.deleteAccountJson);
+  jr.delete('/api/users/me', API.deleteAccount, limit.account, requireUser, withCodeJson, changes.deleteAccountJson);
+  jr.post('/api/auth/confirm', API.confirm, limit.account, requireUser, noStore, twoStepJson.confirm);
+  jr.post('/api/users/me/two-step', API.setUpTwoStep, limit.account, requireUser, noStore, twoStepJson.setUp);
+  jr.post('/api/users/me/two-step/confirm', API.turnOnTwoStep, limit.twoStep, requireUser, noStore, twoStepJson.turnOn);
+  jr.delete('/api/users/me/two-step', API.turnOffTwoStep, limit.account, requireUser, twoStepJson.turnOff);
+  jr.post('/api/users/me/recovery-codes', API.newRecoveryCodes, limit.account, requireUser, noStore, twoStepJson.newRecoveryCodes);
   jr.get('/api/users/me/sessions', API.sessions, requireUser, security.listSessionsJson);
   jr.delete('/api/users/me/sessions/:id', API.endSession, requireUser, security.deleteSessionJson);
   jr.get('/api/users/me/events', API.events, requireUser, security.listEventsJson);

@@ -54,6 +54,7 @@ export function createLinkCookies(production: boolean) {
     // Confirming may take a login first.
     emailChange: createTokenLinks(production, { path: '/account/email/confirm', cookie: 'inkwell_email_change', cookieMinutes: 15 }),
     secure: createTokenLinks(production, { path: '/account/secure', cookie: 'inkwell_secure', cookieMinutes: 15 }),
+    twoStepRemoval: createTokenLinks(production, { path: '/login/two-step/remove', cookie: 'inkwell_two_step_removal', cookieMinutes: 15 }),
   };
 }
 export type LinkCookies = ReturnType<typeof createLinkCookies>;

@@ -475,6 +475,7 @@ async function main(): Promise<void> {
     ...env,
     PORT: '0',
     SESSION_SECRET: 'image-check-session-secret-0123456789abcdef',
+    MFA_ENCRYPTION_KEY: 'k1:aW1hZ2UtY2hlY2stdHdvLXN0ZXAta2V5LTAxMjM0NTY=',
     SMTP_URL: sink.url,
     APP_BASE_URL,
   };

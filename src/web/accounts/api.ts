@@ -4,11 +4,13 @@ import type { Accounts, Profile } from '../../accounts/index.ts';
 import type { AfterAnswer } from '../after-answer.ts';
 import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse } from '../forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
-import { clientOfRequest, currentUser, logInSession, logOutSession } from '../middleware.ts';
+import { clientOfRequest, continueSession, currentUser, logOutSession } from '../middleware.ts';
+import { signInSessions } from '../security/sign-in.ts';
 import { activityNotes } from './activity-notes.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
 import { invalidInput, jsonError } from '../respond.ts';
 import { SIGNUP_MESSAGE, SIGNUP_PASSWORD_WRONG } from './signup-pages.ts';
+import { resetProofOf } from '../security/forms.ts';
 
 
 // Serialised once: every email gets exactly these bytes.
@@ -17,7 +19,8 @@ const SIGNUP_BODY = JSON.stringify({ message: SIGNUP_MESSAGE });
 
 export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const { accounts, later } = deps;
-  const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
+  const { noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
+  const { startSignIn } = signInSessions(accounts, later);
 
   const register: RequestHandler = async (req, res) => {
     const input = parse(RegisterForm, req.body);
@@ -34,10 +37,9 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
     if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.confirmSignup(input.data.token, { password: input.data.password, username: input.data.username });
     if (outcome.ok) {
-      await logInSession(req, outcome.user);
-      // The sign-up's own first sign-in: the baseline new devices are compared with, so it warns of none.
-      noteSignIn(req, res, outcome.user.id, { signUp: true });
-      return res.status(201).json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
+      const started = await startSignIn(req, res, outcome.step);
+      if (!started.signedIn) return res.status(201).json({ second_step: { methods: started.methods } });
+      return res.status(201).json({ user: publicProfile((await accounts.findUser(started.userId))!) });
     }
     switch (outcome.reason) {
       case 'wrong_password':
@@ -65,9 +67,10 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
           return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
       }
     }
-    await logInSession(req, outcome.user);
-    noteSignIn(req, res, outcome.user.id);
-    res.json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
+    const started = await startSignIn(req, res, outcome.step);
+    // Two-step accounts: no user yet, and /api/users/me stays 401 until POST /api/auth/second-step.
+    if (!started.signedIn) return res.json({ second_step: { methods: started.methods } });
+    res.json({ user: publicProfile((await accounts.findUser(started.userId))!) });
   };
 
   const logout: RequestHandler = async (req, res) => {
@@ -75,8 +78,10 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
     res.status(204).end();
   };
 
-  const me: RequestHandler = (_req, res) => {
-    res.json({ user: publicProfile(currentUser(res)!) });
+  const me: RequestHandler = async (_req, res) => {
+    const user = currentUser(res)!;
+    const twoStep = await accounts.twoStepStatus(user.id);
+    res.json({ user: { ...publicProfile(user), two_step: twoStep.on, recovery_codes_left: twoStep.recoveryCodesLeft } });
   };
 
   const forgot: RequestHandler = async (req, res) => {
@@ -91,7 +96,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const reset: RequestHandler = async (req, res) => {
     const input = parse(ResetForm.required({ token: true }), req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password);
+    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password, resetProofOf(input.data));
     if (outcome.ok) {
       noteEvent(req, res, outcome.userId, 'password_reset_completed');
       return res.json({ message: 'Your password has been reset. Log in with your new password.' });
@@ -101,6 +106,14 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
         return invalidInput(res, outcome.fields);
       case 'invalid_token':
         return jsonError(res, 400, 'invalid_token', 'This reset link is invalid or has expired. Ask for a new one.');
+      // The link is still good: the client asks for the factor and sends it all again.
+      case 'second_step_required':
+        return jsonError(res, 401, 'second_step_required', 'This account has two-step verification: send `code` (or `recovery_code`) with the new password.');
+      case 'invalid_code':
+        return jsonError(res, 401, 'invalid_code', 'That code is not right. The reset link still works.');
+      case 'locked':
+        setRetryAfter(res, outcome.retryAfterSeconds);
+        return jsonError(res, 429, 'second_step_locked', throttledMessage(outcome.retryAfterSeconds));
     }
   };
 
@@ -126,7 +139,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
           return invalidInput(res, outcome.fields);
       }
     }
-    await logInSession(req, outcome.user);
+    await continueSession(req, outcome.user);
     noteEvent(req, res, outcome.user.id, 'password_changed');
     res.json({ message: 'Your password has been changed. Your other sessions have been ended.' });
   };

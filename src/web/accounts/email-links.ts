@@ -13,6 +13,7 @@ export function createEmailLinks(appBaseUrl: URL): EmailLinks {
     confirmEmail: withToken('/account/email/confirm'),
     confirmSignup: withToken('/register/confirm'),
     secure: withToken('/account/secure'),
+    removeTwoStep: withToken('/login/two-step/remove'),
     logIn: page('/login'),
     forgotPassword: page('/forgot-password'),
   };

@@ -2,17 +2,16 @@
 import type { RequestHandler } from 'express';
 import type { Accounts } from '../../accounts/index.ts';
 import { ConfirmSignupForm, RegisterForm, parse } from '../forms.ts';
-import { logInSession } from '../middleware.ts';
+import { signInSessions } from '../security/sign-in.ts';
 import { redirect, show } from '../respond.ts';
 import type { TokenLinks } from '../token-links.ts';
 import type { AfterAnswer } from '../after-answer.ts';
-import { activityNotes } from './activity-notes.ts';
 
 export const SIGNUP_MESSAGE = 'Check your inbox to finish creating your account.';
 export const SIGNUP_PASSWORD_WRONG = 'This is not the password chosen when signing up. If you did not sign up with this name, ignore the email and its link.';
 
 export function signupPages(deps: { accounts: Accounts; later: AfterAnswer; confirmLinks: TokenLinks }) {
-  const { noteSignIn } = activityNotes(deps.accounts, deps.later);
+  const { startSignIn } = signInSessions(deps.accounts, deps.later);
   const { accounts, later, confirmLinks } = deps;
 
   const registerView = { page: 'register', fragment: 'register-form', title: 'Create an account' };
@@ -54,10 +53,10 @@ export function signupPages(deps: { accounts: Accounts; later: AfterAnswer; conf
     const outcome = await accounts.confirmSignup(input.data.token ?? confirmLinks.recall(req), { password: input.data.password, username: input.data.username });
     if (outcome.ok) {
       confirmLinks.forget(res);
-      await logInSession(req, outcome.user);
-      // The first sign-in: the device the account will be recognised by, so it warns of none.
-      noteSignIn(req, res, outcome.user.id, { signUp: true });
-      return redirect(req, res, '/account');
+      // The first sign-in, through the one pipeline like every other (the device it is noted from is
+      // the one the account will be recognised by, so it warns of none).
+      const started = await startSignIn(req, res, outcome.step);
+      return redirect(req, res, started.signedIn ? '/account' : '/login/two-step');
     }
     switch (outcome.reason) {
       case 'wrong_password':

@@ -5,6 +5,10 @@ import { EVENT_KINDS } from '../../accounts/activity.ts';
 import { PostForm, PostPatch } from '../posts/forms.ts';
 import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, ForgotForm, LoginForm, RegisterForm, ResetForm, TokenForm } from '../forms.ts';
 import type { Answer, ApiDoc } from './openapi.ts';
+import { CodeForm, ConfirmForm, InlineConfirmation, SecondStepForm, code } from '../security/forms.ts';
+
+// Confirm it's you: two-step accounts add a code to forms that ask for the current password.
+const WithCode = { code: code.optional() };
 
 const ErrorBody = z.object({
   error: z.object({
@@ -16,6 +20,12 @@ const ErrorBody = z.object({
 const MessageBody = z.object({ message: z.string() });
 const UserBody = z.object({
   user: z.object({ id: z.number(), username: z.string(), email: z.string().meta({ format: 'email' }), created_at: z.string().meta({ format: 'date-time' }) }),
+});
+
+const SecondStepBody = z.object({
+  second_step: z.object({
+    methods: z.array(z.enum(['totp', 'recovery_code', 'passkey'])).meta({ description: 'What POST /api/auth/second-step (or a passkey) accepts.' }),
+  }),
 });
 
 const error = (description: string): Answer => ({ description, body: ErrorBody });
@@ -66,8 +76,79 @@ export const API = {
     summary: 'Log in',
     body: LoginForm,
     responses: {
-      200: { description: 'Logged in; the session cookie is set.', body: UserBody },
+      200: {
+        description: 'Logged in; the session cookie is set. For an account with two-step verification on: `second_step` ' +
+          'instead of `user`, and the session is signed in for nothing until POST /api/auth/second-step.',
+        body: z.union([UserBody, SecondStepBody]),
+      },
       401: error('The email or password is not correct (one answer for both).'),
+      422: INVALID_INPUT,
+      429: RATE_LIMITED,
+    },
+  },
+  secondStep: {
+    summary: 'Finish a two-step sign-in with a code or a recovery code',
+    description: 'After POST /api/auth/login answered `second_step`. Send `code` (from the authenticator app) or `recovery_code`. ' +
+      'A pending sign-in lasts 10 minutes and allows 5 tries; 10 wrong second factors in a row lock the account\'s second step for 15 minutes.',
+    body: SecondStepForm,
+    responses: {
+      200: { description: 'Signed in; the session cookie is renewed.', body: UserBody },
+      401: error('`invalid_code`; or `no_pending_sign_in` (expired, or 5 wrong tries): log in again.'),
+      422: INVALID_INPUT,
+      429: error('`second_step_locked`: too many wrong codes for this account lately (`Retry-After`); or too many from this address.'),
+    },
+  },
+  confirm: {
+    summary: "Confirm it's you (sudo mode) for 10 minutes",
+    description: 'The password, plus `code` when two-step verification is on (never a recovery code). ' +
+      'For 10 minutes from now (not extended by use) the session may change the email, password, two-step verification, recovery codes and passkeys, or delete the account without asking again.',
+    session: true,
+    body: ConfirmForm,
+    responses: { 204: { description: 'Confirmed.' }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT, 429: error('Too many wrong passwords or codes lately (`Retry-After`).') },
+  },
+  setUpTwoStep: {
+    summary: 'Start setting up two-step verification',
+    description: 'Needs a recent confirmation (POST /api/auth/confirm) or `current_password` inline. Answers the secret for the ' +
+      'authenticator app; two-step is not on until POST /api/users/me/two-step/confirm gets a correct code.',
+    session: true,
+    body: InlineConfirmation,
+    responses: {
+      200: { description: 'Pending, not yet on.', body: z.object({ secret: z.string().meta({ description: 'Base32, for typing into the app.' }), otpauth_uri: z.string() }) },
+      401: error('`not_authenticated`, or `confirmation_required`.'),
+      409: error('Two-step verification is already on.'),
+      422: INVALID_INPUT,
+      429: RATE_LIMITED,
+    },
+  },
+  turnOnTwoStep: {
+    summary: 'Turn two-step verification on with a code from the app',
+    description: 'Answers ten recovery codes, shown this once. Every other session ends (they never passed a second step).',
+    session: true,
+    body: CodeForm,
+    responses: {
+      200: { description: 'Two-step verification is on.', body: z.object({ recovery_codes: z.array(z.string()) }) },
+      401: NOT_LOGGED_IN,
+      409: error('No setup was started.'),
+      422: INVALID_INPUT,
+      429: RATE_LIMITED,
+    },
+  },
+  turnOffTwoStep: {
+    summary: 'Turn two-step verification off',
+    description: 'Needs `current_password` and `code` inline, or a recent confirmation.',
+    session: true,
+    body: InlineConfirmation,
+    responses: { 204: { description: 'Off; the recovery codes are gone too.' }, 401: error('`not_authenticated`, or `confirmation_required`.'), 422: INVALID_INPUT, 429: RATE_LIMITED },
+  },
+  newRecoveryCodes: {
+    summary: 'Replace the recovery codes',
+    description: 'Needs `current_password` and `code` inline, or a recent confirmation. The old codes stop working at once.',
+    session: true,
+    body: InlineConfirmation,
+    responses: {
+      200: { description: 'Ten new codes, shown this once.', body: z.object({ recovery_codes: z.array(z.string()) }) },
+      401: error('`not_authenticated`, or `confirmation_required`.'),
+      409: error('Two-step verification is off.'),
       422: INVALID_INPUT,
       429: RATE_LIMITED,
     },
@@ -76,13 +157,19 @@ export const API = {
   me: {
     summary: 'The logged-in user',
     session: true,
-    responses: { 200: { description: 'Your profile.', body: UserBody }, 401: NOT_LOGGED_IN },
+    responses: {
+      200: {
+        description: 'Your profile, with whether two-step verification is on and how many recovery codes are left.',
+        body: z.object({ user: UserBody.shape.user.extend({ two_step: z.boolean(), recovery_codes_left: z.number() }) }),
+      },
+      401: NOT_LOGGED_IN,
+    },
   },
   changePassword: {
     summary: 'Change your password',
-    description: 'Ends your other sessions and emails a notice.',
+    description: 'Ends your other sessions and emails a notice. With two-step verification on, send `code` too (or confirm first with POST /api/auth/confirm).',
     session: true,
-    body: ChangePasswordForm,
+    body: ChangePasswordForm.extend(WithCode),
     responses: {
       200: { description: 'Changed.', body: MessageBody },
       401: NOT_LOGGED_IN,
@@ -99,21 +186,23 @@ export const API = {
   },
   reset: {
     summary: 'Set a new password with the token from the reset email',
-    description: 'Ends every session of the account; it does not log in.',
+    description: 'Ends every session of the account; it does not log in. For an account with two-step verification on, ' +
+      'send `code` (or `recovery_code`) too: the reset never turns two-step off or goes around it.',
     body: ResetForm.required({ token: true }),
     responses: {
       200: { description: 'The password is reset; log in with it.', body: MessageBody },
       400: error('The token is invalid, used or expired.'),
+      401: error('`second_step_required` or `invalid_code`: the token was not used and still works.'),
       422: INVALID_INPUT,
-      429: RATE_LIMITED,
+      429: error('Too many attempts from this address, or `second_step_locked` for the account (`Retry-After`).'),
     },
   },
   changeEmail: {
     summary: 'Change your email address',
     description: 'Needs the current password. Nothing changes until the new address confirms with the emailed link; ' +
-      'the answer is the same, byte for byte, whether or not the new address already has an account.',
+      'the answer is the same, byte for byte, whether or not the new address already has an account. With two-step verification on, send `code` too (or confirm first with POST /api/auth/confirm).',
     session: true,
-    body: ChangeEmailForm,
+    body: ChangeEmailForm.extend(WithCode),
     responses: { 202: { description: 'A confirmation link is on its way to the new address.', body: MessageBody }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT, 429: PASSWORD_LIMITED },
   },
   confirmEmail: {
@@ -132,9 +221,9 @@ export const API = {
   },
   deleteAccount: {
     summary: 'Delete your account',
-    description: 'Needs the current password. Deletes the account and everything that is its own in one transaction, and ends the session.',
+    description: 'Needs the current password. Deletes the account and everything that is its own in one transaction, and ends the session. With two-step verification on, send `code` too (or confirm first with POST /api/auth/confirm).',
     session: true,
-    body: DeleteAccountForm,
+    body: DeleteAccountForm.extend(WithCode),
     responses: {
       204: { description: 'Deleted.' },
       401: NOT_LOGGED_IN,
