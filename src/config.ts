@@ -16,6 +16,12 @@ export type Config = Readonly<{
   signupThrottleSeconds: number;
   rateLimits: boolean;
   trustProxy: boolean | number | string | undefined;
+  /**
+   * How long a stop keeps serving with /readyz at 503 before it closes anything, so the proxy's health
+   * check takes the instance out first (a rolling restart then drops nothing): longer than the
+   * proxy's health-check interval. Part of the 10 s stop deadline, hence at most 5 s.
+   */
+  drainMs: number;
   /** When set, GET /metrics answers requests bearing it (Authorization: Bearer …); 404 otherwise. */
   metricsToken: string | undefined;
 }>;
@@ -28,6 +34,9 @@ export class ConfigError extends Error {
     this.problems = problems;
   }
 }
+
+// Three of deploy/Caddyfile's 1 s health checks: one to notice, two to spare on a busy machine.
+const DEFAULT_PRODUCTION_DRAIN_SECONDS = 3;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -52,6 +61,8 @@ const schema = z.object({
   SIGNUP_THROTTLE_SECONDS: integer(0, 24 * 3600).default(60),
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   TRUST_PROXY: z.string().min(1).optional(),
+  // Default: 3 s in production (deploy/Caddyfile checks every 1 s), none elsewhere (Ctrl-C stops at once).
+  DRAIN_SECONDS: integer(0, 5).optional(),
   METRICS_TOKEN: z
     .string()
     .regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters without spaces')
@@ -79,6 +90,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!bad('APP_BASE_URL') && !v.APP_BASE_URL?.startsWith('https://')) {
       problems.push('APP_BASE_URL: required in production and must be an https:// URL');
     }
+    // Express's `true` believes the leftmost X-Forwarded-For, which the client writes itself: every
+    // request could pick its own address and walk past the per-IP limits (docs/instances.md).
+    if (v.TRUST_PROXY === 'true') {
+      problems.push('TRUST_PROXY: true lets clients choose their own address in production; set how many proxies are in front (1 behind one proxy, 2 behind a CDN and a proxy) or their addresses');
+    }
   }
   if (!bad('APP_BASE_URL') && v.APP_BASE_URL) {
     const url = new URL(v.APP_BASE_URL);
@@ -103,6 +119,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signupThrottleSeconds: v.SIGNUP_THROTTLE_SECONDS,
     rateLimits: v.RATE_LIMITS === 'on',
     trustProxy: parseTrustProxy(v.TRUST_PROXY),
+    drainMs: (v.DRAIN_SECONDS ?? (v.NODE_ENV === 'production' ? DEFAULT_PRODUCTION_DRAIN_SECONDS : 0)) * 1000,
     metricsToken: v.METRICS_TOKEN,
   });
 }

@@ -58,11 +58,11 @@ const { port } = web.server.address() as AddressInfo;
 log.info({ url: config.appBaseUrl.href, listening: `${config.host}:${port}`, port, env: config.env }, 'Inkwell is listening');
 if (mailer.mailbox) log.info(`no SMTP_URL: emails go to ${new URL('/dev/mailbox', config.appBaseUrl).href}`);
 
+const { drainMs } = config;
 let stopping = false;
 async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, 'stopping: no new connections, finishing requests and mail');
   const deadline = Date.now() + SHUTDOWN_DEADLINE_MS - CLOSE_DATABASE_MS - FLUSH_LOGS_MS;
   // Nothing below can block the event loop (logging included), so this timer always gets to run.
   const giveUp = setTimeout(() => {
@@ -70,6 +70,13 @@ async function stop(signal: string): Promise<void> {
     process.exit(1);
   }, SHUTDOWN_DEADLINE_MS + 500);
   giveUp.unref();
+  // The proxy takes us out of rotation before anything is closed: closing at once lost the request
+  // a proxy had just sent on an idle keep-alive connection (one POST per rolling restart).
+  if (drainMs > 0) {
+    log.info({ signal, drainMs }, 'draining: /readyz answers 503, requests are still served');
+    await web.drain(drainMs);
+  }
+  log.info({ signal }, 'stopping: no new connections, finishing requests and mail');
   const cut = await web.stop(deadline);
   if (cut > 0) log.error({ cut }, 'requests still unanswered at the deadline were cut');
   await later.settle(Math.max(0, deadline - Date.now()));

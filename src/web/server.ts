@@ -36,6 +36,12 @@ export type HttpServer = {
   server: Server;
   listen: (port: number, host: string) => Promise<void>;
   /**
+   * The first step of a stop: `/readyz` answers 503 at once, so the proxy's next health check takes
+   * this instance out of rotation, while every other request is still served as usual, for `ms`.
+   * Answers carry `Connection: close` meanwhile, so the proxy's pooled connections wind down one by one.
+   */
+  drain: (ms: number) => Promise<void>;
+  /**
    * Stops listening, lets requests already received finish, and closes every other connection
    * (idle, slow to send, not reading) after a short grace. Resolves when no connection is left,
    * or at `deadline` (epoch ms) after cutting the rest; returns how many requests were cut.
@@ -47,6 +53,7 @@ export function createHttpServer(app: RequestListener, log: Logger): HttpServer 
   const limits = SERVER_LIMITS;
   const connections = new Map<Socket, Connection>();
   const throttle = new LogThrottle();
+  let draining = false;
   let stopping = false;
 
   const cut = (socket: Socket, reason: string) => {
@@ -64,7 +71,11 @@ export function createHttpServer(app: RequestListener, log: Logger): HttpServer 
     connection.exchanges.add(exchange);
     res.once('close', () => connection.exchanges.delete(exchange));
     // A keep-alive client told `Connection: close` lets go as soon as its answer is out.
-    if (stopping) res.setHeader('Connection', 'close');
+    if (draining || stopping) res.setHeader('Connection', 'close');
+    if (draining && req.url === '/readyz') {
+      res.writeHead(503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end('{"status":"stopping"}');
+      return;
+    }
     app(req, res);
   };
 
@@ -114,7 +125,13 @@ export function createHttpServer(app: RequestListener, log: Logger): HttpServer 
     });
   }
 
+  async function drain(ms: number): Promise<void> {
+    draining = true;
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
   async function stop(deadline: number): Promise<number> {
+    draining = false;
     stopping = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
@@ -135,5 +152,5 @@ export function createHttpServer(app: RequestListener, log: Logger): HttpServer 
     return cutRequests;
   }
 
-  return { server, listen, stop };
+  return { server, listen, drain, stop };
 }
