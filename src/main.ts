@@ -51,7 +51,8 @@ const pruning = setInterval(() => {
 }, PRUNE_EVERY_MS);
 pruning.unref();
 
-const web = createHttpServer(app, log);
+// Behind a trusted proxy every connection comes from the proxy: a per-address cap would cap it.
+const web = createHttpServer(app, log, { capPerAddress: config.trustProxy === undefined });
 await web.listen(config.port, config.host);
 // The bound port, not the configured one: PORT=0 lets the kernel pick (tests, benchmarks) and this line reports it.
 const { port } = web.server.address() as AddressInfo;
