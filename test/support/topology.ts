@@ -1,7 +1,7 @@
 // PgBouncer and Caddy as deploy/ configures them, started on loopback for the topology test and the
 // benchmark: each on its own port, with its own config and files in a temporary folder, never the
 // system's (/etc/pgbouncer, /etc/caddy, or services Debian may have started on install).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,9 +176,4 @@ async function canConnect(url: string): Promise<boolean> {
   } finally {
     await client.end().catch(() => {});
   }
-}
-
-/** Whether a `pgbouncer`/`caddy` binary runs at all (a broken install is a failure, not a skip). */
-export function versionOf(bin: string): string {
-  return spawnSync(bin, bin === CADDY ? ['version'] : ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '';
 }
