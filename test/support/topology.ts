@@ -69,6 +69,17 @@ export async function startPgBouncer(adminUrl: string): Promise<PgBouncer> {
     const probeUrl = `postgres://${server.username}@127.0.0.1:${port}${server.pathname}`;
     const ready = await readyOrExited(child, () => canConnect(probeUrl));
     if (ready) {
+      // pgbouncer runs under runuser as root: signal it by its own pid, from its pidfile.
+      const pid = Number(readFileSync(join(dir, 'pgbouncer.pid'), 'utf8').trim());
+      // A test run that dies half-way must not leave it running.
+      const kill = () => {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      };
+      process.once('exit', kill);
       return {
         port,
         urlFor: (directUrl) => {
@@ -77,9 +88,8 @@ export async function startPgBouncer(adminUrl: string): Promise<PgBouncer> {
           return url.href;
         },
         async stop() {
-          // pgbouncer runs under runuser as root: signal it by its own pid, from its pidfile.
-          const pid = Number(readFileSync(join(dir, 'pgbouncer.pid'), 'utf8').trim());
-          if (pid > 0) process.kill(pid, 'SIGTERM');
+          process.off('exit', kill);
+          process.kill(pid, 'SIGTERM');
           await exited;
           rmSync(dir, { recursive: true, force: true });
         },
@@ -134,6 +144,8 @@ export async function startCaddy(upstreams: string[]): Promise<Caddy> {
       }
     });
     if (ready) {
+      const kill = () => child.kill('SIGKILL');
+      process.once('exit', kill);
       return {
         url,
         port,
@@ -143,6 +155,7 @@ export async function startCaddy(upstreams: string[]): Promise<Caddy> {
             .filter((line) => line.includes('health_checker.active') && line.includes(`"host":"${host}"`) && !line.includes('"msg":"host is up"'))
             .map((line) => Math.round((JSON.parse(line) as { ts: number }).ts * 1000)),
         async stop() {
+          process.off('exit', kill);
           child.kill('SIGTERM');
           await exited;
           rmSync(dir, { recursive: true, force: true });
