@@ -16,6 +16,7 @@ import { loginFlood } from './sections/login-flood.ts';
 import { pages } from './sections/pages.ts';
 import { scale } from './sections/scale.ts';
 import { forgotTiming, loginTiming, signupTiming } from './sections/timing.ts';
+import { topology } from './sections/topology.ts';
 import { writeReport, type Figures } from './report.ts';
 
 const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
@@ -29,6 +30,7 @@ const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   scale,
   crash,
   feed,
+  topology,
 };
 const OUT = 'bench-results.json';
 const REPORT = 'bench-report.html';
