@@ -14,6 +14,7 @@ export type Config = Readonly<{
   resetTokenTtlMinutes: number;
   resetThrottleSeconds: number;
   signupThrottleSeconds: number;
+  signInLinkThrottleSeconds: number;
   rateLimits: boolean;
   trustProxy: boolean | number | string | undefined;
   /** When set, GET /metrics answers requests bearing it (Authorization: Bearer …); 404 otherwise. */
@@ -54,6 +55,7 @@ const schema = z.object({
   RESET_TOKEN_TTL_MINUTES: integer(1, 24 * 60).default(60),
   RESET_THROTTLE_SECONDS: integer(0, 24 * 3600).default(60),
   SIGNUP_THROTTLE_SECONDS: integer(0, 24 * 3600).default(60),
+  SIGN_IN_LINK_THROTTLE_SECONDS: integer(0, 24 * 3600).default(60),
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   TRUST_PROXY: z.string().min(1).optional(),
   METRICS_TOKEN: z
@@ -122,6 +124,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     resetTokenTtlMinutes: v.RESET_TOKEN_TTL_MINUTES,
     resetThrottleSeconds: v.RESET_THROTTLE_SECONDS,
     signupThrottleSeconds: v.SIGNUP_THROTTLE_SECONDS,
+    signInLinkThrottleSeconds: v.SIGN_IN_LINK_THROTTLE_SECONDS,
     rateLimits: v.RATE_LIMITS === 'on',
     trustProxy: parseTrustProxy(v.TRUST_PROXY),
     metricsToken: v.METRICS_TOKEN,
