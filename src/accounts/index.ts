@@ -111,7 +111,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
 
   // Sign-in links (sign-in-links.ts): a first factor like the password, ending in the same pipeline.
   const { jobs: signInLinkJobs, ...signInLinks } = createSignInLinks({
-    orm, now, throttleSeconds: signInLinkThrottleSeconds, beginSignIn: (user, method) => signIn.beginSignIn(user, method),
+    orm, now, throttleSeconds: signInLinkThrottleSeconds, activity, beginSignIn: (user, method) => signIn.beginSignIn(user, method),
   });
 
   /** Creates the account from its sign-up link, and signs in through the pipeline like any first factor. */

@@ -6,6 +6,7 @@ import type { EntityManager, Orm } from '../db/orm.ts';
 import { AccountToken, User } from '../db/entities.ts';
 import { enqueue } from '../jobs/queue.ts';
 import type { JobHandler } from '../jobs/runner.ts';
+import type { createActivity } from './activity.ts';
 import type { Client } from './clients.ts';
 import * as accountTokens from './account-tokens.ts';
 import { maskEmail, queue as queueEmail } from './notifier.ts';
@@ -27,10 +28,11 @@ type Options = {
   orm: Orm;
   now: () => Date;
   throttleSeconds: number;
+  activity: ReturnType<typeof createActivity>;
   beginSignIn: (user: SessionUser, method: 'email_link') => Promise<SignInStep>;
 };
 
-export function createSignInLinks({ orm, now, throttleSeconds, beginSignIn }: Options) {
+export function createSignInLinks({ orm, now, throttleSeconds, activity, beginSignIn }: Options) {
   const em = () => orm.em.fork();
 
   /**
@@ -47,9 +49,11 @@ export function createSignInLinks({ orm, now, throttleSeconds, beginSignIn }: Op
    * account and its throttle window is free. Only accounts get links: a sign-up that was never
    * confirmed has no account, so its address gets nothing.
    */
-  async function requestSignInLink(email: string, tx: EntityManager, next: string | null = null): Promise<SignInLinkRequest> {
+  async function requestSignInLink(email: string, tx: EntityManager, next: string | null = null, client: Client | null = null): Promise<SignInLinkRequest> {
     const user = await tx.findOne(User, { email: normalizeEmail(email) }, { fields: ['id'] });
     if (!user) return 'unknown_email';
+    // The owner sees every request on the account page, throttled or not (a stranger may be at it).
+    await activity.record(user.id, 'sign_in_link_requested', client, tx);
     if (!(await claimWindow(tx, user.id, now()))) return 'throttled';
     await queueEmail(tx, 'sign-in-link', { userId: user.id, ...(next ? { next } : {}) });
     return 'sent';
@@ -94,7 +98,8 @@ export function createSignInLinks({ orm, now, throttleSeconds, beginSignIn }: Op
       // Ends in the transaction that queues the email; then the row (an address anyone typed) is deleted.
       transactional: true,
       forget: true,
-      run: async ({ email, next }: { email: string; next?: string | null }, tx) => void (await requestSignInLink(email, tx, next ?? null)),
+      run: async ({ email, next, client }: { email: string; next?: string | null; client?: Client | null }, tx) =>
+        void (await requestSignInLink(email, tx, next ?? null, client ?? null)),
     },
   };
 

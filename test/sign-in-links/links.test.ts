@@ -105,6 +105,9 @@ describe.each(dialects())('sign-in links on %s', (dialect) => {
     expect(res.status).toBe(200);
     expect(res.body.user).toMatchObject({ email: alice.email });
     await agent.get('/api/users/me').expect(200);
+    await h.tasks.drain(PATIENCE_MS);
+    const kinds = (await agent.get('/api/users/me/events').expect(200)).body.events.map((e: { kind: string }) => e.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['sign_in_link_requested', 'sign_in']));
     const twice = await h.request().post('/api/auth/email-link/confirm').send({ token });
     expect(twice.status).toBe(400);
     expect(twice.body.error.code).toBe('invalid_token');
