@@ -157,6 +157,11 @@ describe.each(dialects())('sign-in links on %s', (dialect) => {
 
   it('keeps a local next through the email and the page, and drops any other', async () => {
     const carol = await user();
+    const login = await h.request().get('/login?next=/posts/new').expect(200);
+    expect(login.text).toContain('href="/login/email?next=%2Fposts%2Fnew"');
+    const form = await h.request().get('/login/email?next=/posts/new').expect(200);
+    expect(form.text).toContain('name="next" value="/posts/new"');
+    expect((await h.request().get('/login/email?next=//evil.example').expect(200)).text).not.toContain('evil');
     const seen = mailSeen(h);
     await h.request().post('/login/email').type('form').send({ email: carol.email, next: '/posts/new' }).expect(202);
     const mail = await mailArriving(h, seen, (m) => m.to.includes(carol.email) && m.subject === SIGN_IN_SUBJECT);
