@@ -116,6 +116,13 @@ describe.each(dialects())('sign-in links on %s', (dialect) => {
     expect((await h.request().post('/api/auth/email-link/confirm').send({ token: 'x'.repeat(43) })).status).toBe(400);
   });
 
+  it('two uses of one link at once: exactly one signs in', async () => {
+    const alice = await user();
+    const token = tokenOf(await emailedLink(h, alice.email));
+    const answers = await Promise.all([1, 2].map(() => h.request().post('/api/auth/email-link/confirm').send({ token })));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 400]);
+  });
+
   it('an older link dies when a newer one is sent', async () => {
     const alice = await user();
     const older = tokenOf(await emailedLink(h, alice.email));
