@@ -15,7 +15,7 @@ import { forgotFlood } from './sections/forgot-flood.ts';
 import { loginFlood } from './sections/login-flood.ts';
 import { pages } from './sections/pages.ts';
 import { scale } from './sections/scale.ts';
-import { forgotTiming, loginTiming, signupTiming } from './sections/timing.ts';
+import { emailLinkTiming, forgotTiming, loginTiming, signupTiming } from './sections/timing.ts';
 import { topology } from './sections/topology.ts';
 import { writeReport, type Figures } from './report.ts';
 
@@ -24,6 +24,7 @@ const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   pages,
   forgot_timing: forgotTiming,
   signup_timing: signupTiming,
+  email_link_timing: emailLinkTiming,
   login_timing: loginTiming,
   login_flood: loginFlood,
   forgot_flood: forgotFlood,

@@ -74,6 +74,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
     orm,
     resetThrottleSeconds: config.resetThrottleSeconds,
     signupThrottleSeconds: config.signupThrottleSeconds,
+    signInLinkThrottleSeconds: config.signInLinkThrottleSeconds,
     loginThrottle,
     mfaKeys: config.mfaKeys,
     now,

@@ -14,6 +14,7 @@ export type Config = Readonly<{
   resetTokenTtlMinutes: number;
   resetThrottleSeconds: number;
   signupThrottleSeconds: number;
+  signInLinkThrottleSeconds: number;
   rateLimits: boolean;
   trustProxy: boolean | number | string | undefined;
   /**
@@ -63,6 +64,7 @@ const schema = z.object({
   RESET_TOKEN_TTL_MINUTES: integer(1, 24 * 60).default(60),
   RESET_THROTTLE_SECONDS: integer(0, 24 * 3600).default(60),
   SIGNUP_THROTTLE_SECONDS: integer(0, 24 * 3600).default(60),
+  SIGN_IN_LINK_THROTTLE_SECONDS: integer(0, 24 * 3600).default(60),
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   TRUST_PROXY: z.string().min(1).optional(),
   // Default: 3 s in production (deploy/Caddyfile checks every 1 s), none elsewhere (Ctrl-C stops at once).
@@ -138,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     resetTokenTtlMinutes: v.RESET_TOKEN_TTL_MINUTES,
     resetThrottleSeconds: v.RESET_THROTTLE_SECONDS,
     signupThrottleSeconds: v.SIGNUP_THROTTLE_SECONDS,
+    signInLinkThrottleSeconds: v.SIGN_IN_LINK_THROTTLE_SECONDS,
     rateLimits: v.RATE_LIMITS === 'on',
     trustProxy: parseTrustProxy(v.TRUST_PROXY),
     drainMs: (v.DRAIN_SECONDS ?? (v.NODE_ENV === 'production' ? DEFAULT_PRODUCTION_DRAIN_SECONDS : 0)) * 1000,

@@ -4,7 +4,7 @@ import type { EntityManager } from '../db/orm.ts';
 import { AccountToken, EmailChangeThrottle } from '../db/entities.ts';
 import { claimRow, expiresAfter, lockAccount, mintToken } from './tokens.ts';
 
-export type Purpose = 'email_change' | 'secure' | 'two_step_removal';
+export type Purpose = 'email_change' | 'secure' | 'two_step_removal' | 'sign_in';
 
 // A new address is confirmed within a day, as a sign-up is.
 export const EMAIL_CHANGE_TTL_MS = 24 * 3600_000;

@@ -11,6 +11,7 @@ export const EVENT_KINDS = [
   'password_changed',
   'password_reset_requested',
   'password_reset_completed',
+  'sign_in_link_requested',
   'email_change_requested',
   'email_changed',
   'session_revoked',

@@ -21,6 +21,7 @@ import { createTwoStepRemoval } from './two-step-removal.ts';
 import { queue as queueTwoStepEmail } from './notifier.ts';
 import type { MfaKey } from '../config.ts';
 import { createSignups } from './signups.ts';
+import { createSignInLinks } from './sign-in-links.ts';
 import { normalizeEmail, type FieldErrors, type Profile, type SessionUser } from './values.ts';
 
 export { normalizeEmail, type FieldErrors, type Profile, type SessionUser };
@@ -60,6 +61,8 @@ export type AccountsOptions = {
   /** Counts failed password checks per email (login and every current-password check together). */
   loginThrottle: LoginThrottleApi;
   signupThrottleSeconds: number;
+  /** At most one sign-in link email per account in this window (silently); SIGN_IN_LINK_THROTTLE_SECONDS. */
+  signInLinkThrottleSeconds?: number;
   /** MFA_ENCRYPTION_KEY: seals two-step secrets at rest. */
   mfaKeys: readonly MfaKey[];
   now?: () => Date;
@@ -71,7 +74,7 @@ export type Accounts = ReturnType<typeof createAccounts>;
 // The job that carries a recorded forgot-password request to its work.
 const RESET_REQUEST_JOB = 'password-reset-request';
 
-export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, loginThrottle, mfaKeys, now = () => new Date() }: AccountsOptions) {
+export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, signInLinkThrottleSeconds = 60, loginThrottle, mfaKeys, now = () => new Date() }: AccountsOptions) {
   const em = () => orm.em.fork();
   const sessions = createSessions({ orm, now });
   const activity = createActivity({ orm, now });
@@ -106,6 +109,11 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
       // One factor alone (password, link) is a full sign-in only for accounts without two-step: nothing to cancel.
       if (methods.length > 1 || methods[0] === 'passkey') await removal.cancelTwoStepRemoval(user.id, null);
     },
+  });
+
+  // Sign-in links (sign-in-links.ts): a first factor like the password, ending in the same pipeline.
+  const { jobs: signInLinkJobs, ...signInLinks } = createSignInLinks({
+    orm, now, throttleSeconds: signInLinkThrottleSeconds, activity, beginSignIn: (user, method) => signIn.beginSignIn(user, method),
   });
 
   /** Creates the account from its sign-up link, and signs in through the pipeline like any first factor. */
@@ -340,6 +348,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     securityOverview,
     ...changes,
     ...signups,
+    ...signInLinks,
     ...twoStep,
     ...removal,
     beginSignIn: signIn.beginSignIn,
@@ -347,7 +356,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     completeSecondStep: signIn.completeSecondStep,
     cancelPendingSignIn: signIn.cancelPending,
     deleteExpiredPendingSignIns: signIn.deleteExpiredPending,
-    jobs: { ...jobs, ...signupJobs },
+    jobs: { ...jobs, ...signupJobs, ...signInLinkJobs },
     listActivity: activity.list,
     listSessions: sessions.list,
     endSession: sessions.end,

@@ -7,6 +7,7 @@ import { renderEmail } from '../mail/templates.ts';
 import * as accountTokens from './account-tokens.ts';
 import * as tokens from './reset-tokens.ts';
 import { mintSignupLink, SIGNUP_TTL_HOURS } from './signup-tokens.ts';
+import { mintSignInLink, SIGN_IN_LINK_TTL_MS } from './sign-in-links.ts';
 
 /** What each email's job carries: ids and plain values, never a link, a token or an address typed by a visitor. */
 export type EmailPayloads = {
@@ -31,6 +32,8 @@ export type EmailPayloads = {
   };
   // Lost factor: the link that starts the 72-hour removal, minted when the email is sent.
   'two-step-removal-link': { userId: number };
+  // "Email me a sign-in link": minted when the email is sent; `next` is a local path, checked before it was recorded.
+  'sign-in-link': { userId: number; next?: string };
 };
 export type EmailKind = keyof EmailPayloads;
 
@@ -47,6 +50,7 @@ export type EmailLinks = {
   confirmSignup: (token: string) => string;
   secure: (token: string) => string;
   removeTwoStep: (token: string) => string;
+  signIn: (token: string, next?: string) => string;
   forgotPassword: string;
   logIn: string;
 };
@@ -184,6 +188,19 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
       return { to: user.email, subject: 'Remove two-step verification from your Inkwell account?', ...body };
     },
 
+    /** Minted now, like reset links; a retried send mints again and the older link dies. */
+    async 'sign-in-link'({ userId, next }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
+      const token = await em.transactional((tx) => mintSignInLink(tx, userId, now()));
+      const body = renderEmail('sign-in-link', {
+        username: user.username,
+        link: links.signIn(token, next),
+        lifetime: lifetime(SIGN_IN_LINK_TTL_MS / 60_000),
+      });
+      return { to: user.email, subject: 'Your Inkwell sign-in link', ...body };
+    },
+
     /** To the owner of an address someone tried to sign up with: no confirmation link, only the ways in. */
     async 'signup-account-exists'({ userId }, em) {
       const user = await em.findOne(User, { id: userId });
@@ -207,7 +224,7 @@ const TWO_STEP_SUBJECTS: Record<EmailPayloads['two-step-changed']['change'], str
 };
 
 /** "n•••••@example.com": enough for the owner to recognise, not enough to hand an address to a stranger. */
-function maskEmail(email: string): string {
+export function maskEmail(email: string): string {
   const at = email.lastIndexOf('@');
   const local = email.slice(0, at);
   return `${local.slice(0, 1)}${'•'.repeat(Math.max(3, local.length - 1))}${email.slice(at)}`;

@@ -16,6 +16,8 @@ const UserSchema = defineEntity({
     emailVersion: p.integer().default(0),
     // When the last reset email was sent: the throttle window is claimed by one conditional update.
     resetRequestedAt: p.datetime().nullable(),
+    // When the last sign-in link was sent: its throttle window, claimed the same way.
+    signInLinkRequestedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },
@@ -84,7 +86,7 @@ const AccountTokenSchema = defineEntity({
   properties: {
     id: p.integer().primary(),
     user: () => p.manyToOne(User).deleteRule('cascade').index().ref(),
-    // 'email_change' (confirm a new address) or 'secure' ("This wasn't me").
+    // 'email_change' (confirm a new address), 'secure' ("This wasn't me"), 'two_step_removal' or 'sign_in' (a sign-in link).
     purpose: p.string().length(20),
     // SHA-256 of the emailed token, set when the email is sent; null until then.
     tokenHash: p.string().length(64).nullable().unique(),

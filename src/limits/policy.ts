@@ -16,6 +16,10 @@ export const RATE_LIMITS = {
   account: { limit: 10, windowMinutes: 15 },
   // Two-step codes from one network (the per-account limits in accounts/second-step.ts are the real guard).
   twoStep: { limit: 20, windowMinutes: 5 },
+  // "Email me a sign-in link": mail bombing someone's inbox, like forgot.
+  emailLink: { limit: 5, windowMinutes: 15 },
+  // Using sign-in links: guessing tokens (hopeless at 256 bits, but cheap to stop), like reset.
+  emailLinkConfirm: { limit: 10, windowMinutes: 15 },
 } as const;
 
 export type RateLimitName = keyof typeof RATE_LIMITS;

@@ -51,6 +51,13 @@ export const LoginForm = z.object({
   next: single(2048, 'a return address').optional(),
 });
 export const ForgotForm = z.object({ email });
+export const EmailLinkForm = z.object({ email });
+// The page's form may say where to go after signing in (kept only if it is a local path).
+export const EmailLinkPageForm = EmailLinkForm.extend({ next: single(2048, 'a return address').optional() });
+export const SignInLinkForm = z.object({
+  token: single(128, 'the sign-in token').optional(),
+  next: single(2048, 'a return address').optional(),
+});
 export const ResetForm = z.object({
   token: single(128, 'the reset token').optional(),
   new_password: newPassword('a new password'),

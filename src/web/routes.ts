@@ -24,6 +24,7 @@ import { securityPages } from './security/pages.ts';
 import { confirmPage } from './security/confirm-page.ts';
 import { lostFactorPages } from './security/lost-factor.ts';
 import { secondStepToo } from './security/confirm.ts';
+import { signInLinkPages } from './security/sign-in-links.ts';
 import { ACCOUNT_VIEW, showAccount } from './accounts/view.ts';
 import type { LinkCookies } from './token-links.ts';
 
@@ -52,6 +53,7 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   const securityPage = securityPages({ accounts });
   const confirmIdentity = confirmPage({ accounts });
   const lostFactor = lostFactorPages({ accounts, removalLinks: links.twoStepRemoval });
+  const emailLink = signInLinkPages({ accounts, later, signInLinks: links.signIn });
   // Confirm it's you on the forms that check current_password: two-step accounts give a code too.
   const withCode = (fragment: string, errorsKey: string) =>
     secondStepToo(accounts, (req, res, errors, status) => showAccount(req, res, accounts, { ...ACCOUNT_VIEW, fragment, status }, { [errorsKey]: errors }));
@@ -73,6 +75,11 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   r.post('/login/two-step/lost', limit.forgot, noStore, lostFactor.requestRemoval);
   r.get('/login/two-step/remove', noStore, links.twoStepRemoval.fromAddressBar, lostFactor.showRemoval);
   r.post('/login/two-step/remove', limit.reset, noStore, lostFactor.startRemoval);
+  // Sign-in links: one answer for every address; the GET of the emailed link only asks, the button signs in.
+  r.get('/login/email', emailLink.showRequest);
+  r.post('/login/email', limit.emailLink, emailLink.request);
+  r.get('/login/email/confirm', noStore, links.signIn.fromAddressBar, emailLink.showConfirm);
+  r.post('/login/email/confirm', limit.emailLinkConfirm, noStore, emailLink.confirm);
   r.post('/logout', page.logout);
   r.get('/account', requireUser, page.account);
   // Checks the current password: a guess like a login's, so it spends the login budget.
@@ -106,6 +113,8 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   jr.post('/api/users/confirm', API.confirmSignup, limit.signupConfirm, noStore, json.confirmSignup);
   jr.post('/api/auth/login', API.login, limit.login, noStore, json.login);
   jr.post('/api/auth/second-step', API.secondStep, limit.twoStep, noStore, twoStep.secondStepJson);
+  jr.post('/api/auth/email-link', API.emailLink, limit.emailLink, emailLink.requestJson);
+  jr.post('/api/auth/email-link/confirm', API.confirmEmailLink, limit.emailLinkConfirm, noStore, emailLink.confirmJson);
   jr.post('/api/auth/logout', API.logout, json.logout);
   jr.get('/api/users/me', API.me, requireUser, json.me);
   jr.patch('/api/users/me/password', API.changePassword, requireUser, limit.login, withCodeJson, json.changePassword);

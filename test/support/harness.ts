@@ -87,6 +87,7 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
     RATE_LIMITS: 'off',
     RESET_THROTTLE_SECONDS: '0',
     SIGNUP_THROTTLE_SECONDS: '0',
+    SIGN_IN_LINK_THROTTLE_SECONDS: '0',
     ...options.env,
   });
   const logs: string[] = [];

@@ -147,6 +147,6 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   return { register, confirmSignup, login, logout, me, forgot, reset, changePassword };
 }
 
-function publicProfile({ id, username, email, createdAt }: Profile) {
+export function publicProfile({ id, username, email, createdAt }: Profile) {
   return { id, username, email, created_at: createdAt.toISOString() };
 }

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { EVENT_KINDS } from '../../accounts/activity.ts';
 import { PostForm, PostPatch } from '../posts/forms.ts';
-import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, ForgotForm, LoginForm, RegisterForm, ResetForm, TokenForm } from '../forms.ts';
+import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, EmailLinkForm, ForgotForm, LoginForm, RegisterForm, ResetForm, SignInLinkForm, TokenForm } from '../forms.ts';
 import type { Answer, ApiDoc } from './openapi.ts';
 import { CodeForm, ConfirmForm, InlineConfirmation, SecondStepForm, code } from '../security/forms.ts';
 
@@ -183,6 +183,25 @@ export const API = {
     description: 'The answer is the same, byte for byte, whether or not the address has an account.',
     body: ForgotForm,
     responses: { 202: { description: 'If the address has an account, a link is on its way.', body: MessageBody }, 422: INVALID_INPUT, 429: RATE_LIMITED },
+  },
+  emailLink: {
+    summary: 'Ask for a sign-in link by email',
+    description: 'The answer is the same, byte for byte, whether or not the address has an account. An account gets a link that ' +
+      'works once, for 10 minutes; asking again kills the older link. At most one email per account a minute, silently.',
+    body: EmailLinkForm,
+    responses: { 202: { description: 'If the address has an account, a link is on its way.', body: MessageBody }, 422: INVALID_INPUT, 429: RATE_LIMITED },
+  },
+  confirmEmailLink: {
+    summary: 'Sign in with the token from a sign-in link email',
+    description: 'Uses the link up and sets the session cookie. For an account with two-step verification on: `second_step` ' +
+      'instead of `user`, and the session is signed in for nothing until POST /api/auth/second-step.',
+    body: SignInLinkForm.pick({ token: true }).required(),
+    responses: {
+      200: { description: 'Signed in, or the second step to take.', body: z.union([UserBody, SecondStepBody]) },
+      400: error('The link is invalid, used, superseded or expired.'),
+      422: INVALID_INPUT,
+      429: RATE_LIMITED,
+    },
   },
   reset: {
     summary: 'Set a new password with the token from the reset email',
