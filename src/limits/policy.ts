@@ -9,6 +9,8 @@ export const RATE_LIMITS = {
   reset: { limit: 10, windowMinutes: 15 }, // guessing tokens (hopeless at 256 bits, but cheap to stop)
   // The account page's changes (email, "This wasn't me", delete): guessing the current password, mail bombing.
   account: { limit: 10, windowMinutes: 15 },
+  // Rendering a post's Markdown (a 100,000-character body can take half a second): ample for writing.
+  preview: { limit: 30, windowMinutes: 5 },
 } as const;
 
 export type RateLimitName = keyof typeof RATE_LIMITS;

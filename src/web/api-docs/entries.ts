@@ -2,7 +2,7 @@
 // answers are described here. A new JSON route adds its entry here and passes it in the route table.
 import { z } from 'zod';
 import { EVENT_KINDS } from '../../accounts/activity.ts';
-import { PostForm, PostPatch } from '../posts/forms.ts';
+import { PostCreate, PostPatch } from '../posts/forms.ts';
 import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, ForgotForm, LoginForm, RegisterForm, ResetForm, TokenForm } from '../forms.ts';
 import type { Answer, ApiDoc } from './openapi.ts';
 
@@ -23,14 +23,18 @@ const error = (description: string): Answer => ({ description, body: ErrorBody }
 const dateTime = () => z.string().meta({ format: 'date-time' });
 const Author = z.object({ username: z.string() });
 const PostSummaryBody = z.object({
-  id: z.number(), title: z.string(), excerpt: z.string().meta({ description: 'Plain text, the start of the body.' }),
+  id: z.number(), title: z.string(),
+  slug: z.string().meta({ description: 'The readable part of the address; the id decides, other slugs redirect.' }),
+  url: z.string().meta({ format: 'uri', description: 'The post\'s page, absolute (from APP_BASE_URL).' }),
+  status: z.enum(['draft', 'published']),
+  published_at: dateTime().nullable().meta({ description: 'When it becomes (or became) public; later than now = scheduled; null for a draft.' }),
+  excerpt: z.string().meta({ description: 'Plain text, the start of the body.' }),
   author: Author, created_at: dateTime(), updated_at: dateTime(),
 });
 const PostBody = z.object({
-  post: z.object({
-    id: z.number(), title: z.string(), body: z.string().meta({ description: 'Markdown, as written.' }),
-    html: z.string().meta({ description: 'The body rendered: Markdown without raw HTML; links http, https and mailto only.' }),
-    author: Author, created_at: dateTime(), updated_at: dateTime(),
+  post: PostSummaryBody.extend({
+    body: z.string().meta({ description: 'Markdown, as written.' }),
+    html: z.string().meta({ description: 'The body rendered when written: Markdown without raw HTML; links http, https and mailto only.' }),
   }),
 });
 const NOT_AUTHOR = { description: 'Only the author can change or delete a post.', body: ErrorBody };
@@ -183,16 +187,21 @@ export const API = {
       422: INVALID_INPUT,
     },
   },
-  post: { summary: 'One post', responses: { 200: { description: 'The post.', body: PostBody }, 404: NO_POST } },
+  post: {
+    summary: 'One post',
+    description: 'Drafts and scheduled posts are found only by their author; for everyone else they do not exist (404).',
+    responses: { 200: { description: 'The post.', body: PostBody }, 404: NO_POST },
+  },
   publishPost: {
     summary: 'Publish a post',
+    description: 'Published now unless `status` is `draft`, or `published_at` is later (scheduled). The slug comes from the title unless given.',
     session: true,
-    body: PostForm,
+    body: PostCreate,
     responses: { 201: { description: 'Published (Location: the post).', body: PostBody }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT },
   },
   editPost: {
     summary: 'Change your post',
-    description: 'Only the fields sent change; an `author_id` in the body is ignored.',
+    description: 'Only the fields sent change (a new title keeps the slug); an `author_id` in the body is ignored. `status: "published"` on a draft publishes it now.',
     session: true,
     body: PostPatch,
     responses: { 200: { description: 'Changed.', body: PostBody }, 401: NOT_LOGGED_IN, 403: NOT_AUTHOR, 404: NO_POST, 422: INVALID_INPUT },
