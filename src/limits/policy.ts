@@ -11,6 +11,8 @@ export const RATE_LIMITS = {
   account: { limit: 10, windowMinutes: 15 },
   // Rendering a post's Markdown (a 100,000-character body can take half a second): ample for writing.
   preview: { limit: 30, windowMinutes: 5 },
+  // Searching (page and API): each is a full-text query; a person types far fewer.
+  search: { limit: 60, windowMinutes: 1 },
 } as const;
 
 export type RateLimitName = keyof typeof RATE_LIMITS;

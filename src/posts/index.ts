@@ -6,6 +6,10 @@ import { Post } from '../db/entities.ts';
 import { readingMinutes, renderMarkdown } from './markdown.ts';
 import { createReads, renderedBody, summaryOf, visible, type Author, type PostSummary, type Status } from './reads.ts';
 import { slugOf, slugProblem } from './slugs.ts';
+import { createSearch } from './search.ts';
+
+export type { Search, SearchResult } from './search.ts';
+export { QUERY_MAX } from './search.ts';
 
 export type { Author, PostSummary, Status } from './reads.ts';
 
@@ -76,6 +80,7 @@ export function postProblems(input: Partial<PostInput>): FieldErrors {
 export function createPosts({ orm, now = () => new Date(), onChange = () => {} }: PostsOptions) {
   const em = () => orm.em.fork();
   const reads = createReads(orm, now);
+  const { searchPosts } = createSearch(orm, now, reads);
 
   /** The newest public posts, or those older than the post `before` (keyset: no OFFSET, so depth costs nothing). */
   async function listPosts(before?: number): Promise<Page> {
@@ -235,6 +240,6 @@ export function createPosts({ orm, now = () => new Date(), onChange = () => {} }
 
   return {
     listPosts, listPostsBy, listUnpublished, findPost, latestWithContent, sitemapEntries, nextPublication,
-    previewBody, publishPost, findPostToEdit, editPost, deletePost, renderStale: reads.renderStale,
+    searchPosts, previewBody, publishPost, findPostToEdit, editPost, deletePost, renderStale: reads.renderStale,
   };
 }

@@ -27,7 +27,10 @@ export type Tables = {
     rendered_with: number; status: string; published_at: When | null; created_at: When; updated_at: When;
   };
   user: { id: number; username: string };
+  /** SQLite's FTS5 index of posts (migrations/…_post_search.ts); queried only by search.ts. */
+  post_search: { rowid: number };
 };
+export type Reads = ReturnType<typeof createReads>;
 type SummaryRow = {
   id: number; title: string; slug: string; excerpt: string; status: string; published_at: When | null;
   created_at: When; updated_at: When; author_id: number; username: string;

@@ -19,6 +19,7 @@ import { pages } from './accounts/pages.ts';
 import { postPages } from './posts/pages.ts';
 import { postsApi } from './posts/api.ts';
 import { feedRoutes } from './posts/feeds.ts';
+import { searchPages } from './posts/search.ts';
 import { signupPages } from './accounts/signup-pages.ts';
 import type { LinkCookies } from './token-links.ts';
 
@@ -112,8 +113,10 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   r.get('/users/:username/feed.xml', feeds.authorFeed);
   r.get('/sitemap.xml', feeds.sitemap);
   r.get('/robots.txt', feeds.robots);
+  r.get('/search', limit.search, searchPages({ posts }).search);
 
-  jr.get('/api/posts', API.listPosts, postJson.list);
+  // With `q` it searches: rate limited like the search page.
+  jr.get('/api/posts', API.listPosts, (req, res, next) => (req.query.q === undefined ? next() : limit.search(req, res, next)), postJson.list);
   jr.get('/api/posts/:id', API.post, postJson.one);
   jr.post('/api/posts', API.publishPost, requireUser, postJson.publish);
   jr.patch('/api/posts/:id', API.editPost, requireUser, postJson.edit);

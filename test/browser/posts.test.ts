@@ -206,7 +206,18 @@ describe.skipIf(!inject('browser'))('the blog in Chromium', () => {
       await reader.go('/');
       await saveScreenshot(reader.page, `${SCREENSHOTS}/readme/feed.png`);
       await reader.go(new URL(post.body.post.url).pathname);
+      await reader.page.locator('.reading-time').waitFor();
       await saveScreenshot(reader.page, `${SCREENSHOTS}/readme/post.png`);
+      // Search from the header (a plain GET form), then again on the page, where htmx swaps only the results.
+      await reader.page.getByRole('searchbox', { name: 'Search posts' }).fill('sessions');
+      await reader.page.getByRole('searchbox', { name: 'Search posts' }).press('Enter');
+      await reader.page.waitForURL(reader.url('/search?q=sessions'));
+      await reader.page.locator('.search-results mark').first().waitFor();
+      await reader.page.getByLabel('Search the posts').fill('ink');
+      await reader.page.getByRole('button', { name: 'Search' }).click();
+      await reader.page.getByText(/posts? match(es)? “ink”/).waitFor();
+      expect(await reader.page.locator('.search-results mark').count()).toBeGreaterThan(0);
+      await saveScreenshot(reader.page, `${SCREENSHOTS}/readme/search.png`);
       expect(reader.problems.join('\n')).toBe('');
       await reader.close();
     } finally {

@@ -179,12 +179,25 @@ export const API = {
     },
   },
   listPosts: {
-    summary: 'The feed: the 10 newest posts',
-    description: 'Keyset pagination: pass `next_before` from one page as `before` to get the next (older) one.',
-    query: z.object({ before: z.string().optional().meta({ description: 'The id of the last post you have.' }) }),
+    summary: 'The feed: the 10 newest posts, or a search',
+    description: 'Keyset pagination: pass `next_before` from one page as `before` to get the next (older) one. ' +
+      'With `q`: the 20 best public posts containing every word (`before` is ignored, `next_before` is null), each with a `snippet`; rate limited.',
+    query: z.object({
+      before: z.string().optional().meta({ description: 'The id of the last post you have.' }),
+      q: z.string().max(200).optional().meta({ description: 'Words to search for (at most 200 characters; the first 8 words count).' }),
+    }),
     responses: {
-      200: { description: 'A page of posts, newest first.', body: z.object({ posts: z.array(PostSummaryBody), next_before: z.number().nullable() }) },
+      200: {
+        description: 'A page of posts, newest first (or best first for a search).',
+        body: z.object({
+          posts: z.array(PostSummaryBody.extend({
+            snippet: z.string().optional().meta({ description: 'Search only: HTML, the matching text escaped with each match in <mark>.' }),
+          })),
+          next_before: z.number().nullable(),
+        }),
+      },
       422: INVALID_INPUT,
+      429: error('Too many searches from your network.'),
     },
   },
   post: {

@@ -19,6 +19,7 @@ export function postsApi({ posts, absolute }: { posts: Posts; absolute: Absolute
   const postJson = (post: FullPost) => ({ ...summaryJson(post), body: post.body, html: post.html });
 
   const list: RequestHandler = async (req, res) => {
+    if (req.query.q !== undefined) return search(req, res, () => {});
     let before: number | undefined;
     if (req.query.before !== undefined && req.query.before !== '') {
       const id = postId(req.query.before);
@@ -27,6 +28,14 @@ export function postsApi({ posts, absolute }: { posts: Posts; absolute: Absolute
     }
     const page = await posts.listPosts(before);
     res.json({ posts: page.posts.map(summaryJson), next_before: page.nextBefore });
+  };
+
+  /** `?q=`: the best matches, each with `snippet` (HTML: escaped text, matches in <mark>); one page only. */
+  const search: RequestHandler = async (req, res) => {
+    if (typeof req.query.q !== 'string') return invalidInput(res, { q: 'Send one search text.' });
+    const outcome = await posts.searchPosts(req.query.q);
+    if (!outcome.ok) return invalidInput(res, outcome.fields);
+    res.json({ posts: outcome.results.map((post) => ({ ...summaryJson(post), snippet: post.snippetHtml })), next_before: null });
   };
 
   const one: RequestHandler = async (req, res) => {
