@@ -63,9 +63,13 @@ export function createSearch(orm: Orm, now: () => Date, reads: Reads) {
   return { searchPosts };
 }
 
-/** Escapes the snippet, then marks each match: user text never becomes markup. */
+/**
+ * Escapes the snippet, then marks each match: user text never becomes markup. The snippet is cut
+ * from the Markdown, so its emphasis and heading marks are dropped first (a reader wants the words).
+ */
 export function markedSnippet(text: string): string {
-  const escaped = text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const words = text.replace(/\*+|`+|~~|^#+ /gm, '').replace(/(^|\s)_+|_+(?=\s|$)/g, '$1');
+  const escaped = words.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   return escaped
     .replace(new RegExp(`${START}([^${START}${END}]*)${END}`, 'g'), '<mark>$1</mark>')
     .replace(new RegExp(`[${START}${END}]`, 'g'), '');

@@ -209,9 +209,9 @@ describe.skipIf(!inject('browser'))('the blog in Chromium', () => {
       await reader.page.locator('.reading-time').waitFor();
       await saveScreenshot(reader.page, `${SCREENSHOTS}/readme/post.png`);
       // Search from the header (a plain GET form), then again on the page, where htmx swaps only the results.
-      await reader.page.getByRole('searchbox', { name: 'Search posts' }).fill('sessions');
+      await reader.page.getByRole('searchbox', { name: 'Search posts' }).fill('database');
       await reader.page.getByRole('searchbox', { name: 'Search posts' }).press('Enter');
-      await reader.page.waitForURL(reader.url('/search?q=sessions'));
+      await reader.page.waitForURL(reader.url('/search?q=database'));
       await reader.page.locator('.search-results mark').first().waitFor();
       await reader.page.getByLabel('Search the posts').fill('ink');
       await reader.page.getByRole('button', { name: 'Search' }).click();
