@@ -28,7 +28,7 @@ export type Tables = {
   };
   user: { id: number; username: string };
   /** SQLite's FTS5 index of posts (migrations/…_post_search.ts); queried only by search.ts. */
-  post_search: { rowid: number };
+  post_search: { rowid: number; post_search: string };
 };
 export type Reads = ReturnType<typeof createReads>;
 type SummaryRow = {
