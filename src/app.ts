@@ -6,7 +6,7 @@ import helmet from 'helmet';
 import nunjucks from 'nunjucks';
 import { pinoHttp } from 'pino-http';
 import { createAccounts, type Accounts } from './accounts/index.ts';
-import { createNotifier } from './accounts/notifier.ts';
+import { createNotifier, EMAILS_WITH_ADDRESSES } from './accounts/notifier.ts';
 import type { Config } from './config.ts';
 import type { Orm } from './db/orm.ts';
 import { DatabaseSessionStore, SESSION_TTL_MS } from './db/session-store.ts';
@@ -87,7 +87,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   });
   const jobs = new JobRunner({ orm, log, metrics, retry, now });
   jobs.register(accounts.jobs);
-  jobs.register(emailJobs(notifier, mailer));
+  jobs.register(emailJobs(notifier, mailer, EMAILS_WITH_ADDRESSES));
   const sessions = new DatabaseSessionStore(orm, now);
   const later = new AfterAnswer(log, jobs);
   // On the app's clock: a cached page expires when a scheduled post becomes public on that clock.

@@ -37,7 +37,7 @@ export type Reset = { ok: true; userId: number } | { ok: false; reason: 'invalid
 export type AccountsOptions = {
   orm: Orm;
   resetThrottleSeconds: number;
-  /** Counts failed password checks per email (login and change password together). */
+  /** Counts failed password checks per email (login and every current-password check together). */
   loginThrottle: LoginThrottleApi;
   signupThrottleSeconds: number;
   now?: () => Date;
@@ -53,7 +53,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   const em = () => orm.em.fork();
   const sessions = createSessions({ orm, now });
   const activity = createActivity({ orm, now });
-  const changes = createAccountChanges({ orm, now, activity });
+  const changes = createAccountChanges({ orm, now, activity, loginThrottle, addressWindowSeconds: signupThrottleSeconds });
   // Sign-up (signups.ts): its functions join this API, and its jobs join this domain's jobs.
   const { jobs: signupJobs, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
 
@@ -105,6 +105,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     userId: number,
     input: { currentPassword: string; newPassword: string },
     signal?: AbortSignal,
+    client: Client | null = null,
   ): Promise<PasswordChange> {
     const user = await em().findOne(User, { id: userId });
     if (!user) return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
@@ -115,6 +116,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     const attempt = await loginThrottle.attempt(user.email);
     if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
     if (!(await verifyPassword(user.passwordHash, input.currentPassword, signal)).ok) {
+      await activity.record(userId, 'password_check_failed', client);
       return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
     }
     await loginThrottle.clear(user.email);
@@ -202,12 +204,14 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
 
   /**
    * Records a sign-in, and emails the owner when it came from a device family and address range
-   * the account has not signed in from lately. Callers run this after answering.
+   * the account has not signed in from lately, a dormant account's too (no sign-in on record is the
+   * credential-stuffing case, not a reason for silence). Only the sign-up's own first sign-in is the
+   * baseline that warns of nothing. Callers run this after answering.
    */
-  async function noteSignIn(userId: number, client: Client): Promise<void> {
-    const familiarity = await activity.signInFamiliarity(userId, client);
+  async function noteSignIn(userId: number, client: Client, how: { signUp?: boolean } = {}): Promise<void> {
+    const familiar = await activity.isFamiliarSignIn(userId, client);
     await activity.record(userId, 'sign_in', client);
-    if (familiarity !== 'new') return;
+    if (familiar || how.signUp) return;
     const signIn = { userId, device: describeDevice(client.userAgent), ip: client.ip, at: now().toISOString() };
     await em().transactional((tx) => queueEmail(tx, 'new-sign-in', signIn));
   }

@@ -17,13 +17,20 @@ export type EmailPayloads = {
   // Whether the new address is free is decided at send time: a confirmation link, or a note without one.
   'confirm-email': { changeId: number };
   // Both addresses belonged to the account; the old one is told, with a way to undo.
-  'email-changed': { userId: number; oldEmail: string; newEmail: string };
+  // emailVersion: the account's while oldEmail was its address (User.emailVersion).
+  'email-changed': { userId: number; oldEmail: string; newEmail: string; emailVersion: number };
   // The account is gone by the time this is sent, so the payload carries what the email needs.
   goodbye: { email: string; username: string };
   'signup-confirmation': { signupId: number };
   'signup-account-exists': { userId: number };
 };
 export type EmailKind = keyof EmailPayloads;
+
+/**
+ * The emails whose payload holds addresses (email or network, however truncated): their job row is
+ * deleted once sent (or given up), instead of being kept a day (a week if undeliverable) like the rest.
+ */
+export const EMAILS_WITH_ADDRESSES: readonly EmailKind[] = ['email-changed', 'goodbye', 'new-sign-in'];
 
 /** Links in emails, built by the web layer from APP_BASE_URL only. */
 export type EmailLinks = {
@@ -44,8 +51,8 @@ export function queue<K extends EmailKind>(em: EntityManager, kind: K, payload: 
 
 export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOptions): { [K in EmailKind]: Composer<EmailPayloads[K]> } {
   /** Every security notice carries its own "This wasn't me" link, minted as the notice is sent. */
-  const secureLink = async (em: EntityManager, userId: number, sentTo: string) =>
-    links.secure(await accountTokens.mintSecureToken(em, userId, sentTo, now()));
+  const secureLink = async (em: EntityManager, userId: number, sentTo: string, emailVersion: number) =>
+    links.secure(await accountTokens.mintSecureToken(em, userId, sentTo, emailVersion, now()));
 
   return {
     /**
@@ -71,7 +78,7 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
         username: user.username,
         how,
         forgotLink: links.forgotPassword,
-        secureLink: await secureLink(em, userId, user.email),
+        secureLink: await secureLink(em, userId, user.email, user.emailVersion),
         secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
       });
       return { to: user.email, subject: 'Your Inkwell password was changed', ...body };
@@ -85,7 +92,7 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
         device,
         ip: ip ?? 'an unknown address',
         at: new Date(at).toUTCString(),
-        secureLink: await secureLink(em, userId, user.email),
+        secureLink: await secureLink(em, userId, user.email, user.emailVersion),
         secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
       });
       return { to: user.email, subject: 'New sign-in to your Inkwell account', ...body };
@@ -111,14 +118,15 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
       return { to, subject: 'Confirm your new Inkwell email address', ...body };
     },
 
-    async 'email-changed'({ userId, oldEmail, newEmail }, em) {
+    async 'email-changed'({ userId, oldEmail, newEmail, emailVersion }, em) {
       const user = await em.findOne(User, { id: userId });
       if (!user) return null;
       const body = renderEmail('email-changed', {
         username: user.username,
         newEmail: maskEmail(newEmail),
         at: now().toUTCString(),
-        secureLink: await secureLink(em, userId, oldEmail),
+        // A job queued before addresses were ordered has none: the oldest order, so it wins as it did then.
+        secureLink: await secureLink(em, userId, oldEmail, emailVersion ?? 0),
         secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
       });
       return { to: oldEmail, subject: 'The email address of your Inkwell account was changed', ...body };

@@ -11,6 +11,9 @@ const UserSchema = defineEntity({
     passwordHash: p.string().length(255),
     // Bumped by every password change; sessions opened under an older value are logged out.
     credentialVersion: p.integer().default(1),
+    // Bumped by every change of address (confirmed or restored): orders the addresses the account has
+    // had, so a "This wasn't me" link from a later address cannot void one sent to an earlier address.
+    emailVersion: p.integer().default(0),
     // When the last reset email was sent: the throttle window is claimed by one conditional update.
     resetRequestedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
@@ -87,6 +90,8 @@ const AccountTokenSchema = defineEntity({
     tokenHash: p.string().length(64).nullable().unique(),
     // email_change: the new address; secure: the address the notice went to (restored if changed away).
     email: p.string().length(254).nullable(),
+    // secure: the account's emailVersion when the notice's address was the account's (see User).
+    emailVersion: p.integer().default(0),
     expiresAt: p.datetime().index(),
     createdAt: p.datetime(),
   },
@@ -213,7 +218,21 @@ const SignupThrottleSchema = defineEntity({
 export class SignupThrottle extends SignupThrottleSchema.class {}
 SignupThrottleSchema.setClass(SignupThrottle);
 
+// The same window for email-change confirmations: at most one per target address per window, silently,
+// so the account page cannot be used to flood a stranger's inbox (issue 30, finding 6).
+const EmailChangeThrottleSchema = defineEntity({
+  name: 'EmailChangeThrottle',
+  tableName: 'email_change_throttle',
+  properties: {
+    email: p.string().length(254).primary(),
+    expiresAt: p.datetime().index(),
+  },
+});
+export class EmailChangeThrottle extends EmailChangeThrottleSchema.class {}
+EmailChangeThrottleSchema.setClass(EmailChangeThrottle);
+
 // Parents before children: db:copy inserts in this order, so every foreign key holds as rows arrive.
 export const entities = [
   User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle, Post, Signup, SignupThrottle,
+  EmailChangeThrottle,
 ];

@@ -55,9 +55,11 @@ export const ResetForm = z.object({
   token: single(128, 'the reset token').optional(),
   new_password: newPassword('a new password'),
 });
-// The username is only sent when the one chosen at sign-up was taken before the link was used.
+// The password chosen at sign-up binds the link to the person who chose it (issue 30, finding 5). The
+// username is only sent when the one chosen at sign-up was taken before the link was used.
 export const ConfirmSignupForm = z.object({
   token: single(128, 'the confirmation token').optional(),
+  password: password('the password you chose when signing up'),
   username: username.optional(),
 });
 export const ChangePasswordForm = z.object({

@@ -51,8 +51,8 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   r.post('/register', limit.register, signup.register);
   // Emailed links: `fromAddressBar` moves the token into a cookie and answers 303 to the clean address.
   r.get('/register/confirm', noStore, links.signup.fromAddressBar, signup.showConfirm);
-  // Guessing links is hopeless at 256 bits, but cheap to stop: the same limit as reset links.
-  r.post('/register/confirm', limit.reset, noStore, signup.confirm);
+  // Every emailed link's route has a budget of its own (RATE_LIMITS).
+  r.post('/register/confirm', limit.signupConfirm, noStore, signup.confirm);
   r.get('/login', page.showLogin);
   r.post('/login', limit.login, page.login);
   r.post('/logout', page.logout);
@@ -61,9 +61,9 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   r.post('/account/password', requireUser, limit.login, page.changePassword);
   r.post('/account/email', limit.account, requireUser, changes.changeEmail);
   r.get('/account/email/confirm', noStore, links.emailChange.fromAddressBar, requireUser, changes.showConfirmEmail);
-  r.post('/account/email/confirm', limit.account, noStore, requireUser, changes.confirmEmail);
+  r.post('/account/email/confirm', limit.emailConfirm, noStore, requireUser, changes.confirmEmail);
   r.get('/account/secure', noStore, links.secure.fromAddressBar, changes.showSecure); // no login: the attacker may hold the only session
-  r.post('/account/secure', limit.account, noStore, changes.secureAccount);
+  r.post('/account/secure', limit.secure, noStore, changes.secureAccount);
   r.post('/account/delete', limit.account, requireUser, changes.deleteAccount);
   r.post('/account/sessions/revoke-others', requireUser, security.revokeOthers);
   r.post('/account/sessions/:id/revoke', requireUser, security.revoke);
@@ -77,13 +77,13 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   // JSON routes: each with its documentation (src/web/api-docs/entries.ts), served at /api/openapi.json.
   const jr = jsonRoutes(r);
   jr.post('/api/users', API.register, limit.register, noStore, json.register);
-  jr.post('/api/users/confirm', API.confirmSignup, limit.reset, noStore, json.confirmSignup);
+  jr.post('/api/users/confirm', API.confirmSignup, limit.signupConfirm, noStore, json.confirmSignup);
   jr.post('/api/auth/login', API.login, limit.login, noStore, json.login);
   jr.post('/api/auth/logout', API.logout, json.logout);
   jr.get('/api/users/me', API.me, requireUser, json.me);
   jr.patch('/api/users/me/password', API.changePassword, requireUser, limit.login, json.changePassword);
   jr.post('/api/users/me/email', API.changeEmail, limit.account, requireUser, changes.changeEmailJson);
-  jr.post('/api/users/me/email/confirm', API.confirmEmail, limit.account, requireUser, changes.confirmEmailJson);
+  jr.post('/api/users/me/email/confirm', API.confirmEmail, limit.emailConfirm, requireUser, changes.confirmEmailJson);
   jr.delete('/api/users/me', API.deleteAccount, limit.account, requireUser, changes.deleteAccountJson);
   jr.get('/api/users/me/sessions', API.sessions, requireUser, security.listSessionsJson);
   jr.delete('/api/users/me/sessions/:id', API.endSession, requireUser, security.deleteSessionJson);

@@ -102,7 +102,7 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     }
     // Sequences were moved past the copied ids: a new account gets the next id instead of colliding.
     // A sign-up emailed before the move is confirmed after it.
-    const dora = await client(app).post('/api/users/confirm', { token: doraToken });
+    const dora = await client(app).post('/api/users/confirm', { token: doraToken, password: STRONG_PASSWORD });
     expect(dora.status).toBe(201);
     expect(dora.body.user.id).toBe(3);
     const carol = await signUpThroughEmail(client(app), h.sink, { username: 'carol', email: 'carol@example.com', password: STRONG_PASSWORD });

@@ -8,7 +8,7 @@ import { clientOfRequest, currentUser, logInSession, logOutSession } from '../mi
 import { activityNotes } from './activity-notes.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
 import { invalidInput, jsonError } from '../respond.ts';
-import { SIGNUP_MESSAGE } from './signup-pages.ts';
+import { SIGNUP_MESSAGE, SIGNUP_PASSWORD_WRONG } from './signup-pages.ts';
 
 
 // Serialised once: every email gets exactly these bytes.
@@ -32,13 +32,16 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const confirmSignup: RequestHandler = async (req, res) => {
     const input = parse(ConfirmSignupForm.required({ token: true }), req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.confirmSignup(input.data.token, { username: input.data.username });
+    const outcome = await accounts.confirmSignup(input.data.token, { password: input.data.password, username: input.data.username });
     if (outcome.ok) {
       await logInSession(req, outcome.user);
-      noteSignIn(req, res, outcome.user.id);
+      // The sign-up's own first sign-in: the baseline new devices are compared with, so it warns of none.
+      noteSignIn(req, res, outcome.user.id, { signUp: true });
       return res.status(201).json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
     }
     switch (outcome.reason) {
+      case 'wrong_password':
+        return invalidInput(res, { password: SIGNUP_PASSWORD_WRONG });
       case 'username_taken':
         return invalidInput(res, { username: `The username ${outcome.username} was taken before you confirmed. Choose another.` });
       case 'email_taken':
@@ -108,6 +111,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
       currentUser(res)!.id,
       { currentPassword: input.data.current_password, newPassword: input.data.new_password },
       clientGone(req, res),
+      clientOfRequest(req),
     );
     if (!outcome.ok) {
       switch (outcome.reason) {

@@ -65,6 +65,7 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
       user.id,
       { currentPassword: input.data.current_password, newPassword: input.data.new_password },
       clientGone(req, res),
+      clientOfRequest(req),
     );
     if (!outcome.ok) {
       switch (outcome.reason) {

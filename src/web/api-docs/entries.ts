@@ -42,6 +42,8 @@ const NO_POST = { description: 'There is no post with this id.', body: ErrorBody
 const INVALID_INPUT = error('Some fields need attention (`fields` says which).');
 const NOT_LOGGED_IN = error('No session: log in first.');
 const RATE_LIMITED = error('Too many attempts from this address; `Retry-After` says when to try again.');
+// A current-password check counts toward the email's login throttle like a login (issue 30, finding 2).
+const PASSWORD_LIMITED = error('`rate_limited` (this address) or `login_throttled` (too many wrong passwords for this account); `Retry-After` says when.');
 
 export const API = {
   register: {
@@ -54,7 +56,7 @@ export const API = {
   },
   confirmSignup: {
     summary: 'Create the account with the token from the confirmation email',
-    description: 'Logs in (sets the session cookie). `username` picks another name if the one chosen was taken meanwhile.',
+    description: 'Needs the password chosen at sign-up (a wrong one is a 422 on `password`, and the link stays usable), so only whoever chose it can finish a sign-up. Logs in (sets the session cookie). `username` picks another name if the one chosen was taken meanwhile.',
     body: ConfirmSignupForm.required({ token: true }),
     responses: {
       201: { description: 'Created and logged in.', body: UserBody },
@@ -116,7 +118,7 @@ export const API = {
       'the answer is the same, byte for byte, whether or not the new address already has an account.',
     session: true,
     body: ChangeEmailForm,
-    responses: { 202: { description: 'A confirmation link is on its way to the new address.', body: MessageBody }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT, 429: RATE_LIMITED },
+    responses: { 202: { description: 'A confirmation link is on its way to the new address.', body: MessageBody }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT, 429: PASSWORD_LIMITED },
   },
   confirmEmail: {
     summary: 'Confirm a new email address with the token from its email',
@@ -137,7 +139,13 @@ export const API = {
     description: 'Needs the current password. Deletes the account and everything that is its own in one transaction, and ends the session.',
     session: true,
     body: DeleteAccountForm,
-    responses: { 204: { description: 'Deleted.' }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT, 429: RATE_LIMITED },
+    responses: {
+      204: { description: 'Deleted.' },
+      401: NOT_LOGGED_IN,
+      409: error('`address_recently_changed`: a "This wasn\'t me" link sent to an earlier address is still live (7 days); deleting would void it.'),
+      422: INVALID_INPUT,
+      429: PASSWORD_LIMITED,
+    },
   },
   sessions: {
     summary: 'Where you are signed in',
