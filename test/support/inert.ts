@@ -11,7 +11,7 @@ const URL_ATTRIBUTES = ['href', 'src', 'action', 'formaction', 'xlink:href', 'da
 // Our own templates link to local paths; user links must be http(s) or mailto.
 const SAFE_URL = /^(https?:\/\/|mailto:|\/(?!\/)|#)/i;
 // Our own forms: the only places with state-changing actions.
-const OUR_FORMS = /^\/(logout|posts|posts\/preview|posts\/\d+\/(edit|delete))$/;
+const OUR_FORMS = /^\/(logout|search|posts|posts\/preview|posts\/\d+\/(edit|delete))$/;
 
 /** Every way the page could run or load something a user wrote; empty when it is inert. */
 export function activeContent(html: string): string[] {
