@@ -10,6 +10,7 @@ import { BENCH_PASSWORD, openDatabases, type Dialect } from './lib/database.ts';
 import { startSink } from './lib/processes.ts';
 import { coldStart } from './sections/cold-start.ts';
 import { crash } from './sections/crash.ts';
+import { feedXml, search } from './sections/blog.ts';
 import { feed } from './sections/feed.ts';
 import { forgotFlood } from './sections/forgot-flood.ts';
 import { loginFlood } from './sections/login-flood.ts';
@@ -32,6 +33,8 @@ const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   crash,
   feed,
   topology,
+  feed_xml: feedXml,
+  search,
 };
 const OUT = 'bench-results.json';
 const REPORT = 'bench-report.html';

@@ -164,13 +164,22 @@ const PostSchema = defineEntity({
     body: p.text(),
     // Plain text for lists, made once on write so the feed never reads (or renders) whole bodies.
     excerpt: p.string().length(300),
+    // The body rendered when it was written, so no reader ever makes the server render Markdown;
+    // `renderedWith` is the renderer's version then: an older one is rendered again (src/posts/markdown.ts).
+    html: p.text().default(''),
+    renderedWith: p.integer().default(0),
+    // 'draft' or 'published'; a published post is public from `publishedAt` on (later = scheduled).
+    status: p.string().length(16).default('published'),
+    publishedAt: p.datetime().nullable(),
+    // The readable part of /posts/:id-:slug; the id decides, so a changed slug only redirects.
+    slug: p.string().length(100).default('post'),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },
   // Newest first, with the id breaking ties: the feed and an author's page each walk one index (keyset).
   indexes: [
-    { name: 'post_created_at_id_index', properties: ['createdAt', 'id'] },
-    { name: 'post_author_id_created_at_id_index', properties: ['author', 'createdAt', 'id'] },
+    { name: 'post_published_at_id_index', properties: ['publishedAt', 'id'] },
+    { name: 'post_author_id_published_at_id_index', properties: ['author', 'publishedAt', 'id'] },
   ],
 });
 export class Post extends PostSchema.class {}

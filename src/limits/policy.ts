@@ -20,6 +20,10 @@ export const RATE_LIMITS = {
   emailLink: { limit: 5, windowMinutes: 15 },
   // Using sign-in links: guessing tokens (hopeless at 256 bits, but cheap to stop), like reset.
   emailLinkConfirm: { limit: 10, windowMinutes: 15 },
+  // Rendering a post's Markdown (a 100,000-character body can take half a second): ample for writing.
+  preview: { limit: 30, windowMinutes: 5 },
+  // Searching (page and API): each is a full-text query; a person types far fewer.
+  search: { limit: 60, windowMinutes: 1 },
 } as const;
 
 export type RateLimitName = keyof typeof RATE_LIMITS;

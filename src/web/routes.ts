@@ -14,9 +14,12 @@ import { jsonRoutes } from './api-docs/openapi.ts';
 import { devMailbox } from './mailbox.ts';
 import { noStore, requireUser, requireUserReturningTo, type Limiters } from './middleware.ts';
 import type { PageCache } from './page-cache.ts';
+import type { Absolute } from './posts/links.ts';
 import { pages } from './accounts/pages.ts';
 import { postPages } from './posts/pages.ts';
 import { postsApi } from './posts/api.ts';
+import { feedRoutes } from './posts/feeds.ts';
+import { searchPages } from './posts/search.ts';
 import { signupPages } from './accounts/signup-pages.ts';
 import { secondStepPages } from './security/second-step.ts';
 import { twoStepApi } from './security/two-step.ts';
@@ -40,9 +43,11 @@ export type RouteDeps = {
   posts: Posts;
   /** Anonymous readers' pages, served before the session middleware (see app.ts). */
   pageCache: PageCache;
+  /** Absolute addresses from APP_BASE_URL (never from Host): feeds, canonical links, the API's `url`. */
+  absolute: Absolute;
 };
 
-export function routes({ accounts, later, links, limit, mailbox, posts, pageCache }: RouteDeps): Router {
+export function routes({ accounts, later, links, limit, mailbox, posts, pageCache, absolute }: RouteDeps): Router {
   const page = pages({ accounts, later, resetLinks: links.reset });
   const signup = signupPages({ accounts, later, confirmLinks: links.signup });
   const json = api({ accounts, later });
@@ -138,18 +143,26 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   // needs its author, which the domain decides. GET /, /posts/:id and /users/:username are also
   // answered from the anonymous page cache before the session middleware (app.ts).
   const post = postPages({ posts, cache: pageCache });
-  const postJson = postsApi({ posts });
+  const postJson = postsApi({ posts, absolute });
   r.get('/', post.feed);
   r.get('/posts/new', requireUser, post.showNew);
   r.post('/posts', requireUserReturningTo(() => '/posts/new'), post.publish);
-  r.post('/posts/preview', requireUserReturningTo(() => '/posts/new'), post.preview);
-  r.get('/posts/:id', post.showPost);
+  // Rendering costs CPU in proportion to the body: limited, so a writer's account is no render farm.
+  r.post('/posts/preview', requireUserReturningTo(() => '/posts/new'), limit.preview, post.preview);
+  r.get('/posts/:ref', post.showPost); // /posts/:id-:slug; any other slug (or none) is a 301 to it
   r.get('/posts/:id/edit', requireUser, post.showEdit);
   r.post('/posts/:id/edit', requireUserReturningTo((req) => req.originalUrl), post.edit);
   r.post('/posts/:id/delete', requireUserReturningTo((req) => `/posts/${encodeURIComponent(String(req.params.id))}`), post.remove);
   r.get('/users/:username', post.authorPage);
+  const feeds = feedRoutes({ posts, cache: pageCache, absolute, siteName: 'Inkwell' });
+  r.get('/feed.xml', feeds.siteFeed);
+  r.get('/users/:username/feed.xml', feeds.authorFeed);
+  r.get('/sitemap.xml', feeds.sitemap);
+  r.get('/robots.txt', feeds.robots);
+  r.get('/search', limit.search, searchPages({ posts }).search);
 
-  jr.get('/api/posts', API.listPosts, postJson.list);
+  // With `q` it searches: rate limited like the search page.
+  jr.get('/api/posts', API.listPosts, (req, res, next) => (req.query.q === undefined ? next() : limit.search(req, res, next)), postJson.list);
   jr.get('/api/posts/:id', API.post, postJson.one);
   jr.post('/api/posts', API.publishPost, requireUser, postJson.publish);
   jr.patch('/api/posts/:id', API.editPost, requireUser, postJson.edit);

@@ -2,7 +2,7 @@
 // answers are described here. A new JSON route adds its entry here and passes it in the route table.
 import { z } from 'zod';
 import { EVENT_KINDS } from '../../accounts/activity.ts';
-import { PostForm, PostPatch } from '../posts/forms.ts';
+import { PostCreate, PostPatch } from '../posts/forms.ts';
 import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, EmailLinkForm, ForgotForm, LoginForm, RegisterForm, ResetForm, SignInLinkForm, TokenForm } from '../forms.ts';
 import type { Answer, ApiDoc } from './openapi.ts';
 import { CodeForm, ConfirmForm, InlineConfirmation, SecondStepForm, code } from '../security/forms.ts';
@@ -33,14 +33,18 @@ const error = (description: string): Answer => ({ description, body: ErrorBody }
 const dateTime = () => z.string().meta({ format: 'date-time' });
 const Author = z.object({ username: z.string() });
 const PostSummaryBody = z.object({
-  id: z.number(), title: z.string(), excerpt: z.string().meta({ description: 'Plain text, the start of the body.' }),
+  id: z.number(), title: z.string(),
+  slug: z.string().meta({ description: 'The readable part of the address; the id decides, other slugs redirect.' }),
+  url: z.string().meta({ format: 'uri', description: 'The post\'s page, absolute (from APP_BASE_URL).' }),
+  status: z.enum(['draft', 'published']),
+  published_at: dateTime().nullable().meta({ description: 'When it becomes (or became) public; later than now = scheduled; null for a draft.' }),
+  excerpt: z.string().meta({ description: 'Plain text, the start of the body.' }),
   author: Author, created_at: dateTime(), updated_at: dateTime(),
 });
 const PostBody = z.object({
-  post: z.object({
-    id: z.number(), title: z.string(), body: z.string().meta({ description: 'Markdown, as written.' }),
-    html: z.string().meta({ description: 'The body rendered: Markdown without raw HTML; links http, https and mailto only.' }),
-    author: Author, created_at: dateTime(), updated_at: dateTime(),
+  post: PostSummaryBody.extend({
+    body: z.string().meta({ description: 'Markdown, as written.' }),
+    html: z.string().meta({ description: 'The body rendered when written: Markdown without raw HTML; links http, https and mailto only.' }),
   }),
 });
 const NOT_AUTHOR = { description: 'Only the author can change or delete a post.', body: ErrorBody };
@@ -291,24 +295,42 @@ export const API = {
     },
   },
   listPosts: {
-    summary: 'The feed: the 10 newest posts',
-    description: 'Keyset pagination: pass `next_before` from one page as `before` to get the next (older) one.',
-    query: z.object({ before: z.string().optional().meta({ description: 'The id of the last post you have.' }) }),
+    summary: 'The feed: the 10 newest posts, or a search',
+    description: 'Keyset pagination: pass `next_before` from one page as `before` to get the next (older) one. ' +
+      'With `q`: the 20 best public posts containing every word (`before` is ignored, `next_before` is null), each with a `snippet`; rate limited.',
+    query: z.object({
+      before: z.string().optional().meta({ description: 'The id of the last post you have.' }),
+      q: z.string().max(200).optional().meta({ description: 'Words to search for (at most 200 characters; the first 8 words count).' }),
+    }),
     responses: {
-      200: { description: 'A page of posts, newest first.', body: z.object({ posts: z.array(PostSummaryBody), next_before: z.number().nullable() }) },
+      200: {
+        description: 'A page of posts, newest first (or best first for a search).',
+        body: z.object({
+          posts: z.array(PostSummaryBody.extend({
+            snippet: z.string().optional().meta({ description: 'Search only: HTML, the matching text escaped with each match in <mark>.' }),
+          })),
+          next_before: z.number().nullable(),
+        }),
+      },
       422: INVALID_INPUT,
+      429: error('Too many searches from your network.'),
     },
   },
-  post: { summary: 'One post', responses: { 200: { description: 'The post.', body: PostBody }, 404: NO_POST } },
+  post: {
+    summary: 'One post',
+    description: 'Drafts and scheduled posts are found only by their author; for everyone else they do not exist (404).',
+    responses: { 200: { description: 'The post.', body: PostBody }, 404: NO_POST },
+  },
   publishPost: {
     summary: 'Publish a post',
+    description: 'Published now unless `status` is `draft`, or `published_at` is later (scheduled). The slug comes from the title unless given.',
     session: true,
-    body: PostForm,
+    body: PostCreate,
     responses: { 201: { description: 'Published (Location: the post).', body: PostBody }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT },
   },
   editPost: {
     summary: 'Change your post',
-    description: 'Only the fields sent change; an `author_id` in the body is ignored.',
+    description: 'Only the fields sent change (a new title keeps the slug); an `author_id` in the body is ignored. `status: "published"` on a draft publishes it now.',
     session: true,
     body: PostPatch,
     responses: { 200: { description: 'Changed.', body: PostBody }, 401: NOT_LOGGED_IN, 403: NOT_AUTHOR, 404: NO_POST, 422: INVALID_INPUT },
