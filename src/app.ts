@@ -25,7 +25,7 @@ import { createLoginThrottle } from './limits/login-throttle.ts';
 import { deleteExpiredHits } from './limits/rate-limit-store.ts';
 import { createLimitReport } from './limits/report.ts';
 import { createPosts } from './posts/index.ts';
-import { PageCache, serveCachedPages } from './web/page-cache.ts';
+import { PageCache, StaticPages, serveCachedPages } from './web/page-cache.ts';
 import { createLinkCookies } from './web/token-links.ts';
 import { routes } from './web/routes.ts';
 import { exactTime, timeAgo } from './web/time.ts';
@@ -89,6 +89,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   const sessions = new DatabaseSessionStore(orm, now);
   const later = new AfterAnswer(log, jobs);
   const pageCache = new PageCache();
+  const staticPages = new StaticPages(sessionCookieName(production));
   // Every change to a post empties the cache of anonymous pages at once.
   const posts = createPosts({ orm, now, onChange: () => pageCache.clear() });
   const app = express();
@@ -176,6 +177,8 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   // Readers without a session cookie get the feed, posts and author pages from here: no body
   // parsing, no session, no rendering (GET only, so nothing here changes state).
   app.use(serveCachedPages(pageCache, sessionCookieName(production)));
+  // And the log-in, sign-up and forgot-password forms and the API reference, the same for them all.
+  app.use(staticPages.serve);
   // A parsed body is not parsed again, so these larger limits hold for the post routes only.
   app.use(POST_WRITES, express.urlencoded({ extended: false, limit: POST_BODY_LIMIT }), express.json({ limit: POST_BODY_LIMIT }));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
@@ -207,6 +210,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
       mailbox: production ? null : mailer.mailbox,
       posts,
       pageCache,
+      staticPages,
     }),
   );
   app.use(notFound);

@@ -4,6 +4,7 @@ import { median, round } from '../lib/stats.ts';
 
 // The median of several starts: one start is at the mercy of whatever else the machine is doing.
 const RUNS = 7;
+const TARGET_MS = 600;
 
 export async function coldStart(ctx: Context): Promise<Outcome> {
   const url = await ctx.databases.create('cold_start');
@@ -16,6 +17,6 @@ export async function coldStart(ctx: Context): Promise<Outcome> {
   const ms = round(median(runs), 1);
   return {
     results: { cold_start_ms: ms, cold_start_min_ms: Math.min(...runs), cold_start_runs_ms: runs },
-    rows: [[`cold start ms (median of ${RUNS})`, `${fixed(ms, 0)} (runs ${runs.map((r) => r.toFixed(0)).join(', ')})`, '< 1000', ms < 1000]],
+    rows: [[`cold start ms (median of ${RUNS})`, `${fixed(ms, 0)} (runs ${runs.map((r) => r.toFixed(0)).join(', ')})`, `< ${TARGET_MS}`, ms < TARGET_MS]],
   };
 }

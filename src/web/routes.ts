@@ -13,7 +13,7 @@ import { showApiReference } from './api-docs/reference.ts';
 import { jsonRoutes } from './api-docs/openapi.ts';
 import { devMailbox } from './mailbox.ts';
 import { noStore, requireUser, requireUserReturningTo, type Limiters } from './middleware.ts';
-import type { PageCache } from './page-cache.ts';
+import type { PageCache, StaticPages } from './page-cache.ts';
 import { pages } from './accounts/pages.ts';
 import { postPages } from './posts/pages.ts';
 import { postsApi } from './posts/api.ts';
@@ -32,23 +32,27 @@ export type RouteDeps = {
   posts: Posts;
   /** Anonymous readers' pages, served before the session middleware (see app.ts). */
   pageCache: PageCache;
+  /** Pages the same for every anonymous visitor: `sameForAnonymous` marks them (see app.ts). */
+  staticPages: StaticPages;
 };
 
-export function routes({ accounts, later, links, limit, mailbox, posts, pageCache }: RouteDeps): Router {
+export function routes({ accounts, later, links, limit, mailbox, posts, pageCache, staticPages }: RouteDeps): Router {
   const page = pages({ accounts, later, resetLinks: links.reset });
   const signup = signupPages({ accounts, later, confirmLinks: links.signup });
   const json = api({ accounts, later });
   const security = accountSecurity({ accounts, later });
   const changes = accountChanges({ accounts, links, pageCache });
   const r = Router();
+  // Rendered once for anonymous visitors without a query string, then served before the session middleware.
+  const sameForAnonymous = staticPages.keep;
 
-  r.get('/register', signup.showRegister);
+  r.get('/register', sameForAnonymous, signup.showRegister);
   r.post('/register', limit.register, signup.register);
   // Emailed links: `fromAddressBar` moves the token into a cookie and answers 303 to the clean address.
   r.get('/register/confirm', noStore, links.signup.fromAddressBar, signup.showConfirm);
   // Guessing links is hopeless at 256 bits, but cheap to stop: the same limit as reset links.
   r.post('/register/confirm', limit.reset, noStore, signup.confirm);
-  r.get('/login', page.showLogin);
+  r.get('/login', sameForAnonymous, page.showLogin);
   r.post('/login', limit.login, page.login);
   r.post('/logout', page.logout);
   r.get('/account', requireUser, page.account);
@@ -64,7 +68,7 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   r.post('/account/sessions/:id/revoke', requireUser, security.revoke);
   // The W3C well-known URL password managers open to change a password.
   r.get('/.well-known/change-password', (_req, res) => res.redirect(302, '/account'));
-  r.get('/forgot-password', page.showForgot);
+  r.get('/forgot-password', sameForAnonymous, page.showForgot);
   r.post('/forgot-password', limit.forgot, page.forgot);
   r.get('/reset-password', noStore, links.reset.fromAddressBar, page.showReset);
   r.post('/reset-password', limit.reset, noStore, page.reset);
@@ -86,7 +90,7 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   jr.post('/api/users/forgot-password', API.forgot, limit.forgot, json.forgot);
   jr.post('/api/users/reset-password', API.reset, limit.reset, noStore, json.reset);
   jr.get('/api/openapi.json', API.openapi, (_req, res) => void res.json(jr.document()));
-  r.get('/docs/api', (req, res) => showApiReference(req, res, jr.document()));
+  r.get('/docs/api', sameForAnonymous, (req, res) => showApiReference(req, res, jr.document()));
 
   // ── The blog (issue "blog"). Reading needs no login; writing needs a user, and changing a post
   // needs its author, which the domain decides. GET /, /posts/:id and /users/:username are also
