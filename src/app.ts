@@ -4,13 +4,12 @@ import express, { type Express } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import nunjucks from 'nunjucks';
-import { pinoHttp } from 'pino-http';
 import { createAccounts, type Accounts } from './accounts/index.ts';
 import { createNotifier } from './accounts/notifier.ts';
 import type { Config } from './config.ts';
 import type { Orm } from './db/orm.ts';
 import { DatabaseSessionStore, SESSION_TTL_MS } from './db/session-store.ts';
-import { redactUrl, type Logger } from './log.ts';
+import type { Logger } from './log.ts';
 import { JobRunner, type RetryPolicy } from './jobs/runner.ts';
 import type { Mailer } from './mail/mailer.ts';
 import {
@@ -27,6 +26,7 @@ import { createLimitReport } from './limits/report.ts';
 import { createPosts } from './posts/index.ts';
 import { PageCache, StaticPages, serveCachedPages } from './web/page-cache.ts';
 import { createLinkCookies } from './web/token-links.ts';
+import { logRequests } from './web/request-log.ts';
 import { routes } from './web/routes.ts';
 import { exactTime, timeAgo } from './web/time.ts';
 
@@ -102,27 +102,9 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   views.addFilter('ago', (date: Date) => timeAgo(date, now()));
   views.addFilter('exactTime', exactTime);
 
-  app.use(
-    pinoHttp({
-      logger: log,
-      serializers: {
-        // Method, path and client only: no headers (cookies, authorization), and no token in the URL.
-        // The client is req.ip as TRUST_PROXY resolves it (behind a proxy the socket is the proxy's).
-        req: (req) => ({ id: req.id, method: req.method, url: redactUrl(req.url), ip: (req.raw as express.Request).ip }),
-        res: (res) => ({ statusCode: res.statusCode }),
-      },
-      // Who asked, by id only (never the email or the session id), read once the answer is done:
-      // the session holds it after a login, res.locals after a logout.
-      customProps: (req, res) => {
-        const userId = (req as express.Request).session?.userId ?? (res as express.Response).locals?.user?.id;
-        return userId === undefined ? {} : { user_id: userId };
-      },
-      // A 5xx line without pino-http's made-up error and its stack: the cause is logged once where it
-      // is known (handleErrors, or once per interval for an unavailable database).
-      customErrorObject: (_req, _res, _err, value) => ({ res: value.res, responseTime: value.responseTime }),
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-    }),
-  );
+  // Who asked, by id only (never the email or the session id); the client is req.ip as TRUST_PROXY
+  // resolves it (behind a proxy the socket is the proxy's). No headers: cookies and authorization stay out.
+  app.use(logRequests(log, (req) => req.url === '/healthz' || req.url === '/readyz'));
   if (config.metricsToken) app.use(measureRequests(metrics));
   app.use(
     helmet({
