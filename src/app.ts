@@ -4,13 +4,12 @@ import express, { type Express, type RequestHandler } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import nunjucks from 'nunjucks';
-import { pinoHttp } from 'pino-http';
 import { createAccounts, type Accounts } from './accounts/index.ts';
 import { createNotifier, EMAILS_WITH_ADDRESSES } from './accounts/notifier.ts';
 import type { Config } from './config.ts';
 import type { Orm } from './db/orm.ts';
 import { DatabaseSessionStore, SESSION_TTL_MS } from './db/session-store.ts';
-import { redactUrl, type Logger } from './log.ts';
+import type { Logger } from './log.ts';
 import { JobRunner, type RetryPolicy } from './jobs/runner.ts';
 import type { Mailer } from './mail/mailer.ts';
 import {
@@ -25,10 +24,11 @@ import { createLoginThrottle } from './limits/login-throttle.ts';
 import { deleteExpiredHits } from './limits/rate-limit-store.ts';
 import { createLimitReport } from './limits/report.ts';
 import { createPosts } from './posts/index.ts';
-import { PageCache, serveCachedPages } from './web/page-cache.ts';
+import { PageCache, StaticPages, serveCachedPages } from './web/page-cache.ts';
 import { absoluteFrom, postPath } from './web/posts/links.ts';
 import { xmlText } from './web/posts/feeds.ts';
 import { createLinkCookies } from './web/token-links.ts';
+import { logRequests } from './web/request-log.ts';
 import { routes } from './web/routes.ts';
 import { exactTime, timeAgo } from './web/time.ts';
 
@@ -94,6 +94,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   const later = new AfterAnswer(log, jobs);
   // On the app's clock: a cached page expires when a scheduled post becomes public on that clock.
   const pageCache = new PageCache(() => now().getTime());
+  const staticPages = new StaticPages(sessionCookieName(production));
   // Every change to a post empties the cache of anonymous pages at once.
   const posts = createPosts({ orm, now, onChange: () => pageCache.clear() });
   const app = express();
@@ -110,27 +111,9 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   views.addGlobal('postPath', postPath);
   views.addFilter('xml', xmlText);
 
-  app.use(
-    pinoHttp({
-      logger: log,
-      serializers: {
-        // Method, path and client only: no headers (cookies, authorization), and no token in the URL.
-        // The client is req.ip as TRUST_PROXY resolves it (behind a proxy the socket is the proxy's).
-        req: (req) => ({ id: req.id, method: req.method, url: redactUrl(req.url), ip: (req.raw as express.Request).ip }),
-        res: (res) => ({ statusCode: res.statusCode }),
-      },
-      // Who asked, by id only (never the email or the session id), read once the answer is done:
-      // the session holds it after a login, res.locals after a logout.
-      customProps: (req, res) => {
-        const userId = (req as express.Request).session?.userId ?? (res as express.Response).locals?.user?.id;
-        return userId === undefined ? {} : { user_id: userId };
-      },
-      // A 5xx line without pino-http's made-up error and its stack: the cause is logged once where it
-      // is known (handleErrors, or once per interval for an unavailable database).
-      customErrorObject: (_req, _res, _err, value) => ({ res: value.res, responseTime: value.responseTime }),
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-    }),
-  );
+  // Who asked, by id only (never the email or the session id); the client is req.ip as TRUST_PROXY
+  // resolves it (behind a proxy the socket is the proxy's). No headers: cookies and authorization stay out.
+  app.use(logRequests(log, (req) => req.url === '/healthz' || req.url === '/readyz'));
   if (config.metricsToken) app.use(measureRequests(metrics));
   app.use(
     helmet({
@@ -185,6 +168,8 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   // Readers without a session cookie get the feed, posts and author pages from here: no body
   // parsing, no session, no rendering (GET only, so nothing here changes state).
   app.use(serveCachedPages(pageCache, sessionCookieName(production)));
+  // And the log-in, sign-up and forgot-password forms and the API reference, the same for them all.
+  app.use(staticPages.serve);
   // Post writes are parsed further down, once the writer is known; every other body here, small.
   const exceptPostWrites = (parse: RequestHandler): RequestHandler => (req, res, next) =>
     POST_WRITES.test(req.path) ? next() : parse(req, res, next);
@@ -223,6 +208,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
       posts,
       pageCache,
       absolute,
+      staticPages,
     }),
   );
   app.use(notFound);

@@ -8,6 +8,8 @@ export type Config = Readonly<{
   host: string;
   databaseUrl: string;
   appBaseUrl: URL;
+  /** No APP_BASE_URL was given: `appBaseUrl` is http://localhost with the port the server binds (see withBoundPort). */
+  appBaseUrlFromPort: boolean;
   sessionSecret: string;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -133,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: v.HOST,
     databaseUrl: v.DATABASE_URL,
     appBaseUrl,
+    appBaseUrlFromPort: v.APP_BASE_URL === undefined,
     // A per-boot secret in development: sessions simply end on restart.
     sessionSecret: v.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
     smtpUrl: v.SMTP_URL,
@@ -151,6 +154,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       Object.freeze({ id: 'dev', key: createHash('sha256').update(`inkwell development two-step key:${v.DATABASE_URL}`).digest() }),
     ],
   });
+}
+
+/**
+ * The configuration once the server is listening on `port`: without APP_BASE_URL, links name the
+ * port actually bound (PORT=0 lets the kernel pick one), not `http://localhost:0`.
+ */
+export function withBoundPort(config: Config, port: number): Config {
+  if (!config.appBaseUrlFromPort || port === config.port) return config;
+  return Object.freeze({ ...config, port, appBaseUrl: new URL(`http://localhost:${port}`) });
 }
 
 /** Express accepts true, a hop count, or a list of addresses/subnets; we accept the same words. */

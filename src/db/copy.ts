@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { wrap, type EntityClass } from '@mikro-orm/core';
 import { entities } from './entities.ts';
-import { isPostgres, migrate, openDatabase, type EntityManager, type Orm } from './orm.ts';
+import { isPostgres, migrate, openDatabase, pendingMigrations, type EntityManager, type Orm } from './orm.ts';
 import { progressTo, type Progress } from './progress.ts';
 
 // Every table, in entities.ts's order (parents first, so every foreign key holds as rows arrive). So
@@ -28,7 +28,7 @@ export async function copyDatabase(fromUrl: string, toUrl: string, now = new Dat
   let to: Orm | undefined;
   try {
     // The tool reads the source, never migrates it: a backup must stay what it was.
-    const pending = await from.migrator.getPending();
+    const pending = await pendingMigrations(from);
     if (pending.length > 0) {
       throw new CopyRefused(`${redact(fromUrl)} has migrations not yet applied; run \`npm run migrate\` on it first`);
     }

@@ -44,10 +44,8 @@ export class PageCache {
   set(key: string, html: string, { until, type = 'html' }: { until?: Date | null; type?: string } = {}): Entry {
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
     const body = Buffer.from(html);
-    // Computed once here rather than by Express on every answer.
-    const etag = `W/"${body.length.toString(16)}-${createHash('sha1').update(body).digest('base64url').slice(0, 27)}"`;
     const expiresAt = Math.min(this.now() + MAX_AGE_MS, until?.getTime() ?? Infinity);
-    const entry = { body, etag, expiresAt, type };
+    const entry = { body, etag: etagOf(body), expiresAt, type };
     this.entries.set(key, entry);
     return entry;
   }
@@ -58,7 +56,7 @@ export class PageCache {
 }
 
 /** Whether this request may be answered with (and its answer stored as) the anonymous page. */
-function anonymousRead(req: Request, sessionCookie: string): boolean {
+export function anonymousRead(req: Request, sessionCookie: string): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const cookies = req.headers.cookie;
   if (cookies === undefined || !cookies.includes(`${sessionCookie}=`)) return true;
@@ -90,7 +88,52 @@ export function renderShared(
   });
 }
 
+// Computed once when a page is stored rather than by Express on every answer.
+function etagOf(body: Buffer): string {
+  return `W/"${body.length.toString(16)}-${createHash('sha1').update(body).digest('base64url').slice(0, 27)}"`;
+}
+
 function send(res: Response, entry: Entry): void {
   res.vary('HX-Request');
   res.set('ETag', entry.etag).type(entry.type).send(entry.body);
+}
+
+/**
+ * Pages that never change for an anonymous visitor (the log-in, sign-up and forgot-password forms,
+ * the API reference): rendered on the first anonymous request and from then on answered from that
+ * copy, before the body parsers, the session middleware and the route table. Kept for the process's
+ * life (templates do not change while it runs). Only an address without a query string qualifies:
+ * `?next=` and `?notice=` change the page, so those requests are rendered as before.
+ */
+export class StaticPages {
+  readonly #pages = new Map<string, Entry>();
+  readonly #sessionCookie: string;
+
+  constructor(sessionCookie: string) {
+    this.#sessionCookie = sessionCookie;
+  }
+
+  /** Before the session middleware: answers from the copy when there is one. */
+  readonly serve: RequestHandler = (req, res, next) => {
+    const entry = this.#pages.get(req.originalUrl);
+    if (!entry || !this.#qualifies(req)) return next();
+    send(res, entry);
+  };
+
+  /** In the route table, before a page's handler: a qualifying request's 200 page is kept (see `show`). */
+  readonly keep: RequestHandler = (req, res, next) => {
+    if (this.#qualifies(req)) {
+      res.locals.keepPage = (html: string) => {
+        const body = Buffer.from(html);
+        const entry = { body, etag: etagOf(body), expiresAt: Infinity, type: 'html' };
+        this.#pages.set(req.originalUrl, entry);
+        send(res, entry);
+      };
+    }
+    next();
+  };
+
+  #qualifies(req: Request): boolean {
+    return !req.originalUrl.includes('?') && anonymousRead(req, this.#sessionCookie);
+  }
 }

@@ -13,7 +13,7 @@ import { showApiReference } from './api-docs/reference.ts';
 import { jsonRoutes } from './api-docs/openapi.ts';
 import { devMailbox } from './mailbox.ts';
 import { noStore, requireUser, requireUserReturningTo, type Limiters } from './middleware.ts';
-import type { PageCache } from './page-cache.ts';
+import type { PageCache, StaticPages } from './page-cache.ts';
 import type { Absolute } from './posts/links.ts';
 import { pages } from './accounts/pages.ts';
 import { postPages } from './posts/pages.ts';
@@ -45,9 +45,11 @@ export type RouteDeps = {
   pageCache: PageCache;
   /** Absolute addresses from APP_BASE_URL (never from Host): feeds, canonical links, the API's `url`. */
   absolute: Absolute;
+  /** Pages the same for every anonymous visitor: `sameForAnonymous` marks them (see app.ts). */
+  staticPages: StaticPages;
 };
 
-export function routes({ accounts, later, links, limit, mailbox, posts, pageCache, absolute }: RouteDeps): Router {
+export function routes({ accounts, later, links, limit, mailbox, posts, pageCache, absolute, staticPages }: RouteDeps): Router {
   const page = pages({ accounts, later, resetLinks: links.reset });
   const signup = signupPages({ accounts, later, confirmLinks: links.signup });
   const json = api({ accounts, later });
@@ -64,14 +66,16 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
     secondStepToo(accounts, (req, res, errors, status) => showAccount(req, res, accounts, { ...ACCOUNT_VIEW, fragment, status }, { [errorsKey]: errors }));
   const withCodeJson = secondStepToo(accounts);
   const r = Router();
+  // Rendered once for anonymous visitors without a query string, then served before the session middleware.
+  const sameForAnonymous = staticPages.keep;
 
-  r.get('/register', signup.showRegister);
+  r.get('/register', sameForAnonymous, signup.showRegister);
   r.post('/register', limit.register, signup.register);
   // Emailed links: `fromAddressBar` moves the token into a cookie and answers 303 to the clean address.
   r.get('/register/confirm', noStore, links.signup.fromAddressBar, signup.showConfirm);
   // Every emailed link's route has a budget of its own (RATE_LIMITS).
   r.post('/register/confirm', limit.signupConfirm, noStore, signup.confirm);
-  r.get('/login', page.showLogin);
+  r.get('/login', sameForAnonymous, page.showLogin);
   r.post('/login', limit.login, page.login);
   // The second step of a sign-in (two-step accounts): the per-account limits live in the domain.
   r.get('/login/two-step', noStore, twoStep.showSecondStep);
@@ -107,7 +111,7 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   r.post('/account/sessions/:id/revoke', requireUser, security.revoke);
   // The W3C well-known URL password managers open to change a password.
   r.get('/.well-known/change-password', (_req, res) => res.redirect(302, '/account'));
-  r.get('/forgot-password', page.showForgot);
+  r.get('/forgot-password', sameForAnonymous, page.showForgot);
   r.post('/forgot-password', limit.forgot, page.forgot);
   r.get('/reset-password', noStore, links.reset.fromAddressBar, page.showReset);
   r.post('/reset-password', limit.reset, noStore, page.reset);
@@ -137,7 +141,7 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   jr.post('/api/users/forgot-password', API.forgot, limit.forgot, json.forgot);
   jr.post('/api/users/reset-password', API.reset, limit.reset, noStore, json.reset);
   jr.get('/api/openapi.json', API.openapi, (_req, res) => void res.json(jr.document()));
-  r.get('/docs/api', (req, res) => showApiReference(req, res, jr.document()));
+  r.get('/docs/api', sameForAnonymous, (req, res) => showApiReference(req, res, jr.document()));
 
   // ── The blog (issue "blog"). Reading needs no login; writing needs a user, and changing a post
   // needs its author, which the domain decides. GET /, /posts/:id and /users/:username are also
