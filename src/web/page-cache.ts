@@ -134,6 +134,7 @@ export class StaticPages {
   };
 
   #qualifies(req: Request): boolean {
-    return !req.originalUrl.includes('?') && anonymousRead(req, this.#sessionCookie);
+    // htmx asks for a fragment of the same address: only the full page is kept.
+    return !req.originalUrl.includes('?') && !req.get('HX-Request') && anonymousRead(req, this.#sessionCookie);
   }
 }
