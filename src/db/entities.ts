@@ -13,6 +13,8 @@ const UserSchema = defineEntity({
     credentialVersion: p.integer().default(1),
     // When the last reset email was sent: the throttle window is claimed by one conditional update.
     resetRequestedAt: p.datetime().nullable(),
+    // The profile picture: the hash that names its row in `picture` (null: initials are shown instead).
+    pictureHash: p.string().length(64).nullable().index(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },
@@ -204,7 +206,25 @@ const SignupThrottleSchema = defineEntity({
 export class SignupThrottle extends SignupThrottleSchema.class {}
 SignupThrottleSchema.setClass(SignupThrottle);
 
+/**
+ * A profile picture as served: a 300×300 WebP made by src/pictures/images.ts, named by the SHA-256 of
+ * its bytes (so its address never changes meaning and can be cached forever). Users point at it by
+ * hash; a row nobody points at is swept by housekeeping.
+ */
+const PictureSchema = defineEntity({
+  name: 'Picture',
+  tableName: 'picture',
+  properties: {
+    hash: p.string().length(64).primary(),
+    bytes: p.blob(),
+    // Touched whenever someone points at it again, so the sweep's grace period counts from the last use.
+    createdAt: p.datetime().index(),
+  },
+});
+export class Picture extends PictureSchema.class {}
+PictureSchema.setClass(Picture);
+
 // Parents before children: db:copy inserts in this order, so every foreign key holds as rows arrive.
 export const entities = [
-  User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle, Post, Signup, SignupThrottle,
+  User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle, Post, Signup, SignupThrottle, Picture,
 ];
