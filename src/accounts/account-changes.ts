@@ -11,6 +11,7 @@ import { verifyPassword } from './passwords.ts';
 import * as resetTokens from './reset-tokens.ts';
 import { hashIfWellFormed } from './tokens.ts';
 import { revokeCredentials } from './credentials.ts';
+import { forgetIfUnreferenced, lockedPictureOf } from '../pictures/store.ts';
 
 export type EmailChangeRequest = { ok: true } | { ok: false; reason: 'wrong_password' | 'same_address' };
 export type EmailChangeConfirmation = { ok: true } | { ok: false; reason: 'invalid_token' | 'address_taken' };
@@ -117,7 +118,10 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
     const user = await em().findOne(User, { id: userId });
     if (!(await passwordMatches(user, currentPassword))) return { ok: false, reason: 'wrong_password' };
     await em().transactional(async (tx) => {
+      // The picture goes with the account (unless another account has the very same bytes).
+      const picture = await lockedPictureOf(tx, userId);
       await tx.nativeDelete(User, { id: userId });
+      if (picture?.pictureHash) await forgetIfUnreferenced(tx, picture.pictureHash);
       // The address belonged to the account; the job forgets it once the goodbye is sent.
       await queueEmail(tx, 'goodbye', { email: user!.email, username: user!.username });
     });

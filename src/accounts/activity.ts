@@ -15,6 +15,8 @@ export const EVENT_KINDS = [
   'email_changed',
   'session_revoked',
   'account_secured',
+  'picture_changed',
+  'picture_removed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

@@ -1,6 +1,6 @@
 // Every limit's numbers in one place, each with its reason. docs/limits.md explains them at length.
 
-// Per client IP (as Express sees it with TRUST_PROXY), counted in the database by every instance together.
+// Per client IP (as Express sees it with TRUST_PROXY) unless `per: 'account'`, counted in the database by every instance together.
 export const RATE_LIMITS = {
   // Guessing passwords. Changing the password checks the current one, so it spends this same budget.
   login: { limit: 10, windowMinutes: 5 },
@@ -9,6 +9,9 @@ export const RATE_LIMITS = {
   reset: { limit: 10, windowMinutes: 15 }, // guessing tokens (hopeless at 256 bits, but cheap to stop)
   // The account page's changes (email, "This wasn't me", delete): guessing the current password, mail bombing.
   account: { limit: 10, windowMinutes: 15 },
+  // Per account, not per IP: each picture change decodes an image (CPU) and writes a row, and an
+  // account's picture has no reason to change more than a few times an hour.
+  picture: { limit: 20, windowMinutes: 60, per: 'account' },
 } as const;
 
 export type RateLimitName = keyof typeof RATE_LIMITS;

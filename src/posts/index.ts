@@ -12,7 +12,7 @@ export const BODY_MAX = 100_000;
 const EXCERPT_MAX = 280;
 
 export type FieldErrors = Record<string, string>;
-export type Author = { id: number; username: string };
+export type Author = { id: number; username: string; pictureHash: string | null };
 /** A post as lists show it: no body. */
 export type PostSummary = { id: number; title: string; excerpt: string; author: Author; createdAt: Date; updatedAt: Date };
 /** A post as its page shows it: the Markdown and its rendering. */
@@ -64,7 +64,7 @@ export function createPosts({ orm, now = () => new Date(), onChange = () => {} }
     read()
       .selectFrom('post as p')
       .innerJoin('user as u', 'u.id', 'p.author_id')
-      .select(['p.id', 'p.title', 'p.excerpt', 'p.created_at', 'p.updated_at', 'p.author_id', 'u.username']);
+      .select(['p.id', 'p.title', 'p.excerpt', 'p.created_at', 'p.updated_at', 'p.author_id', 'u.username', 'u.picture_hash']);
 
   /** The newest posts, or those older than the post `before` (keyset: no OFFSET, so depth costs nothing). */
   async function listPosts(before?: number): Promise<Page> {
@@ -72,9 +72,10 @@ export function createPosts({ orm, now = () => new Date(), onChange = () => {} }
   }
 
   async function listPostsBy(username: string, before?: number): Promise<AuthorPage> {
-    const user = await read().selectFrom('user').select(['id', 'username']).where('username', '=', username).executeTakeFirst();
+    const user = await read().selectFrom('user').select(['id', 'username', 'picture_hash']).where('username', '=', username).executeTakeFirst();
     if (!user) return { ok: false, reason: 'not_found' };
-    return { ok: true, author: { id: user.id, username: user.username }, ...(await pageOf(user.id, before)) };
+    const author = { id: user.id, username: user.username, pictureHash: user.picture_hash };
+    return { ok: true, author, ...(await pageOf(user.id, before)) };
   }
 
   async function findPost(id: number): Promise<FullPost | null> {
@@ -167,13 +168,13 @@ export function createPosts({ orm, now = () => new Date(), onChange = () => {} }
 type When = Date | number | string;
 type Tables = {
   post: { id: number; author_id: number; title: string; body: string; excerpt: string; created_at: When; updated_at: When };
-  user: { id: number; username: string };
+  user: { id: number; username: string; picture_hash: string | null };
 };
-type Row = { id: number; title: string; excerpt: string; created_at: When; updated_at: When; author_id: number; username: string };
+type Row = { id: number; title: string; excerpt: string; created_at: When; updated_at: When; author_id: number; username: string; picture_hash: string | null };
 
 function summaryOf(row: Row): PostSummary {
   return {
-    id: row.id, title: row.title, excerpt: row.excerpt, author: { id: row.author_id, username: row.username },
+    id: row.id, title: row.title, excerpt: row.excerpt, author: { id: row.author_id, username: row.username, pictureHash: row.picture_hash },
     createdAt: new Date(row.created_at), updatedAt: new Date(row.updated_at),
   };
 }

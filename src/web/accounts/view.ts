@@ -8,6 +8,8 @@ export const ACCOUNT_VIEW = { page: 'account', fragment: 'password-form', title:
 
 export const ACCOUNT_NOTICES: Record<string, string> = {
   email_changed: 'Your email address has been changed. We have told your old address.',
+  picture_changed: 'Your new picture is up.',
+  picture_removed: 'Your picture is removed; your initials show instead.',
 };
 
 /** A notice by its key; only our own keys (`__proto__` or `constructor` in a query string find nothing). */

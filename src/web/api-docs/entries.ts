@@ -15,7 +15,10 @@ const ErrorBody = z.object({
 });
 const MessageBody = z.object({ message: z.string() });
 const UserBody = z.object({
-  user: z.object({ id: z.number(), username: z.string(), email: z.string().meta({ format: 'email' }), created_at: z.string().meta({ format: 'date-time' }) }),
+  user: z.object({
+    id: z.number(), username: z.string(), email: z.string().meta({ format: 'email' }), created_at: z.string().meta({ format: 'date-time' }),
+    picture_url: z.string().nullable().meta({ description: 'The profile picture (a 300×300 WebP), a path on this site; null when there is none.' }),
+  }),
 });
 
 const error = (description: string): Answer => ({ description, body: ErrorBody });
@@ -134,6 +137,30 @@ export const API = {
     session: true,
     body: DeleteAccountForm,
     responses: { 204: { description: 'Deleted.' }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT, 429: RATE_LIMITED },
+  },
+  setPicture: {
+    summary: 'Set your profile picture',
+    description: 'A JPEG, PNG, WebP or GIF, recognised by its bytes (not its name or declared type), of at most 5 MiB and ' +
+      '50 megapixels. It is turned upright and re-encoded as a 300×300 WebP without metadata (no EXIF, no location). ' +
+      'Limited per account.',
+    session: true,
+    upload: { field: 'picture', description: 'The image file.', mediaTypes: ['image/jpeg', 'image/png', 'image/webp', 'image/gif'] },
+    responses: {
+      200: { description: 'Your profile with the new `picture_url`.', body: UserBody },
+      400: error('Not one file in the field `picture` (other parts, a malformed body).'),
+      401: NOT_LOGGED_IN,
+      413: error('Over 5 MiB: answered as soon as that is known, and the connection is closed.'),
+      415: error('Not a JPEG, PNG, WebP or GIF (SVG and everything else are refused).'),
+      422: error('No file, more than 50 megapixels, or an image that cannot be read (damaged, cut short).'),
+      429: error('Too many picture changes for this account; `Retry-After` says when to try again.'),
+      503: error('Too many pictures are being processed; `Retry-After` says when to try again.'),
+    },
+  },
+  removePicture: {
+    summary: 'Remove your profile picture',
+    description: 'Your initials show instead. Answers 204 also when there was no picture.',
+    session: true,
+    responses: { 204: { description: 'Removed.' }, 401: NOT_LOGGED_IN, 429: error('Too many picture changes for this account.') },
   },
   sessions: {
     summary: 'Where you are signed in',
