@@ -8,8 +8,8 @@ import multer from 'multer';
 export const MAX_PICTURE_BYTES = 5 * 1024 * 1024;
 // Room for the multipart envelope around the file: boundaries and a few short part headers.
 const MAX_ENVELOPE_BYTES = 16 * 1024;
-// After a refusal, how long a client that keeps sending is heard (and its bytes dropped) before its
-// connection is cut: long enough for it to read the answer, too short to stream 50 MiB at us for long.
+// After a refusal, how long a client that keeps sending is heard (its bytes dropped) before its
+// connection is cut: long enough for it to read the answer, too short to keep streaming at us.
 const LINGER_MS = 1_000;
 
 export type Refusal = { status: number; code: string; message: string; retryAfterSeconds?: number };
@@ -42,10 +42,13 @@ export function receivePicture({ busy, refuse }: UploadDeps): RequestHandler {
     const maxBody = MAX_PICTURE_BYTES + MAX_ENVELOPE_BYTES;
     const refuseAndCutOff = (refusal: Refusal) => {
       if (res.headersSent) return;
-      // The client may still be sending: say we will not read on, then stop listening shortly after.
-      res.set('Connection', 'close');
+      // The client may still be sending. Node drops what follows unread (nothing is kept); a client
+      // that has not stopped within LINGER_MS of the answer loses its connection. Not at once and not
+      // with `Connection: close`: Node would reset the socket with the answer still unread in it.
       if (refusal.retryAfterSeconds) res.set('Retry-After', String(refusal.retryAfterSeconds));
-      res.once('finish', () => setTimeout(() => req.socket.destroy(), LINGER_MS).unref());
+      res.once('finish', () => {
+        if (!req.complete) setTimeout(() => req.complete || req.socket.destroy(), LINGER_MS).unref();
+      });
       refuse(req, res, refusal);
     };
     // A declared length over the limit is refused before a byte of the body is read.
