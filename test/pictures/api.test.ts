@@ -6,7 +6,7 @@ import { Picture, User as UserRow } from '../../src/db/entities.ts';
 import { UNREFERENCED_GRACE_MS } from '../../src/pictures/index.ts';
 import { dialects, registeredUser, startHarness, type Harness } from '../support/harness.ts';
 import {
-  HTML_PAGE, SVG_WITH_SCRIPT, jpegWithGpsAndScript, pixelAt, plain, pngBomb, sidewaysJpeg,
+  HTML_PAGE, SVG_WITH_SCRIPT, collectBytes, jpegWithGpsAndScript, pixelAt, plain, pngBomb, sidewaysJpeg,
 } from '../support/images.ts';
 
 type User = Awaited<ReturnType<typeof registeredUser>>;
@@ -35,7 +35,7 @@ describe.each(dialects())('profile pictures on %s', (dialect) => {
       expect(res.body.user).toMatchObject({ id: user.id, picture_url: expect.stringMatching(MEDIA_URL) });
       expect(await pictureOf(user)).toBe(res.body.user.picture_url);
 
-      const served = await h.request().get(res.body.user.picture_url).buffer(true).parse(binary as never).expect(200);
+      const served = await h.request().get(res.body.user.picture_url).buffer(true).parse(collectBytes as never).expect(200);
       const bytes = served.body as Buffer;
       const meta = await sharp(bytes).metadata();
       expect(meta).toMatchObject({ format: 'webp', width: 300, height: 300 });
@@ -49,7 +49,7 @@ describe.each(dialects())('profile pictures on %s', (dialect) => {
       const user = await newUser();
       const res = await upload(user, await sidewaysJpeg());
       expect(res.status, res.text).toBe(200);
-      const bytes = (await h.request().get(res.body.user.picture_url).buffer(true).parse(binary as never).expect(200)).body as Buffer;
+      const bytes = (await h.request().get(res.body.user.picture_url).buffer(true).parse(collectBytes as never).expect(200)).body as Buffer;
       // Upright, red is on top and blue below; left as stored, red would be on the left and blue on the right.
       const [topRight, bottomLeft] = [await pixelAt(bytes, 260, 40), await pixelAt(bytes, 40, 260)];
       expect(topRight[0]).toBeGreaterThan(150);
@@ -218,10 +218,3 @@ describe.each(dialects())('profile pictures on %s', (dialect) => {
     });
   });
 });
-
-/** supertest parses images only by known types: collect the raw bytes. */
-function binary(res: NodeJS.ReadableStream, done: (err: Error | null, body: Buffer) => void) {
-  const chunks: Buffer[] = [];
-  res.on('data', (chunk: Buffer) => chunks.push(chunk));
-  res.on('end', () => done(null, Buffer.concat(chunks)));
-}

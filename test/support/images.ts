@@ -127,3 +127,10 @@ export function multipart(field: string, file: Buffer, filename = 'picture.jpg',
   ]);
   return { body, contentType: `multipart/form-data; boundary=${boundary}` };
 }
+
+/** For supertest, which parses images only by known types: collects the raw bytes (`.parse(collectBytes as never)`). */
+export function collectBytes(res: NodeJS.ReadableStream, done: (err: Error | null, body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (chunk: Buffer) => chunks.push(chunk));
+  res.on('end', () => done(null, Buffer.concat(chunks)));
+}
