@@ -14,6 +14,7 @@ import { feed } from './sections/feed.ts';
 import { forgotFlood } from './sections/forgot-flood.ts';
 import { loginFlood } from './sections/login-flood.ts';
 import { pages } from './sections/pages.ts';
+import { picture } from './sections/picture.ts';
 import { scale } from './sections/scale.ts';
 import { forgotTiming, loginTiming, signupTiming } from './sections/timing.ts';
 import { writeReport, type Figures } from './report.ts';
@@ -29,6 +30,7 @@ const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   scale,
   crash,
   feed,
+  picture,
 };
 const OUT = 'bench-results.json';
 const REPORT = 'bench-report.html';

@@ -12,6 +12,11 @@ const MAX_ENVELOPE_BYTES = 16 * 1024;
 // connection is cut: long enough for it to read the answer, too short to keep streaming at us.
 const LINGER_MS = 1_000;
 
+// Bodies being read at once by this process. With the image queue's six (src/pictures/queue.ts) at
+// most twelve uploads are held in memory, 60 MiB at worst; more at once are refused (503) unread.
+export const MAX_RECEIVING = 6;
+let receiving = 0;
+
 export type Refusal = { status: number; code: string; message: string; retryAfterSeconds?: number };
 export type UploadDeps = {
   /** Whether the image queue is full: then the body is not read at all. */
@@ -53,20 +58,30 @@ export function receivePicture({ busy, refuse }: UploadDeps): RequestHandler {
     };
     // A declared length over the limit is refused before a byte of the body is read.
     if (Number(req.get('Content-Length') ?? 0) > maxBody) return refuseAndCutOff(TOO_LARGE);
-    if (busy()) return refuseAndCutOff(BUSY);
+    if (busy() || receiving >= MAX_RECEIVING) return refuseAndCutOff(BUSY);
+    receiving++;
+    let received = 0;
+    let done = false;
+    const finished = () => {
+      if (done) return;
+      done = true;
+      receiving--;
+      req.off('data', count);
+    };
     // Without a length (chunked), or lying about it: counted as it arrives. multer's own fileSize limit
     // would also stop buffering at 5 MiB, but answers only after reading the whole body to its end.
-    let received = 0;
     const count = (chunk: Buffer) => {
       received += chunk.length;
       if (received > maxBody) {
-        req.off('data', count);
+        finished();
         refuseAndCutOff(TOO_LARGE);
       }
     };
     req.on('data', count);
+    // A client that leaves half-way frees its place too.
+    res.once('close', finished);
     parseMultipart(req, res, (err: unknown) => {
-      req.off('data', count);
+      finished();
       if (res.headersSent) return;
       if (err instanceof multer.MulterError && err.code === 'LIMIT_FILE_SIZE') return refuseAndCutOff(TOO_LARGE);
       // Any other parse error (too many parts, a malformed or unfinished body) is the body's fault.
