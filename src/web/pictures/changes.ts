@@ -42,7 +42,7 @@ export function pictureChanges({ accounts, pictures, pageCache }: {
   };
   const refusePage = (req: Request, res: Response, { status, message, retryAfterSeconds }: Refusal) => {
     if (retryAfterSeconds) res.set('Retry-After', String(retryAfterSeconds));
-    void showAccount(req, res, accounts, { ...pictureView, status }, { pictureError: message }).catch(() => res.destroy());
+    return showAccount(req, res, accounts, { ...pictureView, status }, { pictureError: message });
   };
 
   const change = (req: Request, res: Response) => {

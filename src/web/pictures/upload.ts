@@ -22,7 +22,7 @@ export type UploadDeps = {
   /** Whether the image queue is full: then the body is not read at all. */
   busy: () => boolean;
   /** How this route answers a refusal (JSON for the API, the account page for the form). */
-  refuse: (req: Request, res: Response, refusal: Refusal) => void;
+  refuse: (req: Request, res: Response, refusal: Refusal) => void | Promise<void>;
 };
 
 // One file, in memory (a few MiB at most), and next to nothing else: the form has no other fields.
@@ -54,7 +54,7 @@ export function receivePicture({ busy, refuse }: UploadDeps): RequestHandler {
       res.once('finish', () => {
         if (!req.complete) setTimeout(() => req.complete || req.socket.destroy(), LINGER_MS).unref();
       });
-      refuse(req, res, refusal);
+      Promise.resolve(refuse(req, res, refusal)).catch(next);
     };
     // A declared length over the limit is refused before a byte of the body is read.
     if (Number(req.get('Content-Length') ?? 0) > maxBody) return refuseAndCutOff(TOO_LARGE);
