@@ -149,7 +149,7 @@ export const API = {
       200: { description: 'Your profile with the new `picture_url`.', body: UserBody },
       400: error('Not one file in the field `picture` (other parts, a malformed body).'),
       401: NOT_LOGGED_IN,
-      413: error('Over 5 MiB: answered as soon as that is known, and the connection is closed.'),
+      413: error('Over 5 MiB: answered as soon as that is known; the rest of the body is dropped unread (a client still sending a second later is cut off).'),
       415: error('Not a JPEG, PNG, WebP or GIF (SVG and everything else are refused).'),
       422: error('No file, more than 50 megapixels, or an image that cannot be read (damaged, cut short).'),
       429: error('Too many picture changes for this account; `Retry-After` says when to try again.'),
