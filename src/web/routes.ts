@@ -117,8 +117,9 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pictures
   // limits (src/web/pictures/upload.ts) after the user and the per-account limit are checked.
   // Served at GET /media/<hash>.webp before the session middleware (app.ts).
   const picture = pictureChanges({ accounts, pictures, pageCache });
-  r.post('/account/picture', requireUser, limit.picture, picture.receiveForPage, picture.upload);
-  r.post('/account/picture/delete', requireUser, limit.picture, picture.remove);
+  const backToAccount = requireUserReturningTo(() => '/account');
+  r.post('/account/picture', backToAccount, limit.picture, picture.receiveForPage, picture.upload);
+  r.post('/account/picture/delete', backToAccount, limit.picture, picture.remove);
   jr.put('/api/users/me/picture', API.setPicture, requireUser, limit.picture, picture.receiveForApi, picture.uploadJson);
   jr.delete('/api/users/me/picture', API.removePicture, requireUser, limit.picture, picture.removeJson);
 

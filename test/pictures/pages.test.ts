@@ -38,6 +38,12 @@ describe.each(dialects())('profile pictures on the pages on %s', (dialect) => {
     expect((await alice.agent.get('/account')).text).not.toMatch(AVATAR);
   });
 
+  it('sends a visitor who is not logged in to log in, and back to the account page after', async () => {
+    const res = await h.request().post('/account/picture').attach('picture', await plain(10, 10).png().toBuffer(), 'a.png');
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/login?next=%2Faccount');
+  });
+
   it('with htmx, answers the picture section alone, showing the new picture', async () => {
     const bob = await registeredUser(h, 'bob');
     const res = await bob.agent
