@@ -10,13 +10,15 @@ import { BENCH_PASSWORD, openDatabases, type Dialect } from './lib/database.ts';
 import { startSink } from './lib/processes.ts';
 import { coldStart } from './sections/cold-start.ts';
 import { crash } from './sections/crash.ts';
+import { feedXml, search } from './sections/blog.ts';
 import { feed } from './sections/feed.ts';
 import { forgotFlood } from './sections/forgot-flood.ts';
 import { loginFlood } from './sections/login-flood.ts';
 import { pages } from './sections/pages.ts';
 import { picture } from './sections/picture.ts';
 import { scale } from './sections/scale.ts';
-import { forgotTiming, loginTiming, signupTiming } from './sections/timing.ts';
+import { emailLinkTiming, forgotTiming, loginTiming, signupTiming } from './sections/timing.ts';
+import { topology } from './sections/topology.ts';
 import { writeReport, type Figures } from './report.ts';
 
 const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
@@ -24,6 +26,7 @@ const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   pages,
   forgot_timing: forgotTiming,
   signup_timing: signupTiming,
+  email_link_timing: emailLinkTiming,
   login_timing: loginTiming,
   login_flood: loginFlood,
   forgot_flood: forgotFlood,
@@ -31,6 +34,9 @@ const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   crash,
   feed,
   picture,
+  topology,
+  feed_xml: feedXml,
+  search,
 };
 const OUT = 'bench-results.json';
 const REPORT = 'bench-report.html';

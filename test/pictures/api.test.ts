@@ -168,6 +168,19 @@ describe.each(dialects())('profile pictures on %s', (dialect) => {
     });
   });
 
+  describe('posts', () => {
+    it("show their author's picture_url in the posts API, null once it is removed", async () => {
+      const user = await newUser();
+      const url = (await upload(user, await plain(64, 64, { r: 7, g: 70, b: 140 }).png().toBuffer(), 'a.png', 'image/png').expect(200)).body.user.picture_url;
+      const id = (await user.agent.post('/api/posts').send({ title: 'With a face', body: 'Hello.' }).expect(201)).body.post.id;
+      expect((await h.request().get(`/api/posts/${id}`).expect(200)).body.post.author.picture_url).toBe(url);
+      const listed = (await h.request().get('/api/posts').expect(200)).body.posts.find((p: { id: number }) => p.id === id);
+      expect(listed.author.picture_url).toBe(url);
+      await user.agent.delete('/api/users/me/picture').expect(204);
+      expect((await h.request().get(`/api/posts/${id}`).expect(200)).body.post.author.picture_url).toBeNull();
+    });
+  });
+
   describe('GET /media/:file', () => {
     it('serves the WebP immutable, with a strong ETag, nosniff and a sandboxing CSP; 304 when unchanged; 404 otherwise', async () => {
       const user = await newUser();

@@ -60,16 +60,17 @@ describe.each(dialects())('profile pictures on the pages on %s', (dialect) => {
     expect(refused.text).toContain('This image could not be read');
   });
 
-  it('shows the picture beside the author on the author page, the feed and the byline, and initials when there is none', async () => {
+  it('shows the picture beside the author on the author page, the feed, the byline and search results, and initials when there is none', async () => {
     const carol = await registeredUser(h, 'carol');
     const dave = await registeredUser(h, 'dave');
     const post = (await carol.agent.post('/api/posts').send({ title: 'With a face', body: 'Hello.' }).expect(201)).body.post;
     await dave.agent.post('/api/posts').send({ title: 'Without one', body: 'Hi.' }).expect(201);
     // An anonymous reader first, so the pages are cached before the picture changes.
-    for (const path of ['/', `/posts/${post.id}`, '/users/carol']) await h.request().get(path).expect(200);
+    const postPage = new URL(post.url).pathname; // /posts/<id>-<slug>: /posts/<id> alone is a 301 to it
+    for (const path of ['/', postPage, '/users/carol']) await h.request().get(path).expect(200);
 
     const url = (await carol.agent.put('/api/users/me/picture').attach('picture', await plain(500, 500, { r: 200, g: 100, b: 0 }).png().toBuffer(), 'c.png').expect(200)).body.user.picture_url;
-    for (const path of ['/', `/posts/${post.id}`, '/users/carol']) {
+    for (const path of ['/', postPage, '/users/carol', '/search?q=face']) {
       const res = await h.request().get(path).expect(200);
       expect(res.text, path).toContain(`<img class="avatar" src="${url}" alt=""`);
     }
