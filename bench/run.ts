@@ -15,6 +15,7 @@ import { feed } from './sections/feed.ts';
 import { forgotFlood } from './sections/forgot-flood.ts';
 import { loginFlood } from './sections/login-flood.ts';
 import { pages } from './sections/pages.ts';
+import { picture } from './sections/picture.ts';
 import { scale } from './sections/scale.ts';
 import { emailLinkTiming, forgotTiming, loginTiming, signupTiming } from './sections/timing.ts';
 import { topology } from './sections/topology.ts';
@@ -32,6 +33,7 @@ const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   scale,
   crash,
   feed,
+  picture,
   topology,
   feed_xml: feedXml,
   search,

@@ -24,6 +24,8 @@ import { createLoginThrottle } from './limits/login-throttle.ts';
 import { deleteExpiredHits } from './limits/rate-limit-store.ts';
 import { createLimitReport } from './limits/report.ts';
 import { createPosts } from './posts/index.ts';
+import { createPictures } from './pictures/index.ts';
+import { pictureUrl, servePicture } from './web/pictures/media.ts';
 import { PageCache, StaticPages, serveCachedPages } from './web/page-cache.ts';
 import { absoluteFrom, postPath } from './web/posts/links.ts';
 import { xmlText } from './web/posts/feeds.ts';
@@ -97,6 +99,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   const staticPages = new StaticPages(sessionCookieName(production));
   // Every change to a post empties the cache of anonymous pages at once.
   const posts = createPosts({ orm, now, onChange: () => pageCache.clear() });
+  const pictures = createPictures({ orm, now });
   const app = express();
 
   app.set('trust proxy', config.trustProxy ?? false);
@@ -106,6 +109,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   views.addGlobal('devMailbox', Boolean(mailer.mailbox) && !production);
   views.addFilter('ago', (date: Date) => timeAgo(date, now()));
   views.addFilter('exactTime', exactTime);
+  views.addGlobal('pictureUrl', pictureUrl);
   const absolute = absoluteFrom(config.appBaseUrl);
   views.addGlobal('absolute', absolute);
   views.addGlobal('postPath', postPath);
@@ -165,6 +169,9 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
     res.sendFile(fileURLToPath(import.meta.resolve('htmx.org/dist/htmx.min.js')), { maxAge: '1h' });
   });
 
+  // Public and immutable, so before the session: a signed-in reader's copy may be cached like anyone's.
+  app.get('/media/:file', servePicture(pictures));
+
   // Readers without a session cookie get the feed, posts and author pages from here: no body
   // parsing, no session, no rendering (GET only, so nothing here changes state).
   app.use(serveCachedPages(pageCache, sessionCookieName(production)));
@@ -206,6 +213,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
       limit: createLimiters({ enabled: config.rateLimits, orm, report }),
       mailbox: production ? null : mailer.mailbox,
       posts,
+      pictures,
       pageCache,
       absolute,
       staticPages,
@@ -222,6 +230,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
       accounts.deleteExpiredSignups(), accounts.deleteExpiredPendingSignIns(), accounts.advanceTwoStepRemovals(), accounts.pruneOldActivity(), limits.pruneExpired(), jobs.deleteOld(),
       // Posts an older renderer made (after an upgrade), a batch at a time; a read renders any left first.
       posts.renderStale(),
+      pictures.sweepUnreferenced(),
     ]);
   };
   return { app, sessions, accounts, jobs, later, limits, housekeeping };

@@ -11,6 +11,7 @@ import { verifyPassword } from './passwords.ts';
 import * as resetTokens from './reset-tokens.ts';
 import { hashIfWellFormed } from './tokens.ts';
 import { revokeCredentials } from './credentials.ts';
+import { forgetIfUnreferenced, lockedPictureOf } from '../pictures/store.ts';
 import type { LoginThrottleApi } from '../limits/login-throttle.ts';
 import type { Throttled } from './index.ts';
 
@@ -158,7 +159,10 @@ export function createAccountChanges({ orm, now, activity, loginThrottle, addres
     const check = await checkCurrentPassword(user, currentPassword, client);
     if (!check.ok) return check;
     await em().transactional(async (tx) => {
+      // The picture goes with the account (unless another account has the very same bytes).
+      const picture = await lockedPictureOf(tx, userId);
       await tx.nativeDelete(User, { id: userId });
+      if (picture?.pictureHash) await forgetIfUnreferenced(tx, picture.pictureHash);
       await deleteFinishedJobsOf(tx, userId);
       // The address belonged to the account; the job forgets it once the goodbye is sent.
       await queueEmail(tx, 'goodbye', { email: user!.email, username: user!.username });

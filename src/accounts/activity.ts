@@ -16,6 +16,8 @@ export const EVENT_KINDS = [
   'email_changed',
   'session_revoked',
   'account_secured',
+  'picture_changed',
+  'picture_removed',
   // A wrong current password on the account page (change password or email, delete): a stolen session guessing.
   'password_check_failed',
   'second_step_failed',

@@ -125,7 +125,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
 
   async function findUser(id: number): Promise<Profile | null> {
     // Every signed-in request asks: only what a Profile holds (not the password hash).
-    const user = await em().findOne(User, { id }, { fields: ['username', 'email', 'credentialVersion', 'createdAt'] });
+    const user = await em().findOne(User, { id }, { fields: ['username', 'email', 'credentialVersion', 'createdAt', 'pictureHash'] });
     return user && profileOf(user);
   }
 
@@ -364,7 +364,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   };
 }
 
-function profileOf(user: Pick<User, 'id' | 'username' | 'email' | 'credentialVersion' | 'createdAt'>): Profile {
-  const { id, username, email, credentialVersion, createdAt } = user;
-  return { id, username, email, credentialVersion, createdAt };
+function profileOf(user: Pick<User, 'id' | 'username' | 'email' | 'credentialVersion' | 'createdAt' | 'pictureHash'>): Profile {
+  const { id, username, email, credentialVersion, createdAt, pictureHash } = user;
+  return { id, username, email, credentialVersion, createdAt, pictureHash: pictureHash ?? null };
 }

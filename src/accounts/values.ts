@@ -3,7 +3,8 @@
 
 /** What a session needs to know about its user. */
 export type SessionUser = { id: number; credentialVersion: number };
-export type Profile = SessionUser & { username: string; email: string; createdAt: Date };
+/** `pictureHash` names the profile picture (src/pictures/); null when there is none. */
+export type Profile = SessionUser & { username: string; email: string; createdAt: Date; pictureHash: string | null };
 export type FieldErrors = Record<string, string>;
 
 /** Emails are compared and stored trimmed and lower-cased; nothing else is folded. */

@@ -16,6 +16,8 @@ const UserSchema = defineEntity({
     emailVersion: p.integer().default(0),
     // When the last reset email was sent: the throttle window is claimed by one conditional update.
     resetRequestedAt: p.datetime().nullable(),
+    // The profile picture: the hash that names its row in `picture` (null: initials are shown instead).
+    pictureHash: p.string().length(64).nullable().index(),
     // When the last sign-in link was sent: its throttle window, claimed the same way.
     signInLinkRequestedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
@@ -220,6 +222,24 @@ const SignupThrottleSchema = defineEntity({
 export class SignupThrottle extends SignupThrottleSchema.class {}
 SignupThrottleSchema.setClass(SignupThrottle);
 
+/**
+ * A profile picture as served: a 300×300 WebP made by src/pictures/images.ts, named by the SHA-256 of
+ * its bytes (so its address never changes meaning and can be cached forever). Users point at it by
+ * hash; a row nobody points at is swept by housekeeping.
+ */
+const PictureSchema = defineEntity({
+  name: 'Picture',
+  tableName: 'picture',
+  properties: {
+    hash: p.string().length(64).primary(),
+    bytes: p.blob(),
+    // Touched whenever someone points at it again, so the sweep's grace period counts from the last use.
+    createdAt: p.datetime().index(),
+  },
+});
+export class Picture extends PictureSchema.class {}
+PictureSchema.setClass(Picture);
+
 // The same window for email-change confirmations: at most one per target address per window, silently,
 // so the account page cannot be used to flood a stranger's inbox (issue 30, finding 6).
 const EmailChangeThrottleSchema = defineEntity({
@@ -301,4 +321,5 @@ export const entities = [
   User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle, Post, Signup, SignupThrottle,
   EmailChangeThrottle,
   TwoStep, RecoveryCode, PendingSignIn,
+  Picture,
 ];

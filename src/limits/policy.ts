@@ -1,6 +1,6 @@
 // Every limit's numbers in one place, each with its reason. docs/limits.md explains them at length.
 
-// Per client IP (as Express sees it with TRUST_PROXY), counted in the database by every instance together.
+// Per client IP (as Express sees it with TRUST_PROXY) unless `per: 'account'`, counted in the database by every instance together.
 export const RATE_LIMITS = {
   // Guessing passwords. Changing the password checks the current one, so it spends this same budget.
   login: { limit: 10, windowMinutes: 5 },
@@ -14,6 +14,9 @@ export const RATE_LIMITS = {
   secure: { limit: 10, windowMinutes: 15 },
   // The account page's changes (email, delete): guessing the current password, mail bombing.
   account: { limit: 10, windowMinutes: 15 },
+  // Per account, not per IP: each picture change decodes an image (CPU) and writes a row, and an
+  // account's picture has no reason to change more than a few times an hour.
+  picture: { limit: 20, windowMinutes: 60, per: 'account' },
   // Two-step codes from one network (the per-account limits in accounts/second-step.ts are the real guard).
   twoStep: { limit: 20, windowMinutes: 5 },
   // "Email me a sign-in link": mail bombing someone's inbox, like forgot.

@@ -88,9 +88,10 @@ export function createPosts({ orm, now = () => new Date(), onChange = () => {} }
   }
 
   async function listPostsBy(username: string, before?: number): Promise<AuthorPage> {
-    const user = await reads.db().selectFrom('user').select(['id', 'username']).where('username', '=', username).executeTakeFirst();
+    const user = await reads.db().selectFrom('user').select(['id', 'username', 'picture_hash']).where('username', '=', username).executeTakeFirst();
     if (!user) return { ok: false, reason: 'not_found' };
-    return { ok: true, author: { id: user.id, username: user.username }, ...(await pageOf(user.id, before)) };
+    const author = { id: user.id, username: user.username, pictureHash: user.picture_hash };
+    return { ok: true, author, ...(await pageOf(user.id, before)) };
   }
 
   /** The author's posts the public cannot see yet: drafts and scheduled ones, last changed first. */

@@ -9,7 +9,7 @@ import { RENDER_VERSION, excerptOf, renderMarkdown } from './markdown.ts';
 export const EXCERPT_MAX = 280;
 
 export type Status = 'draft' | 'published';
-export type Author = { id: number; username: string };
+export type Author = { id: number; username: string; pictureHash: string | null };
 /** A post as lists show it: no body. */
 export type PostSummary = {
   id: number; title: string; slug: string; excerpt: string; author: Author;
@@ -26,14 +26,14 @@ export type Tables = {
     id: number; author_id: number; title: string; slug: string; body: string; excerpt: string; html: string;
     rendered_with: number; status: string; published_at: When | null; created_at: When; updated_at: When;
   };
-  user: { id: number; username: string };
+  user: { id: number; username: string; picture_hash: string | null };
   /** SQLite's FTS5 index of posts (migrations/…_post_search.ts); queried only by search.ts. */
   post_search: { rowid: number; post_search: string };
 };
 export type Reads = ReturnType<typeof createReads>;
 type SummaryRow = {
   id: number; title: string; slug: string; excerpt: string; status: string; published_at: When | null;
-  created_at: When; updated_at: When; author_id: number; username: string;
+  created_at: When; updated_at: When; author_id: number; username: string; picture_hash: string | null;
 };
 
 /** Whether the public may see a post at `now`: published, and its time has come. */
@@ -51,7 +51,7 @@ export function createReads(orm: Orm, now: () => Date) {
     db()
       .selectFrom('post as p')
       .innerJoin('user as u', 'u.id', 'p.author_id')
-      .select(['p.id', 'p.title', 'p.slug', 'p.excerpt', 'p.status', 'p.published_at', 'p.created_at', 'p.updated_at', 'p.author_id', 'u.username']);
+      .select(['p.id', 'p.title', 'p.slug', 'p.excerpt', 'p.status', 'p.published_at', 'p.created_at', 'p.updated_at', 'p.author_id', 'u.username', 'u.picture_hash']);
   /** Public posts only, as of now. */
   const published = () => summaries().where(visible(orm, now()));
 
@@ -88,7 +88,7 @@ export function summaryOf(row: SummaryRow, at: Date): PostSummary {
   const state = row.status === 'draft' || publishedAt === null ? 'draft' : publishedAt > at ? 'scheduled' : 'public';
   return {
     state,
-    id: row.id, title: row.title, slug: row.slug, excerpt: row.excerpt, author: { id: row.author_id, username: row.username },
+    id: row.id, title: row.title, slug: row.slug, excerpt: row.excerpt, author: { id: row.author_id, username: row.username, pictureHash: row.picture_hash },
     status: row.status === 'draft' ? 'draft' : 'published', publishedAt,
     createdAt: new Date(row.created_at), updatedAt: new Date(row.updated_at),
   };

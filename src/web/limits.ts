@@ -17,8 +17,12 @@ export type Limiters = Record<RateLimitName, RequestHandler>;
 export function createLimiters({ enabled, orm, report }: { enabled: boolean; orm: Orm; report: LimitReport }): Limiters {
   const make = (name: RateLimitName): RequestHandler => {
     if (!enabled) return (_req, _res, next) => next();
-    const { limit, windowMinutes } = RATE_LIMITS[name];
+    const policy: { limit: number; windowMinutes: number; per?: 'account' } = RATE_LIMITS[name];
+    const { limit, windowMinutes } = policy;
+    const perAccount = policy.per === 'account';
     return rateLimit({
+      // Behind requireUser: the signed-in user's id (res.locals.user), so another network buys no more.
+      ...(perAccount ? { keyGenerator: (_req: Request, res: Response) => `user:${(res.locals.user as { id: number }).id}` } : {}),
       windowMs: windowMinutes * 60_000,
       limit,
       store: new DatabaseRateLimitStore(orm, name),
@@ -32,7 +36,10 @@ export function createLimiters({ enabled, orm, report }: { enabled: boolean; orm
       },
       handler: (req, res) => {
         report.throttled({ limit: name, client: req.ip, retryAfterSeconds: Number(res.get('Retry-After')) || 0 });
-        showError(req, res, 429, 'rate_limited', 'Too many attempts from your network. Wait a few minutes and try again.');
+        const message = perAccount
+          ? 'Too many changes from this account lately. Wait a while and try again.'
+          : 'Too many attempts from your network. Wait a few minutes and try again.';
+        showError(req, res, 429, 'rate_limited', message);
       },
     });
   };

@@ -7,6 +7,8 @@ import { accountChanges } from './accounts/changes.ts';
 import { accountSecurity } from './accounts/sessions.ts';
 import type { AfterAnswer } from './after-answer.ts';
 import type { Posts } from '../posts/index.ts';
+import type { Pictures } from '../pictures/index.ts';
+import { pictureChanges } from './pictures/changes.ts';
 import { api } from './accounts/api.ts';
 import { API } from './api-docs/entries.ts';
 import { showApiReference } from './api-docs/reference.ts';
@@ -41,6 +43,7 @@ export type RouteDeps = {
   /** The dev mailbox, in development only; in production /dev/mailbox does not exist. */
   mailbox: Mailer['mailbox'];
   posts: Posts;
+  pictures: Pictures;
   /** Anonymous readers' pages, served before the session middleware (see app.ts). */
   pageCache: PageCache;
   /** Absolute addresses from APP_BASE_URL (never from Host): feeds, canonical links, the API's `url`. */
@@ -49,7 +52,7 @@ export type RouteDeps = {
   staticPages: StaticPages;
 };
 
-export function routes({ accounts, later, links, limit, mailbox, posts, pageCache, absolute, staticPages }: RouteDeps): Router {
+export function routes({ accounts, later, links, limit, mailbox, posts, pictures, pageCache, absolute, staticPages }: RouteDeps): Router {
   const page = pages({ accounts, later, resetLinks: links.reset });
   const signup = signupPages({ accounts, later, confirmLinks: links.signup });
   const json = api({ accounts, later });
@@ -172,6 +175,16 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   jr.patch('/api/posts/:id', API.editPost, requireUser, postJson.edit);
   jr.delete('/api/posts/:id', API.deletePost, requireUser, postJson.remove);
   // ── end of the blog
+
+  // ── Profile pictures (issue 26): the only multipart routes, each reading the body itself with hard
+  // limits (src/web/pictures/upload.ts) after the user and the per-account limit are checked.
+  // Served at GET /media/<hash>.webp before the session middleware (app.ts).
+  const picture = pictureChanges({ accounts, pictures, pageCache });
+  const backToAccount = requireUserReturningTo(() => '/account');
+  r.post('/account/picture', backToAccount, limit.picture, picture.receiveForPage, picture.upload);
+  r.post('/account/picture/delete', backToAccount, limit.picture, picture.remove);
+  jr.put('/api/users/me/picture', API.setPicture, requireUser, limit.picture, picture.receiveForApi, picture.uploadJson);
+  jr.delete('/api/users/me/picture', API.removePicture, requireUser, limit.picture, picture.removeJson);
 
   if (mailbox) {
     const box = devMailbox(mailbox);

@@ -9,6 +9,7 @@ import { createDatabase, mailArriving, mailSeen, registeredUser, startHarness, S
 import { signUpThroughEmail } from '../support/sign-up.ts';
 import { CONFIRM_SUBJECT, confirmationLinkIn, recipients, resetLinkIn, tokenOf } from '../support/smtp.ts';
 import { PATIENCE_MS } from '../support/net.ts';
+import { collectBytes, plain } from '../support/images.ts';
 
 const COPY = fileURLToPath(new URL('../../src/db/copy.ts', import.meta.url));
 
@@ -20,7 +21,7 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     targets.push(db);
     return db;
   };
-  let alice: { cookie: string; createdAt: string; token: string };
+  let alice: { cookie: string; createdAt: string; token: string; pictureUrl: string; picture: Buffer };
   let postId: number;
   let doraToken: string;
 
@@ -47,6 +48,11 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
       await h.request().post('/api/users/forgot-password').send({ email }).expect(202);
     }
     const post = await h.request().post('/api/posts').set('Cookie', a.cookie).send({ title: 'Moved with me', body: 'A *post*.' }).expect(201);
+    // A profile picture: its bytes live in the database too, and must arrive intact.
+    const withPicture = await h.request().put('/api/users/me/picture').set('Cookie', a.cookie)
+      .attach('picture', await plain(400, 300, { r: 30, g: 160, b: 90 }).jpeg().toBuffer(), 'me.jpg').expect(200);
+    const pictureUrl = withPicture.body.user.picture_url as string;
+    const picture = (await h.request().get(pictureUrl).buffer(true).parse(collectBytes as never).expect(200)).body as Buffer;
     postId = post.body.post.id;
     const reset = (to: string) => h.sink.waitFor((m) => recipients(m).includes(to) && m.subject === 'Reset your Inkwell password');
     const mail = await reset('alice@example.com');
@@ -56,7 +62,7 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     await h.orm.em.fork().nativeUpdate(PasswordResetToken, { user: bob.id }, { expiresAt: past });
     await h.orm.em.fork().nativeUpdate(Session, { user: bob.id }, { expiresAt: past });
     await h.orm.em.fork().nativeUpdate(Signup, { username: 'eve' }, { expiresAt: past });
-    alice = { cookie: a.cookie, createdAt: a.createdAt, token: tokenOf(resetLinkIn(mail)) };
+    alice = { cookie: a.cookie, createdAt: a.createdAt, token: tokenOf(resetLinkIn(mail)), pictureUrl, picture };
     // Stopped, as docs/deploying.md says, before copying.
     await h.jobs.stop(5_000);
     h.mailer.close();
@@ -77,6 +83,7 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     expect(copy.stdout).toContain('session: 1 copied (1 expired left behind)\n');
     expect(copy.stdout).toContain('post: 1 copied\n');
     expect(copy.stdout).toContain('signup: 1 copied (1 expired left behind)\n');
+    expect(copy.stdout).toContain('picture: 1 copied\n');
 
     const app = await startApp({
       NODE_ENV: 'test',
@@ -96,7 +103,10 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     expect(next.body.post.id).toBe(postId + 1);
     const me = await aliceBrowser.get('/api/users/me');
     expect(me.status).toBe(200);
-    expect(me.body.user).toMatchObject({ username: 'alice', created_at: alice.createdAt });
+    expect(me.body.user).toMatchObject({ username: 'alice', created_at: alice.createdAt, picture_url: alice.pictureUrl });
+    const served = await fetch(app.url + alice.pictureUrl);
+    expect(served.status).toBe(200);
+    expect(Buffer.from(await served.arrayBuffer()).equals(alice.picture)).toBe(true);
     for (const email of ['alice@example.com', 'bob@example.com']) {
       expect((await client(app).post('/api/auth/login', { email, password: STRONG_PASSWORD })).status).toBe(200);
     }

@@ -369,6 +369,11 @@ function checkContents(rootfs: string, workdir: string): void {
   check(dev.length === 0, `dev dependencies in the image: ${dev.slice(0, 10).join(', ')}${dev.length > 10 ? ', …' : ''}`);
   const missing = installed.filter(([path, p]) => !p.dev && !p.optional && !existsSync(join(app, path))).map(([path]) => path);
   check(missing.length === 0, `production dependencies missing from the image: ${missing.slice(0, 10).join(', ')}`);
+  // sharp's binaries are optional dependencies (one per platform) that the lock cannot mark required,
+  // and the app loads sharp only at the first upload: check that this platform's pair is there.
+  for (const binary of ['@img/sharp-linux-x64', '@img/sharp-libvips-linux-x64']) {
+    check(existsSync(join(app, 'node_modules', binary)), `${binary} is missing from the image: profile pictures could not be decoded`);
+  }
   // A native package built at install time needed Python and a compiler, which node:24-slim does not have.
   const built = installed.filter(([path]) => existsSync(join(app, path, 'build', 'config.gypi'))).map(([path]) => path);
   check(built.length === 0, `the install compiled ${built.join(', ')}: the slim image could not; load prebuilt binaries instead`);

@@ -22,7 +22,8 @@ describe.each(dialects())('JSON API on %s', (dialect) => {
       const confirmed = await agent.post('/api/users/confirm').send({ token: tokenOf(confirmationLinkIn(mail)), password: STRONG_PASSWORD });
       expect(confirmed.status).toBe(201);
       expect(confirmed.body.user).toMatchObject({ username: 'api_user', email: 'api@example.com' });
-      expect(Object.keys(confirmed.body.user).sort()).toEqual(['created_at', 'email', 'id', 'username']);
+      expect(Object.keys(confirmed.body.user).sort()).toEqual(['created_at', 'email', 'id', 'picture_url', 'username']);
+      expect(confirmed.body.user.picture_url).toBeNull();
       await agent.get('/api/users/me').expect(200);
     });
 

@@ -95,7 +95,7 @@ describe.each(dialects())('posts routes on %s', (dialect) => {
     it("GET /users/:username lists that author's posts only; an unknown author is 404", async () => {
       await publish(bob, "Bob's post");
       const res = await h.request().get('/users/bob').expect(200);
-      expect(res.text).toContain('<h1>Posts by bob</h1>');
+      expect(res.text).toMatch(/<h1 class="with-avatar">.*?Posts by bob<\/h1>/s);
       expect(res.text).toContain("Bob&#39;s post");
       expect(res.text).not.toContain('Feed post');
       expect((await h.request().get('/users/nobody')).status).toBe(404);

@@ -9,6 +9,7 @@ import { signInSessions } from '../security/sign-in.ts';
 import { activityNotes } from './activity-notes.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
 import { invalidInput, jsonError } from '../respond.ts';
+import { pictureUrl } from '../pictures/media.ts';
 import { SIGNUP_MESSAGE, SIGNUP_PASSWORD_WRONG } from './signup-pages.ts';
 import { resetProofOf } from '../security/forms.ts';
 
@@ -147,6 +148,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   return { register, confirmSignup, login, logout, me, forgot, reset, changePassword };
 }
 
-export function publicProfile({ id, username, email, createdAt }: Profile) {
-  return { id, username, email, created_at: createdAt.toISOString() };
+/** A `user` as every JSON answer shows it. */
+export function publicProfile({ id, username, email, createdAt, pictureHash }: Profile) {
+  return { id, username, email, created_at: createdAt.toISOString(), picture_url: pictureUrl(pictureHash) };
 }

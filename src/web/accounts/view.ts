@@ -9,6 +9,8 @@ export const ACCOUNT_VIEW = { page: 'account', fragment: 'password-form', title:
 
 export const ACCOUNT_NOTICES: Record<string, string> = {
   email_changed: 'Your email address has been changed. We have told your old address.',
+  picture_changed: 'Your new picture is up.',
+  picture_removed: 'Your picture is removed; your initials show instead.',
   recovery_code_used: 'You signed in with a recovery code; it will not work again. Make new codes on the security page when you run low.',
 };
 

@@ -19,7 +19,10 @@ const ErrorBody = z.object({
 });
 const MessageBody = z.object({ message: z.string() });
 const UserBody = z.object({
-  user: z.object({ id: z.number(), username: z.string(), email: z.string().meta({ format: 'email' }), created_at: z.string().meta({ format: 'date-time' }) }),
+  user: z.object({
+    id: z.number(), username: z.string(), email: z.string().meta({ format: 'email' }), created_at: z.string().meta({ format: 'date-time' }),
+    picture_url: z.string().nullable().meta({ description: 'The profile picture (a 300×300 WebP), a path on this site; null when there is none.' }),
+  }),
 });
 
 const SecondStepBody = z.object({
@@ -31,7 +34,10 @@ const SecondStepBody = z.object({
 const error = (description: string): Answer => ({ description, body: ErrorBody });
 
 const dateTime = () => z.string().meta({ format: 'date-time' });
-const Author = z.object({ username: z.string() });
+const Author = z.object({
+  username: z.string(),
+  picture_url: z.string().nullable().meta({ description: 'The author\'s profile picture (a 300×300 WebP), a path on this site; null when there is none.' }),
+});
 const PostSummaryBody = z.object({
   id: z.number(), title: z.string(),
   slug: z.string().meta({ description: 'The readable part of the address; the id decides, other slugs redirect.' }),
@@ -254,6 +260,30 @@ export const API = {
       422: INVALID_INPUT,
       429: PASSWORD_LIMITED,
     },
+  },
+  setPicture: {
+    summary: 'Set your profile picture',
+    description: 'A JPEG, PNG, WebP or GIF, recognised by its bytes (not its name or declared type), of at most 5 MiB and ' +
+      '50 megapixels. It is turned upright and re-encoded as a 300×300 WebP without metadata (no EXIF, no location). ' +
+      'Limited per account.',
+    session: true,
+    upload: { field: 'picture', description: 'The image file.', mediaTypes: ['image/jpeg', 'image/png', 'image/webp', 'image/gif'] },
+    responses: {
+      200: { description: 'Your profile with the new `picture_url`.', body: UserBody },
+      400: error('Not one file in the field `picture` (other parts, a malformed body).'),
+      401: NOT_LOGGED_IN,
+      413: error('Over 5 MiB: answered as soon as that is known; the rest of the body is dropped unread (a client still sending a second later is cut off).'),
+      415: error('Not a JPEG, PNG, WebP or GIF (SVG and everything else are refused).'),
+      422: error('No file, more than 50 megapixels, or an image that cannot be read (damaged, cut short).'),
+      429: error('Too many picture changes for this account; `Retry-After` says when to try again.'),
+      503: error('Too many pictures are being processed; `Retry-After` says when to try again.'),
+    },
+  },
+  removePicture: {
+    summary: 'Remove your profile picture',
+    description: 'Your initials show instead. Answers 204 also when there was no picture.',
+    session: true,
+    responses: { 204: { description: 'Removed.' }, 401: NOT_LOGGED_IN, 429: error('Too many picture changes for this account.') },
   },
   sessions: {
     summary: 'Where you are signed in',

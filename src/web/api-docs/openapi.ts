@@ -11,6 +11,8 @@ export type ApiDoc = {
   session?: boolean;
   /** The JSON body, as the handler parses it: the very schema, never a copy. */
   body?: z.ZodType;
+  /** A multipart/form-data body with one file in this field (instead of a JSON `body`). */
+  upload?: { field: string; description: string; mediaTypes: string[] };
   /** Query parameters, one per key of the object. */
   query?: z.ZodObject;
   responses: Record<number, Answer>;
@@ -66,6 +68,7 @@ function openApiDocument(routes: readonly DocumentedRoute[]): object {
       ...(doc.description ? { description: doc.description } : {}),
       ...(params.length + query.length ? { parameters: [...params, ...query] } : {}),
       ...(doc.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(doc.body, 'input') } } } } : {}),
+      ...(doc.upload ? { requestBody: uploadBody(doc.upload) } : {}),
       ...(doc.session ? { security: [{ session: [] }] } : {}),
       responses: Object.fromEntries(
         Object.entries(doc.responses).map(([status, answer]) => [
@@ -92,6 +95,12 @@ function openApiDocument(routes: readonly DocumentedRoute[]): object {
 
 /** For clients reading the JSON; the page at /docs/api leaves it out (its reader is already there). */
 export const READABLE_VERSION = 'A readable version of this document is at /docs/api.';
+
+/** One file in one multipart field: OpenAPI 3.1 spells a file as a string with a media type. */
+function uploadBody({ field, description, mediaTypes }: NonNullable<ApiDoc['upload']>): object {
+  const schema = { type: 'object', required: [field], properties: { [field]: { type: 'string', contentMediaType: 'application/octet-stream', description } } };
+  return { required: true, content: { 'multipart/form-data': { schema, encoding: { [field]: { contentType: mediaTypes.join(', ') } } } } };
+}
 
 /** JSON Schema 2020-12 (OpenAPI 3.1's dialect) of what a client sends (`input`) or receives (`output`). */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): object {

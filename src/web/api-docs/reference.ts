@@ -13,13 +13,15 @@ type Schema = {
   maxLength?: number;
   description?: string;
   anyOf?: Schema[];
+  /** A file in a multipart body. */
+  contentMediaType?: string;
 };
 type Operation = {
   summary: string;
   description?: string;
   security?: unknown[];
   parameters?: { name: string; in: string; required: boolean }[];
-  requestBody?: { content: { 'application/json': { schema: Schema } } };
+  requestBody?: { content: Record<string, { schema: Schema }> };
   responses: Record<string, { description: string; content?: { 'application/json': { schema: Schema } } }>;
 };
 type Document = { info: { title: string; description: string }; paths: Record<string, Record<string, Operation>> };
@@ -35,7 +37,8 @@ export function showApiReference(req: Request, res: Response, document: object):
       description: op.description && codeSpans(op.description),
       session: Boolean(op.security?.length),
       parameters: op.parameters ?? [],
-      body: fieldsOf(op.requestBody?.content['application/json'].schema),
+      // JSON, or multipart for an upload: the one body the route takes.
+      body: fieldsOf(Object.values(op.requestBody?.content ?? {})[0]?.schema),
       responses: Object.entries(op.responses).map(([status, answer]) => ({
         status,
         description: codeSpans(answer.description),
@@ -58,6 +61,7 @@ function fieldsOf(schema: Schema | undefined, prefix = ''): { name: string; type
 
 function typeOf(field: Schema): string {
   if (field.anyOf) return field.anyOf.map(typeOf).join(' or ');
+  if (field.contentMediaType) return 'file (multipart/form-data)';
   const type = Array.isArray(field.type) ? field.type.join(' or ') : (field.type ?? 'any');
   return field.format ? `${type} (${field.format})` : type;
 }

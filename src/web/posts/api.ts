@@ -5,6 +5,7 @@ import { parse } from '../forms.ts';
 import { currentUser } from '../middleware.ts';
 import { PostCreate, PostPatch, postId } from './forms.ts';
 import { postPath, type Absolute } from './links.ts';
+import { pictureUrl } from '../pictures/media.ts';
 import { invalidInput, jsonError } from '../respond.ts';
 
 const notFound = (res: Response) => jsonError(res, 404, 'not_found', 'There is no post with this id.');
@@ -13,7 +14,7 @@ const notAuthor = (res: Response) => jsonError(res, 403, 'not_author', 'Only the
 export function postsApi({ posts, absolute }: { posts: Posts; absolute: Absolute }) {
   const summaryJson = (post: PostSummary) => ({
     id: post.id, title: post.title, slug: post.slug, url: absolute(postPath(post)), status: post.status,
-    published_at: post.publishedAt?.toISOString() ?? null, excerpt: post.excerpt, author: { username: post.author.username },
+    published_at: post.publishedAt?.toISOString() ?? null, excerpt: post.excerpt, author: { username: post.author.username, picture_url: pictureUrl(post.author.pictureHash) },
     created_at: post.createdAt.toISOString(), updated_at: post.updatedAt.toISOString(),
   });
   const postJson = (post: FullPost) => ({ ...summaryJson(post), body: post.body, html: post.html });

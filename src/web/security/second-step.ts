@@ -7,6 +7,7 @@ import { localPath, parse } from '../forms.ts';
 import { setRetryAfter, throttledMessage } from '../limits.ts';
 import { regenerateSession, saveSession } from '../middleware.ts';
 import { jsonError, invalidInput, redirect, show } from '../respond.ts';
+import { publicProfile } from '../accounts/api.ts';
 import { proofOf, SecondStepForm } from './forms.ts';
 import { signInSessions } from './sign-in.ts';
 
@@ -79,8 +80,7 @@ export function secondStepPages({ accounts, later }: { accounts: Accounts; later
     if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await complete(req, res, input.data);
     if (outcome.ok) {
-      const user = (await accounts.findUser(outcome.signedIn.user.id))!;
-      return res.json({ user: { id: user.id, username: user.username, email: user.email, created_at: user.createdAt.toISOString() } });
+      return res.json({ user: publicProfile((await accounts.findUser(outcome.signedIn.user.id))!) });
     }
     switch (outcome.reason) {
       case 'locked':
