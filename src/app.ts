@@ -7,6 +7,7 @@ import nunjucks from 'nunjucks';
 import { pinoHttp } from 'pino-http';
 import { createAccounts, type Accounts } from './accounts/index.ts';
 import { createNotifier } from './accounts/notifier.ts';
+import type { WorkDelay } from './accounts/requests.ts';
 import type { Config } from './config.ts';
 import type { Orm } from './db/orm.ts';
 import { DatabaseSessionStore, SESSION_TTL_MS } from './db/session-store.ts';
@@ -45,6 +46,8 @@ export type AppDeps = {
   mailer: Mailer;
   /** How failed jobs back off (tests shorten it). */
   retry?: RetryPolicy;
+  /** How long a recorded request waits for its account-dependent work (src/accounts/requests.ts; tests use 0). */
+  workDelay?: WorkDelay;
   now?: () => Date;
 };
 
@@ -63,7 +66,7 @@ export type App = {
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
-export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDeps): App {
+export function buildApp({ config, orm, log, mailer, retry, workDelay, now: clock }: AppDeps): App {
   const production = config.env === 'production';
   const now = clock ?? (() => new Date());
   // Process and per-request metrics cost time on every request: only collected when someone can read them.
@@ -75,6 +78,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
     resetThrottleSeconds: config.resetThrottleSeconds,
     signupThrottleSeconds: config.signupThrottleSeconds,
     loginThrottle,
+    workDelay,
     now,
   });
   // Emails are composed when sent, with links from APP_BASE_URL (src/accounts/notifier.ts).
@@ -87,7 +91,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   jobs.register(accounts.jobs);
   jobs.register(emailJobs(notifier, mailer));
   const sessions = new DatabaseSessionStore(orm, now);
-  const later = new AfterAnswer(log, jobs);
+  const later = new AfterAnswer(jobs);
   const pageCache = new PageCache();
   // Every change to a post empties the cache of anonymous pages at once.
   const posts = createPosts({ orm, now, onChange: () => pageCache.clear() });

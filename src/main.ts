@@ -42,7 +42,7 @@ if (process.argv[2] === 'migrate') {
 }
 
 const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom });
-const { app, jobs, later, housekeeping } = buildApp({ config, orm, log, mailer });
+const { app, jobs, housekeeping } = buildApp({ config, orm, log, mailer });
 // Sends queued email and runs accepted requests, including those a crashed instance left behind.
 jobs.start();
 
@@ -72,7 +72,6 @@ async function stop(signal: string): Promise<void> {
   giveUp.unref();
   const cut = await web.stop(deadline);
   if (cut > 0) log.error({ cut }, 'requests still unanswered at the deadline were cut');
-  await later.settle(Math.max(0, deadline - Date.now()));
   // Jobs still running past the deadline are left to their lease: another instance or the next start takes them.
   const left = await jobs.stop(Math.max(0, deadline - Date.now()));
   if (left > 0) log.error({ left }, 'background work still unfinished at the deadline');

@@ -1,10 +1,9 @@
 // The account system's public API. No HTTP here: callers pass plain values and get outcomes back.
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { User } from '../db/entities.ts';
-import { enqueue } from '../jobs/queue.ts';
 import type { JobHandler } from '../jobs/runner.ts';
 import { createAccountChanges } from './account-changes.ts';
-import { createActivity, type EventKind } from './activity.ts';
+import { createActivity } from './activity.ts';
 import { describeDevice, type Client } from './clients.ts';
 import { queue as queueEmail } from './notifier.ts';
 import type { LoginThrottleApi } from '../limits/login-throttle.ts';
@@ -12,6 +11,7 @@ import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } f
 import * as tokens from './reset-tokens.ts';
 import { hashIfWellFormed } from './tokens.ts';
 import { revokeCredentials } from './credentials.ts';
+import { randomWorkDelay, recordRequest, type WorkDelay } from './requests.ts';
 import { createSessions } from './sessions.ts';
 import { createSignups } from './signups.ts';
 import { normalizeEmail, type FieldErrors, type Profile, type SessionUser } from './values.ts';
@@ -40,22 +40,26 @@ export type AccountsOptions = {
   /** Counts failed password checks per email (login and change password together). */
   loginThrottle: LoginThrottleApi;
   signupThrottleSeconds: number;
+  /** How long a recorded request waits before its account-dependent work (requests.ts); random by default. */
+  workDelay?: WorkDelay;
   now?: () => Date;
 };
 
 export type Accounts = ReturnType<typeof createAccounts>;
 
 
-// The job that carries a recorded forgot-password request to its work.
+// The jobs that carry a recorded forgot-password request, and a failed sign-in, to their work.
 const RESET_REQUEST_JOB = 'password-reset-request';
+const FAILED_SIGN_IN_JOB = 'sign-in-failed';
 
-export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, loginThrottle, now = () => new Date() }: AccountsOptions) {
+export function createAccounts(options: AccountsOptions) {
+  const { orm, resetThrottleSeconds, signupThrottleSeconds, loginThrottle, workDelay = randomWorkDelay, now = () => new Date() } = options;
   const em = () => orm.em.fork();
-  const sessions = createSessions({ orm, now });
   const activity = createActivity({ orm, now });
+  const sessions = createSessions({ orm, now, activity });
   const changes = createAccountChanges({ orm, now, activity });
   // Sign-up (signups.ts): its functions join this API, and its jobs join this domain's jobs.
-  const { jobs: signupJobs, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
+  const { jobs: signupJobs, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, workDelay, activity, now });
 
   async function findUser(id: number): Promise<Profile | null> {
     // Every signed-in request asks: only what a Profile holds (not the password hash).
@@ -63,9 +67,19 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     return user && profileOf(user);
   }
 
-  /** `signal` aborts when the client has gone, so no argon2 work is spent on an abandoned login. */
-  async function logIn(input: { email: string; password: string }, signal?: AbortSignal): Promise<Login> {
+  /**
+   * `signal` aborts when the client has gone, so no argon2 work is spent on an abandoned login. The
+   * sign-in (or the failure) is on record before this returns, so before any answer.
+   */
+  async function logIn(input: { email: string; password: string; client?: Client | null }, signal?: AbortSignal): Promise<Login> {
     const email = normalizeEmail(input.email);
+    const client = input.client ?? null;
+    // The same insert for every email, account or not: the account is looked up by the job, at a
+    // moment no request can pick out (requests.ts), so the failure of a real account costs nothing more.
+    const failed = async (): Promise<Login> => {
+      await recordRequest(em(), FAILED_SIGN_IN_JOB, { email, client }, workDelay());
+      return { ok: false, reason: 'invalid_credentials' };
+    };
     // Before anything about the account is known, and the same for every email: checked without the
     // password (else the throttle would be a password oracle) and counted before the check.
     const attempt = await loginThrottle.attempt(email);
@@ -81,10 +95,10 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     if (!user) {
       // Same argon2 work as a wrong password, so timing does not reveal which emails have accounts.
       await verifyAgainstNothing(input.password, signal);
-      return { ok: false, reason: 'invalid_credentials' };
+      return failed();
     }
     const check = await verifyPassword(user.passwordHash, input.password, signal);
-    if (!check.ok) return { ok: false, reason: 'invalid_credentials' };
+    if (!check.ok) return failed();
     await loginThrottle.clear(email);
     if (check.needsRehash) {
       // Upgrade to the current parameters, unless the password changed meanwhile.
@@ -94,6 +108,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
         { passwordHash: await hashPassword(input.password) },
       );
     }
+    await em().transactional((tx) => noteSignIn(tx, user.id, client));
     return { ok: true, user: { id: user.id, credentialVersion: user.credentialVersion } };
   }
 
@@ -103,7 +118,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
    */
   async function changePassword(
     userId: number,
-    input: { currentPassword: string; newPassword: string },
+    input: { currentPassword: string; newPassword: string; client?: Client | null },
     signal?: AbortSignal,
   ): Promise<PasswordChange> {
     const user = await em().findOne(User, { id: userId });
@@ -123,7 +138,10 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     // by a change that an attacker with the old password and a stolen session had started before it.
     const stored = await em().transactional(async (tx) => {
       const written = await writePassword(tx, userId, passwordHash, user.credentialVersion);
-      if (written) await queueEmail(tx, 'password-changed', { userId, how: 'change' });
+      if (written) {
+        await queueEmail(tx, 'password-changed', { userId, how: 'change' });
+        await activity.record(userId, 'password_changed', input.client ?? null, tx);
+      }
       return written;
     });
     if (stored === null) return { ok: false, reason: 'changed_meanwhile' };
@@ -137,7 +155,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
    */
   async function recordResetRequest(email: string, client: Client | null = null): Promise<void> {
     // The client (a truncated address, a User-Agent) rides along for the activity log; no secret.
-    await enqueue(em(), RESET_REQUEST_JOB, { email: normalizeEmail(email), client }, { wake: false });
+    await recordRequest(em(), RESET_REQUEST_JOB, { email: normalizeEmail(email), client }, workDelay());
   }
 
   /**
@@ -162,7 +180,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   }
 
   /** Sets a new password with a reset link. Ends every session; does not log anyone in. */
-  async function resetPassword(token: unknown, newPassword: string): Promise<Reset> {
+  async function resetPassword(token: unknown, newPassword: string, client: Client | null = null): Promise<Reset> {
     const tokenHash = hashIfWellFormed(token);
     const ownerId = tokenHash === null ? null : await tokens.findLiveToken(em(), tokenHash, now());
     if (tokenHash === null || ownerId === null) return { ok: false, reason: 'invalid_token' };
@@ -177,6 +195,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
       if (owner === null) return null;
       const written = await writePassword(tx, owner, passwordHash);
       await queueEmail(tx, 'password-changed', { userId: owner, how: 'reset' });
+      await activity.record(owner, 'password_reset_completed', client, tx);
       return written;
     });
     if (user === null) return { ok: false, reason: 'invalid_token' };
@@ -201,24 +220,16 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   }
 
   /**
-   * Records a sign-in, and emails the owner when it came from a device family and address range
-   * the account has not signed in from lately. Callers run this after answering.
+   * Records a sign-in in `tx`, and emails the owner when it came from a device family and address
+   * range the account has not signed in from lately. A sign-in succeeds only once this commits.
    */
-  async function noteSignIn(userId: number, client: Client): Promise<void> {
-    const familiarity = await activity.signInFamiliarity(userId, client);
-    await activity.record(userId, 'sign_in', client);
-    if (familiarity !== 'new') return;
+  async function noteSignIn(tx: EntityManager, userId: number, client: Client | null): Promise<void> {
+    // Without a client (a caller of the domain, not a browser) there is nothing to compare.
+    const familiarity = client ? await activity.signInFamiliarity(userId, client, tx) : 'first';
+    await activity.record(userId, 'sign_in', client, tx);
+    if (familiarity !== 'new' || !client) return;
     const signIn = { userId, device: describeDevice(client.userAgent), ip: client.ip, at: now().toISOString() };
-    await em().transactional((tx) => queueEmail(tx, 'new-sign-in', signIn));
-  }
-
-  /** Counts a failed sign-in for the account with this email, if any. Callers run this after answering. */
-  function noteFailedSignIn(email: string, client: Client): Promise<void> {
-    return activity.recordFailedSignIn(normalizeEmail(email), client);
-  }
-
-  function noteEvent(userId: number, kind: EventKind, client: Client | null): Promise<void> {
-    return activity.record(userId, kind, client);
+    await queueEmail(tx, 'new-sign-in', signIn);
   }
 
   /** What the account page shows beside the profile: live sessions and recent activity. */
@@ -254,12 +265,17 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
       run: async ({ email, client }: { email: string; client?: Client | null }, tx) =>
         void (await requestPasswordReset(email, tx, client ?? null)),
     },
+    [FAILED_SIGN_IN_JOB]: {
+      // Counted into the account's activity, if the address has an account; the row goes with it.
+      transactional: true,
+      forget: true,
+      run: async ({ email, client }: { email: string; client: Client | null }, tx) => activity.recordFailedSignIn(email, client, tx),
+    },
   };
 
   return {
     findUser, logIn, changePassword, recordResetRequest, requestPasswordReset, checkResetToken,
-    resetPassword, deleteExpiredResetTokens, noteSignIn, noteFailedSignIn, noteEvent, pruneOldActivity,
-    securityOverview,
+    resetPassword, deleteExpiredResetTokens, pruneOldActivity, securityOverview,
     ...changes,
     ...signups,
     jobs: { ...jobs, ...signupJobs },

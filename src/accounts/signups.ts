@@ -3,8 +3,10 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { Signup, SignupThrottle, User } from '../db/entities.ts';
-import { enqueue } from '../jobs/queue.ts';
 import type { JobHandler } from '../jobs/runner.ts';
+import type { createActivity } from './activity.ts';
+import type { Client } from './clients.ts';
+import { recordRequest, type WorkDelay } from './requests.ts';
 import { normalizeEmail, type FieldErrors, type SessionUser } from './values.ts';
 import { queue as queueEmail } from './notifier.ts';
 import { hashPassword, passwordProblem } from './passwords.ts';
@@ -26,13 +28,15 @@ export type SignupConfirmation =
 // The job that carries a recorded sign-up to the account-dependent work.
 const SIGNUP_REQUEST_JOB = 'signup-request';
 
-export function createSignups({ orm, throttleSeconds, now }: { orm: Orm; throttleSeconds: number; now: () => Date }) {
+type Deps = { orm: Orm; throttleSeconds: number; workDelay: WorkDelay; activity: ReturnType<typeof createActivity>; now: () => Date };
+
+export function createSignups({ orm, throttleSeconds, workDelay, activity, now }: Deps) {
   const em = () => orm.em.fork();
 
   /**
    * Checks what may be said at once (usernames are public on author pages; the password policy is the
    * same for everyone), hashes the password and records the request: one insert, the same for every
-   * address, which is looked at only by the job. The caller wakes the job runner once the answer is out.
+   * address, which is looked at only by the job, at a moment no request can pick out (requests.ts).
    */
   async function recordSignup(input: { username: string; email: string; password: string }): Promise<SignupRecord> {
     // Typed values only (the username and address as entered), so the answer still tells nothing.
@@ -46,7 +50,7 @@ export function createSignups({ orm, throttleSeconds, now }: { orm: Orm; throttl
       email: normalizeEmail(input.email),
       passwordHash: await hashPassword(input.password),
     };
-    await enqueue(em(), SIGNUP_REQUEST_JOB, request, { wake: false });
+    await recordRequest(em(), SIGNUP_REQUEST_JOB, request, workDelay());
     return { ok: true };
   }
 
@@ -82,7 +86,7 @@ export function createSignups({ orm, throttleSeconds, now }: { orm: Orm; throttl
    * Creates the account from a confirmed sign-up, with the password hash taken at sign-up. When the
    * username was taken meanwhile the link stays usable, so its owner can pick another one.
    */
-  async function confirmSignup(token: unknown, choice: { username?: string } = {}): Promise<SignupConfirmation> {
+  async function confirmSignup(token: unknown, choice: { username?: string } = {}, client: Client | null = null): Promise<SignupConfirmation> {
     const tokenHash = hashIfWellFormed(token);
     if (tokenHash === null) return { ok: false, reason: 'invalid_token' };
     const signup = await em().findOne(Signup, { tokenHash, expiresAt: { $gt: now() } });
@@ -93,10 +97,12 @@ export function createSignups({ orm, throttleSeconds, now }: { orm: Orm; throttl
         // Claim the link before creating the account: of two concurrent confirmations, one wins.
         if (!(await claimRow(tx, Signup, { id: signup.id, tokenHash }, now()))) return null;
         const at = now();
-        const created = await tx.insert(User, {
+        const created = Number(await tx.insert(User, {
           username, email: signup.email, passwordHash: signup.passwordHash, credentialVersion: 1, createdAt: at, updatedAt: at,
-        });
-        return Number(created);
+        }));
+        // The first sign-in: the device the account will be recognised by, so it warns of none.
+        await activity.record(created, 'sign_in', client, tx);
+        return created;
       });
       if (userId === null) return { ok: false, reason: 'invalid_token' };
       return { ok: true, user: { id: userId, credentialVersion: 1 } };

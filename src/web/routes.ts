@@ -38,7 +38,7 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   const page = pages({ accounts, later, resetLinks: links.reset });
   const signup = signupPages({ accounts, later, confirmLinks: links.signup });
   const json = api({ accounts, later });
-  const security = accountSecurity({ accounts, later });
+  const security = accountSecurity({ accounts });
   const changes = accountChanges({ accounts, links, pageCache });
   const r = Router();
 

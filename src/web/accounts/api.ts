@@ -5,7 +5,6 @@ import type { AfterAnswer } from '../after-answer.ts';
 import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse } from '../forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
 import { clientOfRequest, currentUser, logInSession, logOutSession } from '../middleware.ts';
-import { activityNotes } from './activity-notes.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
 import { invalidInput, jsonError } from '../respond.ts';
 import { SIGNUP_MESSAGE } from './signup-pages.ts';
@@ -17,7 +16,6 @@ const SIGNUP_BODY = JSON.stringify({ message: SIGNUP_MESSAGE });
 
 export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const { accounts, later } = deps;
-  const { noteSignIn, noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
 
   const register: RequestHandler = async (req, res) => {
     const input = parse(RegisterForm, req.body);
@@ -32,10 +30,9 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const confirmSignup: RequestHandler = async (req, res) => {
     const input = parse(ConfirmSignupForm.required({ token: true }), req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.confirmSignup(input.data.token, { username: input.data.username });
+    const outcome = await accounts.confirmSignup(input.data.token, { username: input.data.username }, clientOfRequest(req));
     if (outcome.ok) {
       await logInSession(req, outcome.user);
-      noteSignIn(req, res, outcome.user.id);
       return res.status(201).json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
     }
     switch (outcome.reason) {
@@ -51,19 +48,18 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const login: RequestHandler = async (req, res) => {
     const input = parse(LoginForm, req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.logIn(input.data, clientGone(req, res));
+    const outcome = await accounts.logIn({ ...input.data, client: clientOfRequest(req) }, clientGone(req, res));
     if (!outcome.ok) {
       switch (outcome.reason) {
         case 'throttled':
           setRetryAfter(res, outcome.retryAfterSeconds);
           return jsonError(res, 429, 'login_throttled', throttledMessage(outcome.retryAfterSeconds));
         case 'invalid_credentials':
-          noteFailedSignIn(req, res, input.data.email);
+          later.wakeJobs(res);
           return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
       }
     }
     await logInSession(req, outcome.user);
-    noteSignIn(req, res, outcome.user.id);
     res.json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
   };
 
@@ -88,9 +84,8 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const reset: RequestHandler = async (req, res) => {
     const input = parse(ResetForm.required({ token: true }), req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password);
+    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password, clientOfRequest(req));
     if (outcome.ok) {
-      noteEvent(req, res, outcome.userId, 'password_reset_completed');
       return res.json({ message: 'Your password has been reset. Log in with your new password.' });
     }
     switch (outcome.reason) {
@@ -106,7 +101,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
     if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.changePassword(
       currentUser(res)!.id,
-      { currentPassword: input.data.current_password, newPassword: input.data.new_password },
+      { currentPassword: input.data.current_password, newPassword: input.data.new_password, client: clientOfRequest(req) },
       clientGone(req, res),
     );
     if (!outcome.ok) {
@@ -123,7 +118,6 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
       }
     }
     await logInSession(req, outcome.user);
-    noteEvent(req, res, outcome.user.id, 'password_changed');
     res.json({ message: 'Your password has been changed. Your other sessions have been ended.' });
   };
 

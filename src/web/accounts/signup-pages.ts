@@ -2,16 +2,14 @@
 import type { RequestHandler } from 'express';
 import type { Accounts } from '../../accounts/index.ts';
 import { ConfirmSignupForm, RegisterForm, parse } from '../forms.ts';
-import { logInSession } from '../middleware.ts';
+import { clientOfRequest, logInSession } from '../middleware.ts';
 import { redirect, show } from '../respond.ts';
 import type { TokenLinks } from '../token-links.ts';
 import type { AfterAnswer } from '../after-answer.ts';
-import { activityNotes } from './activity-notes.ts';
 
 export const SIGNUP_MESSAGE = 'Check your inbox to finish creating your account.';
 
 export function signupPages(deps: { accounts: Accounts; later: AfterAnswer; confirmLinks: TokenLinks }) {
-  const { noteSignIn } = activityNotes(deps.accounts, deps.later);
   const { accounts, later, confirmLinks } = deps;
 
   const registerView = { page: 'register', fragment: 'register-form', title: 'Create an account' };
@@ -41,12 +39,12 @@ export function signupPages(deps: { accounts: Accounts; later: AfterAnswer; conf
     const input = parse(ConfirmSignupForm, req.body);
     if (!input.ok && input.fields.token) return show(req, res, invalidView);
     if (!input.ok) return show(req, res, { ...confirmView, status: 422 }, { errors: input.fields, pick: true, values: req.body });
-    const outcome = await accounts.confirmSignup(input.data.token ?? confirmLinks.recall(req), { username: input.data.username });
+    const outcome = await accounts.confirmSignup(
+      input.data.token ?? confirmLinks.recall(req), { username: input.data.username }, clientOfRequest(req),
+    );
     if (outcome.ok) {
       confirmLinks.forget(res);
       await logInSession(req, outcome.user);
-      // The first sign-in: the device the account will be recognised by, so it warns of none.
-      noteSignIn(req, res, outcome.user.id);
       return redirect(req, res, '/account');
     }
     switch (outcome.reason) {
