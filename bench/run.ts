@@ -15,15 +15,13 @@ import { forgotFlood } from './sections/forgot-flood.ts';
 import { loginFlood } from './sections/login-flood.ts';
 import { pages } from './sections/pages.ts';
 import { scale } from './sections/scale.ts';
-import { forgotTiming, loginTiming, signupTiming } from './sections/timing.ts';
+import { timingSections } from './sections/timing.ts';
 import { writeReport, type Figures } from './report.ts';
 
 const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   cold_start_ms: coldStart,
   pages,
-  forgot_timing: forgotTiming,
-  signup_timing: signupTiming,
-  login_timing: loginTiming,
+  ...timingSections, // forgot_timing, signup_timing, login_timing
   login_flood: loginFlood,
   forgot_flood: forgotFlood,
   scale,
