@@ -52,8 +52,9 @@ export type Accounts = ReturnType<typeof createAccounts>;
 const RESET_REQUEST_JOB = 'password-reset-request';
 const FAILED_SIGN_IN_JOB = 'sign-in-failed';
 
-export function createAccounts(options: AccountsOptions) {
-  const { orm, resetThrottleSeconds, signupThrottleSeconds, loginThrottle, workDelay = randomWorkDelay, now = () => new Date() } = options;
+export function createAccounts({
+  orm, resetThrottleSeconds, signupThrottleSeconds, loginThrottle, workDelay = randomWorkDelay, now = () => new Date(),
+}: AccountsOptions) {
   const em = () => orm.em.fork();
   const activity = createActivity({ orm, now });
   const sessions = createSessions({ orm, now, activity });
