@@ -25,6 +25,8 @@ export const DEFAULT_RETRY: RetryPolicy = { firstDelayMs: 10_000, maxDelayMs: 2 
 export const LEASE_MS = 90_000;
 // How often every instance looks for due jobs (retries, and the work of crashed instances).
 const SWEEP_EVERY_MS = 5_000;
+// A job due later than this after it is enqueued is left to the sweep rather than given its own timer.
+const WAKE_AT_WITHIN_MS = 60_000;
 // Jobs run at once per instance: above the mailer's 4 pooled connections, so composing overlaps sending.
 const CONCURRENCY = 8;
 // Finished jobs are kept a day (to see what was sent), dead ones a week (to see what never was).
@@ -97,11 +99,13 @@ export class JobRunner {
   }
 
   #wakeAt(at: Date): void {
-    if (this.#stopping) return;
+    const delay = Math.max(0, at.getTime() - Date.now());
+    // Far-off jobs are the sweep's (a timer per job would pile up, and Node caps a timer at ~24 days).
+    if (this.#stopping || delay > WAKE_AT_WITHIN_MS) return;
     const timer = setTimeout(() => {
       this.#dueLater.delete(timer);
       this.wake();
-    }, Math.max(0, at.getTime() - Date.now()));
+    }, delay);
     timer.unref();
     this.#dueLater.set(timer, at);
   }
