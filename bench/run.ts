@@ -10,23 +10,28 @@ import { BENCH_PASSWORD, openDatabases, type Dialect } from './lib/database.ts';
 import { startSink } from './lib/processes.ts';
 import { coldStart } from './sections/cold-start.ts';
 import { crash } from './sections/crash.ts';
+import { feedXml, search } from './sections/blog.ts';
 import { feed } from './sections/feed.ts';
 import { forgotFlood } from './sections/forgot-flood.ts';
 import { loginFlood } from './sections/login-flood.ts';
 import { pages } from './sections/pages.ts';
 import { scale } from './sections/scale.ts';
 import { timingSections } from './sections/timing.ts';
+import { topology } from './sections/topology.ts';
 import { writeReport, type Figures } from './report.ts';
 
 const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   cold_start_ms: coldStart,
   pages,
-  ...timingSections, // forgot_timing, signup_timing, login_timing
+  ...timingSections, // forgot_timing, email_link_timing, signup_timing, login_timing
   login_flood: loginFlood,
   forgot_flood: forgotFlood,
   scale,
   crash,
   feed,
+  topology,
+  feed_xml: feedXml,
+  search,
 };
 const OUT = 'bench-results.json';
 const REPORT = 'bench-report.html';

@@ -1,12 +1,12 @@
 // buildApp: middleware and routes around the account system, without listening (tests use it directly).
 import { fileURLToPath } from 'node:url';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import nunjucks from 'nunjucks';
 import { pinoHttp } from 'pino-http';
 import { createAccounts, type Accounts } from './accounts/index.ts';
-import { createNotifier } from './accounts/notifier.ts';
+import { createNotifier, EMAILS_WITH_ADDRESSES } from './accounts/notifier.ts';
 import type { WorkDelay } from './accounts/requests.ts';
 import type { Config } from './config.ts';
 import type { Orm } from './db/orm.ts';
@@ -15,7 +15,7 @@ import { redactUrl, type Logger } from './log.ts';
 import { JobRunner, type RetryPolicy } from './jobs/runner.ts';
 import type { Mailer } from './mail/mailer.ts';
 import {
-  createLimiters, dependencyLog, handleErrors, loadUser, notFound, refuseCrossSite, sessionCookieName, uncachedWhenSignedIn,
+  createLimiters, currentUser, dependencyLog, handleErrors, loadUser, notFound, refuseCrossSite, sessionCookieName, uncachedWhenSignedIn,
 } from './web/middleware.ts';
 import { emailJobs } from './mail/outbox.ts';
 import { createMetrics } from './metrics.ts';
@@ -27,6 +27,8 @@ import { deleteExpiredHits } from './limits/rate-limit-store.ts';
 import { createLimitReport } from './limits/report.ts';
 import { createPosts } from './posts/index.ts';
 import { PageCache, serveCachedPages } from './web/page-cache.ts';
+import { absoluteFrom, postPath } from './web/posts/links.ts';
+import { xmlText } from './web/posts/feeds.ts';
 import { createLinkCookies } from './web/token-links.ts';
 import { routes } from './web/routes.ts';
 import { exactTime, timeAgo } from './web/time.ts';
@@ -37,7 +39,7 @@ const BODY_LIMIT = '16kb';
 const READY_DEADLINE_MS = 2_000;
 // Except a post: 100,000 characters, which percent-encoding can triple and UTF-8 can quadruple.
 const POST_BODY_LIMIT = '1.5mb';
-const POST_WRITES = ['/posts', '/api/posts'];
+const POST_WRITES = /^\/(api\/)?posts(\/|$)/;
 
 export type AppDeps = {
   config: Config;
@@ -77,7 +79,9 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
     orm,
     resetThrottleSeconds: config.resetThrottleSeconds,
     signupThrottleSeconds: config.signupThrottleSeconds,
+    signInLinkThrottleSeconds: config.signInLinkThrottleSeconds,
     loginThrottle,
+    mfaKeys: config.mfaKeys,
     workDelay,
     now,
   });
@@ -89,10 +93,11 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
   });
   const jobs = new JobRunner({ orm, log, metrics, retry, now });
   jobs.register(accounts.jobs);
-  jobs.register(emailJobs(notifier, mailer));
+  jobs.register(emailJobs(notifier, mailer, EMAILS_WITH_ADDRESSES));
   const sessions = new DatabaseSessionStore(orm, now);
   const later = new AfterAnswer(jobs);
-  const pageCache = new PageCache();
+  // On the app's clock: a cached page expires when a scheduled post becomes public on that clock.
+  const pageCache = new PageCache(() => now().getTime());
   // Every change to a post empties the cache of anonymous pages at once.
   const posts = createPosts({ orm, now, onChange: () => pageCache.clear() });
   const app = express();
@@ -104,6 +109,10 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
   views.addGlobal('devMailbox', Boolean(mailer.mailbox) && !production);
   views.addFilter('ago', (date: Date) => timeAgo(date, now()));
   views.addFilter('exactTime', exactTime);
+  const absolute = absoluteFrom(config.appBaseUrl);
+  views.addGlobal('absolute', absolute);
+  views.addGlobal('postPath', postPath);
+  views.addFilter('xml', xmlText);
 
   app.use(
     pinoHttp({
@@ -180,10 +189,11 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
   // Readers without a session cookie get the feed, posts and author pages from here: no body
   // parsing, no session, no rendering (GET only, so nothing here changes state).
   app.use(serveCachedPages(pageCache, sessionCookieName(production)));
-  // A parsed body is not parsed again, so these larger limits hold for the post routes only.
-  app.use(POST_WRITES, express.urlencoded({ extended: false, limit: POST_BODY_LIMIT }), express.json({ limit: POST_BODY_LIMIT }));
-  app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
-  app.use(express.json({ limit: BODY_LIMIT }));
+  // Post writes are parsed further down, once the writer is known; every other body here, small.
+  const exceptPostWrites = (parse: RequestHandler): RequestHandler => (req, res, next) =>
+    POST_WRITES.test(req.path) ? next() : parse(req, res, next);
+  app.use(exceptPostWrites(express.urlencoded({ extended: false, limit: BODY_LIMIT })));
+  app.use(exceptPostWrites(express.json({ limit: BODY_LIMIT })));
   app.use(refuseCrossSite(config.appBaseUrl.origin));
   app.use(
     session({
@@ -196,6 +206,11 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
     }),
   );
   app.use(loadUser(accounts));
+  // Up to 1.5 MB, so only for a signed-in writer: an anonymous request is refused (401, or sent to
+  // log in) without its body ever being read.
+  const signedIn = (parse: RequestHandler): RequestHandler => (req, res, next) =>
+    POST_WRITES.test(req.path) && currentUser(res) ? parse(req, res, next) : next();
+  app.use(signedIn(express.urlencoded({ extended: false, limit: POST_BODY_LIMIT })), signedIn(express.json({ limit: POST_BODY_LIMIT })));
   app.use(uncachedWhenSignedIn);
   app.use((req, res, next) => {
     res.locals.path = req.path; // the header marks the current page
@@ -211,6 +226,7 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
       mailbox: production ? null : mailer.mailbox,
       posts,
       pageCache,
+      absolute,
     }),
   );
   app.use(notFound);
@@ -221,7 +237,9 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
   const housekeeping = async () => {
     await Promise.all([
       sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.deleteExpiredAccountTokens(),
-      accounts.deleteExpiredSignups(), accounts.pruneOldActivity(), limits.pruneExpired(), jobs.deleteOld(),
+      accounts.deleteExpiredSignups(), accounts.deleteExpiredPendingSignIns(), accounts.advanceTwoStepRemovals(), accounts.pruneOldActivity(), limits.pruneExpired(), jobs.deleteOld(),
+      // Posts an older renderer made (after an upgrade), a batch at a time; a read renders any left first.
+      posts.renderStale(),
     ]);
   };
   return { app, sessions, accounts, jobs, later, limits, housekeeping };

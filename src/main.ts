@@ -51,18 +51,19 @@ const pruning = setInterval(() => {
 }, PRUNE_EVERY_MS);
 pruning.unref();
 
-const web = createHttpServer(app, log);
+// Behind a trusted proxy every connection comes from the proxy: a per-address cap would cap it.
+const web = createHttpServer(app, log, { capPerAddress: config.trustProxy === undefined });
 await web.listen(config.port, config.host);
 // The bound port, not the configured one: PORT=0 lets the kernel pick (tests, benchmarks) and this line reports it.
 const { port } = web.server.address() as AddressInfo;
 log.info({ url: config.appBaseUrl.href, listening: `${config.host}:${port}`, port, env: config.env }, 'Inkwell is listening');
 if (mailer.mailbox) log.info(`no SMTP_URL: emails go to ${new URL('/dev/mailbox', config.appBaseUrl).href}`);
 
+const { drainMs } = config;
 let stopping = false;
 async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, 'stopping: no new connections, finishing requests and mail');
   const deadline = Date.now() + SHUTDOWN_DEADLINE_MS - CLOSE_DATABASE_MS - FLUSH_LOGS_MS;
   // Nothing below can block the event loop (logging included), so this timer always gets to run.
   const giveUp = setTimeout(() => {
@@ -70,6 +71,13 @@ async function stop(signal: string): Promise<void> {
     process.exit(1);
   }, SHUTDOWN_DEADLINE_MS + 500);
   giveUp.unref();
+  // The proxy takes us out of rotation before anything is closed: closing at once lost the request
+  // a proxy had just sent on an idle keep-alive connection (one POST per rolling restart).
+  if (drainMs > 0) {
+    log.info({ signal, drainMs }, 'draining: /readyz answers 503, requests are still served');
+    await web.drain(drainMs);
+  }
+  log.info({ signal }, 'stopping: no new connections, finishing requests and mail');
   const cut = await web.stop(deadline);
   if (cut > 0) log.error({ cut }, 'requests still unanswered at the deadline were cut');
   // Jobs still running past the deadline are left to their lease: another instance or the next start takes them.

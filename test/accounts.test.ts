@@ -28,7 +28,7 @@ describe.each(dialects())('accounts on %s', (dialect) => {
     h.jobs.wake(); // as the handler does once its answer is out
     const to = input.email.trim().toLowerCase();
     const mail = await h.sink.waitFor((m) => h.sink.messages.indexOf(m) >= seen && recipients(m).includes(to) && m.subject === CONFIRM_SUBJECT);
-    return h.accounts.confirmSignup(tokenOf(confirmationLinkIn(mail)));
+    return h.accounts.confirmSignup(tokenOf(confirmationLinkIn(mail)), { password: input.password });
   }
 
   describe('recordSignup and confirmSignup', () => {
@@ -93,7 +93,7 @@ describe.each(dialects())('accounts on %s', (dialect) => {
     it('bumps the credential version and requires the current password', async () => {
       const input = fresh();
       const reg = await register(input);
-      const id = reg.ok ? reg.user.id : 0;
+      const id = reg.ok && reg.step.signedIn ? reg.step.signedIn.user.id : 0;
       expect(await h.accounts.changePassword(id, { currentPassword: 'wrong one', newPassword: 'brand new secret' })).toMatchObject({
         ok: false,
         reason: 'wrong_password',
@@ -115,7 +115,7 @@ describe.each(dialects())('accounts on %s', (dialect) => {
     it('stores one live token per account with the configured lifetime', async () => {
       const input = fresh();
       const reg = await register(input);
-      const id = reg.ok ? reg.user.id : 0;
+      const id = reg.ok && reg.step.signedIn ? reg.step.signedIn.user.id : 0;
       expect(await h.accounts.requestPasswordReset(input.email)).toBe('sent');
       expect(await h.accounts.requestPasswordReset(input.email)).toBe('sent');
       // Each email mints its link when it is sent, superseding the one before.
@@ -130,7 +130,7 @@ describe.each(dialects())('accounts on %s', (dialect) => {
     it('an expired token (backdated row) is refused and the password stays', async () => {
       const input = fresh();
       const reg = await register(input);
-      const id = reg.ok ? reg.user.id : 0;
+      const id = reg.ok && reg.step.signedIn ? reg.step.signedIn.user.id : 0;
       await h.accounts.requestPasswordReset(input.email);
       const mail = await h.sink.waitFor((m) => recipients(m).includes(`person${n}@example.com`) && m.subject === 'Reset your Inkwell password');
       const token = tokenOf(resetLinkIn(mail));
@@ -144,7 +144,7 @@ describe.each(dialects())('accounts on %s', (dialect) => {
   it('expired reset tokens are pruned, live ones kept', async () => {
     const input = fresh();
     const reg = await register(input);
-    const id = reg.ok ? reg.user.id : 0;
+    const id = reg.ok && reg.step.signedIn ? reg.step.signedIn.user.id : 0;
     await h.accounts.requestPasswordReset(input.email);
     const other = fresh();
     await register(other);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type ConfigError } from '../src/config.ts';
 
-const production = { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(32), SMTP_URL: 'smtp://mail.example.com:587', APP_BASE_URL: 'https://blog.example.com' };
+const production = { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(32), MFA_ENCRYPTION_KEY: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', SMTP_URL: 'smtp://mail.example.com:587', APP_BASE_URL: 'https://blog.example.com' };
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
@@ -61,5 +61,20 @@ describe('loadConfig', () => {
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
     expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
     expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8');
+  });
+
+  it('refuses TRUST_PROXY=true in production, where a client could pick its own address; a hop count or addresses pass', () => {
+    expect(() => loadConfig({ ...production, TRUST_PROXY: 'true' })).toThrow(/^TRUST_PROXY: true lets clients choose their own address/);
+    expect(loadConfig({ ...production, TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ ...production, TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ ...production, TRUST_PROXY: '10.0.0.5' }).trustProxy).toBe('10.0.0.5');
+  });
+
+  it('drains for 3 s at a stop in production and not at all elsewhere, unless DRAIN_SECONDS says otherwise', () => {
+    expect(loadConfig({ ...production }).drainMs).toBe(3_000);
+    expect(loadConfig({}).drainMs).toBe(0);
+    expect(loadConfig({ ...production, DRAIN_SECONDS: '0' }).drainMs).toBe(0);
+    expect(loadConfig({ DRAIN_SECONDS: '5' }).drainMs).toBe(5_000);
+    expect(() => loadConfig({ DRAIN_SECONDS: '6' })).toThrow(/^DRAIN_SECONDS: /);
   });
 });

@@ -25,10 +25,12 @@ export function appEnv(port: number, databaseUrl: string, smtpUrl: string): Reco
     DATABASE_URL: databaseUrl,
     APP_BASE_URL,
     SESSION_SECRET,
+    MFA_ENCRYPTION_KEY: 'bench:YmVuY2gtdHdvLXN0ZXAta2V5LTAxMjM0NTY3ODlhYmM=',
     SMTP_URL: smtpUrl,
     RATE_LIMITS: 'off',
     RESET_THROTTLE_SECONDS: '0',
     SIGNUP_THROTTLE_SECONDS: '0',
+    SIGN_IN_LINK_THROTTLE_SECONDS: '0',
   };
 }
 

@@ -3,7 +3,7 @@
 // latency with 1,000 and with 1,000,000 posts (both servers up, sampled in random order).
 import { randomInt } from 'node:crypto';
 import { fixed, launchApp, type Context, type Outcome } from '../lib/context.ts';
-import { insertPosts, insertUsers } from '../lib/database.ts';
+import { benchPostPath, insertPosts, insertUsers } from '../lib/database.ts';
 import { connect, type Connection } from '../lib/http.ts';
 import { startBare } from '../lib/processes.ts';
 import { median, round } from '../lib/stats.ts';
@@ -46,7 +46,7 @@ async function compareWithBare(ctx: Context) {
   const bare = await startBare(ctx.dir);
   try {
     const home: Side = { server: app, url: `${app.origin}/`, rps: [], cpuUs: [] };
-    const post: Side = { server: app, url: `${app.origin}/posts/20`, rps: [], cpuUs: [] };
+    const post: Side = { server: app, url: `${app.origin}${benchPostPath(20)}`, rps: [], cpuUs: [] };
     const hello: Side = { server: bare, url: bare.origin, rps: [], cpuUs: [] };
     for (const side of [home, post, hello]) await load(side.url, WARMUP_S);
     for (let round = 0; round < ROUNDS; round++) {

@@ -1,7 +1,7 @@
-// forgot_timing, signup_timing and login_timing: does an answer's timing tell whether an account exists? Tested as dudect does:
+// forgot_timing, email_link_timing, signup_timing and login_timing: does an answer's timing tell whether an account exists? Tested as dudect does:
 // two classes of input, the class drawn at random for every request, Welch's t on raw and cropped timings. And does the
 // answer to the request after it tell (work the first leaves behind lands there)? Both have the same target.
-// A new surface (email_link, the second step) is one more entry in PLANS: its name becomes a section of `--only`.
+// A new surface (the second step, passkeys) is one more entry in PLANS: its name becomes a section of `--only`.
 import { randomBytes, randomInt } from 'node:crypto';
 import { fixed, launchApp, type Context, type Outcome } from '../lib/context.ts';
 import { emailOf, insertUsers, unknownEmailOf } from '../lib/database.ts';
@@ -42,6 +42,18 @@ const PLANS: Record<string, Omit<Plan, 'name'>> = {
     status: 202,
     request: (cls) => ({
       path: '/forgot-password',
+      form: { email: cls === 0 ? emailOf(1 + randomInt(KNOWN_USERS)) : unknownEmailOf(randomInt(1_000_000)) },
+    }),
+  },
+  // "Email me a sign-in link": recorded before the answer like a forgot request, the account looked at by its job.
+  email_link_timing: {
+    classes: ['known email', 'unknown email'],
+    perClass: 2_500,
+    warmup: 300,
+    boundSeconds: 150,
+    status: 202,
+    request: (cls) => ({
+      path: '/login/email',
       form: { email: cls === 0 ? emailOf(1 + randomInt(KNOWN_USERS)) : unknownEmailOf(randomInt(1_000_000)) },
     }),
   },

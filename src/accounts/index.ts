@@ -13,18 +13,33 @@ import { hashIfWellFormed } from './tokens.ts';
 import { revokeCredentials } from './credentials.ts';
 import { randomWorkDelay, recordRequest, type WorkDelay } from './requests.ts';
 import { createSessions } from './sessions.ts';
+import { createSecretBox } from './secret-box.ts';
+import { createSecondStep, type SecondFactorProof } from './second-step.ts';
+import { createSignIn, type SignInStep } from './sign-in.ts';
+import { createTwoStep } from './two-step.ts';
+import { createTwoStepRemoval } from './two-step-removal.ts';
+import { queue as queueTwoStepEmail } from './notifier.ts';
+import type { MfaKey } from '../config.ts';
 import { createSignups } from './signups.ts';
+import { createSignInLinks } from './sign-in-links.ts';
 import { normalizeEmail, type FieldErrors, type Profile, type SessionUser } from './values.ts';
 
 export { normalizeEmail, type FieldErrors, type Profile, type SessionUser };
 
 export { passwordProblem };
 export { HashingBusy } from './passwords.ts';
-export type { SignupConfirmation, SignupProcessing, SignupRecord } from './signups.ts';
+export type { SignupProcessing, SignupRecord } from './signups.ts';
+export type { SignedIn, SignInStep, SecondStepOutcome, SecondStepProof, FirstFactor, SecondFactor } from './sign-in.ts';
+export { SECOND_STEP_LIMITS } from './second-step.ts';
+export { CONFIRMATION_MS } from './sign-in.ts';
 
 /** Too many failed password checks for this email lately: refused without checking the password. */
 export type Throttled = { ok: false; reason: 'throttled'; retryAfterSeconds: number };
-export type Login = { ok: true; user: SessionUser } | { ok: false; reason: 'invalid_credentials' } | Throttled;
+/** A correct password ends in the sign-in pipeline: signed in, or a second step to take. */
+export type Login = { ok: true; step: SignInStep } | { ok: false; reason: 'invalid_credentials' } | Throttled;
+export type SignupConfirmation =
+  | { ok: true; step: SignInStep }
+  | Exclude<import('./signups.ts').SignupConfirmation, { ok: true }>;
 export type PasswordChange =
   | { ok: true; user: SessionUser }
   | { ok: false; reason: 'wrong_password' | 'invalid'; fields: FieldErrors }
@@ -32,14 +47,24 @@ export type PasswordChange =
   | { ok: false; reason: 'changed_meanwhile' }
   | Throttled;
 export type ResetRequest = 'sent' | 'unknown_email' | 'throttled';
-export type Reset = { ok: true; userId: number } | { ok: false; reason: 'invalid_token' } | { ok: false; reason: 'invalid'; fields: FieldErrors };
+export type Reset =
+  | { ok: true; userId: number }
+  | { ok: false; reason: 'invalid_token' }
+  | { ok: false; reason: 'invalid'; fields: FieldErrors }
+  // Two-step accounts: the second factor is asked inside the reset; the link is not used up meanwhile.
+  | { ok: false; reason: 'second_step_required' | 'invalid_code' }
+  | { ok: false; reason: 'locked'; retryAfterSeconds: number };
 
 export type AccountsOptions = {
   orm: Orm;
   resetThrottleSeconds: number;
-  /** Counts failed password checks per email (login and change password together). */
+  /** Counts failed password checks per email (login and every current-password check together). */
   loginThrottle: LoginThrottleApi;
   signupThrottleSeconds: number;
+  /** At most one sign-in link email per account in this window (silently); SIGN_IN_LINK_THROTTLE_SECONDS. */
+  signInLinkThrottleSeconds?: number;
+  /** MFA_ENCRYPTION_KEY: seals two-step secrets at rest. */
+  mfaKeys: readonly MfaKey[];
   /** How long a recorded request waits before its account-dependent work (requests.ts); random by default. */
   workDelay?: WorkDelay;
   now?: () => Date;
@@ -53,14 +78,64 @@ const RESET_REQUEST_JOB = 'password-reset-request';
 const FAILED_SIGN_IN_JOB = 'sign-in-failed';
 
 export function createAccounts({
-  orm, resetThrottleSeconds, signupThrottleSeconds, loginThrottle, workDelay = randomWorkDelay, now = () => new Date(),
+  orm, resetThrottleSeconds, signupThrottleSeconds, signInLinkThrottleSeconds = 60, loginThrottle, mfaKeys,
+  workDelay = randomWorkDelay, now = () => new Date(),
 }: AccountsOptions) {
   const em = () => orm.em.fork();
   const activity = createActivity({ orm, now });
   const sessions = createSessions({ orm, now, activity });
-  const changes = createAccountChanges({ orm, now, activity });
   // Sign-up (signups.ts): its functions join this API, and its jobs join this domain's jobs.
-  const { jobs: signupJobs, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, workDelay, activity, now });
+  const { jobs: signupJobs, confirmSignup: confirmSignupLink, ...signups } = createSignups({
+    orm, throttleSeconds: signupThrottleSeconds, workDelay, now,
+  });
+  const box = createSecretBox(mfaKeys);
+  const secondStep = createSecondStep({ orm, now, box });
+  // The one sign-in pipeline (sign-in.ts): every first factor below ends in signIn.beginSignIn.
+  const twoStep = createTwoStep({ orm, now, box, secondStep, activity, loginThrottle });
+  // Lost factor: a removal in 72 hours that a full sign-in or "This wasn't me" cancels.
+  const removal = createTwoStepRemoval({
+    orm, now, secondStep, changed: twoStep.changed,
+    pendingUser: async (pendingId) => (await signIn.pendingSignIn(pendingId))?.userId ?? null,
+  });
+  const changes = createAccountChanges({
+    orm, now, activity, loginThrottle, addressWindowSeconds: signupThrottleSeconds,
+    onSecured: (tx, userId, client) => removal.cancelTwoStepRemoval(userId, client, tx) });
+  const signIn = createSignIn({
+    orm,
+    now,
+    secondStep,
+    // A wrong second factor after a correct first one: an event each time, an email at most hourly.
+    onSecondStepFailed: async (userId, client) => {
+      await activity.record(userId, 'second_step_failed', client);
+      if (await secondStep.claimFailureNotice(userId)) {
+        await em().transactional((tx) => queueTwoStepEmail(tx, 'two-step-changed', { userId, change: 'second_step_failed' }));
+      }
+    },
+    onRecoveryCodeUsed: (userId, left) => em().transactional((tx) => twoStep.changed(tx, userId, 'recovery_code_used', 'code_used', null, left)),
+    // Every path's sign-in is recorded here, in the transaction that completes it, before any session opens.
+    onSignedIn: async ({ user, methods }, client, tx) => {
+      // The sign-up's own first sign-in is the baseline new devices are compared with: it warns of none.
+      await recordSignIn(tx, user.id, client, { signUp: methods[0] === 'signup_link' });
+      // Any full sign-in means the owner still has a way in: a lost-factor removal stops. One factor
+      // alone (password, link) is a full sign-in only for accounts without two-step: nothing to cancel.
+      if (methods.length > 1 || methods[0] === 'passkey') await removal.cancelTwoStepRemoval(user.id, client, tx);
+    },
+  });
+
+  // Sign-in links (sign-in-links.ts): a first factor like the password, ending in the same pipeline.
+  const { jobs: signInLinkJobs, ...signInLinks } = createSignInLinks({
+    orm, now, throttleSeconds: signInLinkThrottleSeconds, workDelay, activity,
+    beginSignIn: (user, method, client) => signIn.beginSignIn(user, method, { client }),
+  });
+
+  /** Creates the account from its sign-up link, and signs in through the pipeline like any first factor. */
+  async function confirmSignup(
+    token: unknown, choice: { password: string; username?: string }, client: Client | null = null,
+  ): Promise<SignupConfirmation> {
+    const outcome = await confirmSignupLink(token, choice);
+    if (!outcome.ok) return outcome;
+    return { ok: true, step: await signIn.beginSignIn(outcome.user, 'signup_link', { client }) };
+  }
 
   async function findUser(id: number): Promise<Profile | null> {
     // Every signed-in request asks: only what a Profile holds (not the password hash).
@@ -70,7 +145,7 @@ export function createAccounts({
 
   /**
    * `signal` aborts when the client has gone, so no argon2 work is spent on an abandoned login. The
-   * sign-in (or the failure) is on record before this returns, so before any answer.
+   * sign-in (by the pipeline) or the failure is on record before this returns, so before any answer.
    */
   async function logIn(input: { email: string; password: string; client?: Client | null }, signal?: AbortSignal): Promise<Login> {
     const email = normalizeEmail(input.email);
@@ -109,8 +184,7 @@ export function createAccounts({
         { passwordHash: await hashPassword(input.password) },
       );
     }
-    await em().transactional((tx) => noteSignIn(tx, user.id, client));
-    return { ok: true, user: { id: user.id, credentialVersion: user.credentialVersion } };
+    return { ok: true, step: await signIn.beginSignIn({ id: user.id, credentialVersion: user.credentialVersion }, 'password', { client }) };
   }
 
   /**
@@ -119,8 +193,9 @@ export function createAccounts({
    */
   async function changePassword(
     userId: number,
-    input: { currentPassword: string; newPassword: string; client?: Client | null },
+    input: { currentPassword: string; newPassword: string },
     signal?: AbortSignal,
+    client: Client | null = null,
   ): Promise<PasswordChange> {
     const user = await em().findOne(User, { id: userId });
     if (!user) return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
@@ -131,6 +206,7 @@ export function createAccounts({
     const attempt = await loginThrottle.attempt(user.email);
     if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
     if (!(await verifyPassword(user.passwordHash, input.currentPassword, signal)).ok) {
+      await activity.record(userId, 'password_check_failed', client);
       return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
     }
     await loginThrottle.clear(user.email);
@@ -141,7 +217,7 @@ export function createAccounts({
       const written = await writePassword(tx, userId, passwordHash, user.credentialVersion);
       if (written) {
         await queueEmail(tx, 'password-changed', { userId, how: 'change' });
-        await activity.record(userId, 'password_changed', input.client ?? null, tx);
+        await activity.record(userId, 'password_changed', client, tx);
       }
       return written;
     });
@@ -151,8 +227,8 @@ export function createAccounts({
 
   /**
    * Records a forgot-password request before it is answered: one insert, the same whatever the
-   * address, so neither the answer nor its timing depends on the account. The caller wakes the job
-   * runner once the answer is out; a crash before that loses nothing, as any instance sweeps it up.
+   * address, so neither the answer nor its timing depends on the account. Its job starts at a moment
+   * no request can pick out (requests.ts); a crash before that loses nothing, as any instance sweeps it up.
    */
   async function recordResetRequest(email: string, client: Client | null = null): Promise<void> {
     // The client (a truncated address, a User-Agent) rides along for the activity log; no secret.
@@ -176,18 +252,36 @@ export function createAccounts({
 
   /** Whether a reset link is live. Never consumes it: mail scanners open links too. */
   async function checkResetToken(token: unknown): Promise<boolean> {
-    const tokenHash = hashIfWellFormed(token);
-    return tokenHash !== null && (await tokens.findLiveToken(em(), tokenHash, now())) !== null;
+    return (await resetLinkStatus(token)) !== 'invalid';
   }
 
-  /** Sets a new password with a reset link. Ends every session; does not log anyone in. */
-  async function resetPassword(token: unknown, newPassword: string, client: Client | null = null): Promise<Reset> {
+  /** A live reset link, and whether its reset will ask for the second factor (two-step accounts). */
+  async function resetLinkStatus(token: unknown): Promise<'invalid' | 'live' | 'needs_second_step'> {
+    const tokenHash = hashIfWellFormed(token);
+    const owner = tokenHash === null ? null : await tokens.findLiveToken(em(), tokenHash, now());
+    if (owner === null) return 'invalid';
+    return (await secondStep.isOn(owner)) ? 'needs_second_step' : 'live';
+  }
+
+  /**
+   * Sets a new password with a reset link. Ends every session; does not log anyone in. For a two-step
+   * account the second factor comes with it (a mailbox alone must not take the account over, nor end
+   * its owner's sessions), checked before the link is used; two-step stays on.
+   */
+  async function resetPassword(
+    token: unknown, newPassword: string, proof?: SecondFactorProof, client: Client | null = null,
+  ): Promise<Reset> {
     const tokenHash = hashIfWellFormed(token);
     const ownerId = tokenHash === null ? null : await tokens.findLiveToken(em(), tokenHash, now());
     if (tokenHash === null || ownerId === null) return { ok: false, reason: 'invalid_token' };
     const account = await em().findOne(User, { id: ownerId });
     const problem = passwordProblem(newPassword, account ?? {});
     if (problem) return { ok: false, reason: 'invalid', fields: { new_password: problem } };
+    if (await secondStep.isOn(ownerId)) {
+      if (!proof) return { ok: false, reason: 'second_step_required' };
+      const checked = await secondStep.check(ownerId, proof, { recoveryCodes: true });
+      if (!checked.ok) return checked.reason === 'locked' ? checked : { ok: false, reason: 'invalid_code' };
+    }
 
     const passwordHash = await hashPassword(newPassword);
     const user = await em().transactional(async (tx) => {
@@ -221,14 +315,16 @@ export function createAccounts({
   }
 
   /**
-   * Records a sign-in in `tx`, and emails the owner when it came from a device family and address
-   * range the account has not signed in from lately. A sign-in succeeds only once this commits.
+   * Records a sign-in in `tx` (the pipeline's, which completes it: onSignedIn above), and emails the
+   * owner when it came from a device family and address range the account has not signed in from
+   * lately, a dormant account's too (no sign-in on record is the credential-stuffing case, not a
+   * reason for silence). Only the sign-up's own first sign-in is the baseline that warns of nothing.
    */
-  async function noteSignIn(tx: EntityManager, userId: number, client: Client | null): Promise<void> {
-    // Without a client (a caller of the domain, not a browser) there is nothing to compare.
-    const familiarity = client ? await activity.signInFamiliarity(userId, client, tx) : 'first';
+  async function recordSignIn(tx: EntityManager, userId: number, client: Client | null, how: { signUp?: boolean }): Promise<void> {
+    // Without a client (a caller of the domain, not a browser) there is no device to compare or name.
+    const familiar = client ? await activity.isFamiliarSignIn(userId, client, tx) : true;
     await activity.record(userId, 'sign_in', client, tx);
-    if (familiarity !== 'new' || !client) return;
+    if (familiar || how.signUp || !client) return;
     const signIn = { userId, device: describeDevice(client.userAgent), ip: client.ip, at: now().toISOString() };
     await queueEmail(tx, 'new-sign-in', signIn);
   }
@@ -275,11 +371,19 @@ export function createAccounts({
   };
 
   return {
-    findUser, logIn, changePassword, recordResetRequest, requestPasswordReset, checkResetToken,
+    findUser, logIn, confirmSignup, changePassword, recordResetRequest, requestPasswordReset, checkResetToken, resetLinkStatus,
     resetPassword, deleteExpiredResetTokens, pruneOldActivity, securityOverview,
     ...changes,
     ...signups,
-    jobs: { ...jobs, ...signupJobs },
+    ...signInLinks,
+    ...twoStep,
+    ...removal,
+    beginSignIn: signIn.beginSignIn,
+    pendingSignIn: signIn.pendingSignIn,
+    completeSecondStep: signIn.completeSecondStep,
+    cancelPendingSignIn: signIn.cancelPending,
+    deleteExpiredPendingSignIns: signIn.deleteExpiredPending,
+    jobs: { ...jobs, ...signupJobs, ...signInLinkJobs },
     listActivity: activity.list,
     listSessions: sessions.list,
     endSession: sessions.end,

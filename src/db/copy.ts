@@ -56,6 +56,9 @@ export async function copyDatabase(fromUrl: string, toUrl: string, now = new Dat
         if (arrived !== rows.length) throw new Error(`${tableOf(tx, entity)}: ${rows.length} rows read, ${arrived} arrived`);
       }
       if (isPostgres(toUrl)) await resetSequences(target, tx);
+      // Post search: Postgres computes its column from the rows; SQLite's triggers filled FTS5 row by
+      // row, and a rebuild makes sure the index matches the table exactly (migrations/…_post_search.ts).
+      else await tx.execute(`insert into post_search(post_search) values ('rebuild')`);
       return tables.map(({ entity, rows, expired }) => ({ table: tableOf(tx, entity), copied: rows.length, expired }));
     });
   } finally {

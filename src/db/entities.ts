@@ -11,8 +11,13 @@ const UserSchema = defineEntity({
     passwordHash: p.string().length(255),
     // Bumped by every password change; sessions opened under an older value are logged out.
     credentialVersion: p.integer().default(1),
+    // Bumped by every change of address (confirmed or restored): orders the addresses the account has
+    // had, so a "This wasn't me" link from a later address cannot void one sent to an earlier address.
+    emailVersion: p.integer().default(0),
     // When the last reset email was sent: the throttle window is claimed by one conditional update.
     resetRequestedAt: p.datetime().nullable(),
+    // When the last sign-in link was sent: its throttle window, claimed the same way.
+    signInLinkRequestedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },
@@ -81,12 +86,14 @@ const AccountTokenSchema = defineEntity({
   properties: {
     id: p.integer().primary(),
     user: () => p.manyToOne(User).deleteRule('cascade').index().ref(),
-    // 'email_change' (confirm a new address) or 'secure' ("This wasn't me").
+    // 'email_change' (confirm a new address), 'secure' ("This wasn't me"), 'two_step_removal' or 'sign_in' (a sign-in link).
     purpose: p.string().length(20),
     // SHA-256 of the emailed token, set when the email is sent; null until then.
     tokenHash: p.string().length(64).nullable().unique(),
     // email_change: the new address; secure: the address the notice went to (restored if changed away).
     email: p.string().length(254).nullable(),
+    // secure: the account's emailVersion when the notice's address was the account's (see User).
+    emailVersion: p.integer().default(0),
     expiresAt: p.datetime().index(),
     createdAt: p.datetime(),
   },
@@ -157,13 +164,22 @@ const PostSchema = defineEntity({
     body: p.text(),
     // Plain text for lists, made once on write so the feed never reads (or renders) whole bodies.
     excerpt: p.string().length(300),
+    // The body rendered when it was written, so no reader ever makes the server render Markdown;
+    // `renderedWith` is the renderer's version then: an older one is rendered again (src/posts/markdown.ts).
+    html: p.text().default(''),
+    renderedWith: p.integer().default(0),
+    // 'draft' or 'published'; a published post is public from `publishedAt` on (later = scheduled).
+    status: p.string().length(16).default('published'),
+    publishedAt: p.datetime().nullable(),
+    // The readable part of /posts/:id-:slug; the id decides, so a changed slug only redirects.
+    slug: p.string().length(100).default('post'),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },
   // Newest first, with the id breaking ties: the feed and an author's page each walk one index (keyset).
   indexes: [
-    { name: 'post_created_at_id_index', properties: ['createdAt', 'id'] },
-    { name: 'post_author_id_created_at_id_index', properties: ['author', 'createdAt', 'id'] },
+    { name: 'post_published_at_id_index', properties: ['publishedAt', 'id'] },
+    { name: 'post_author_id_published_at_id_index', properties: ['author', 'publishedAt', 'id'] },
   ],
 });
 export class Post extends PostSchema.class {}
@@ -204,7 +220,85 @@ const SignupThrottleSchema = defineEntity({
 export class SignupThrottle extends SignupThrottleSchema.class {}
 SignupThrottleSchema.setClass(SignupThrottle);
 
+// The same window for email-change confirmations: at most one per target address per window, silently,
+// so the account page cannot be used to flood a stranger's inbox (issue 30, finding 6).
+const EmailChangeThrottleSchema = defineEntity({
+  name: 'EmailChangeThrottle',
+  tableName: 'email_change_throttle',
+  properties: {
+    email: p.string().length(254).primary(),
+    expiresAt: p.datetime().index(),
+  },
+});
+export class EmailChangeThrottle extends EmailChangeThrottleSchema.class {}
+EmailChangeThrottleSchema.setClass(EmailChangeThrottle);
+/**
+ * An account's authenticator (TOTP): one row once setup starts; two-step is on once `enabledAt` is set
+ * (only after a correct code). The second-step limits live here too, per account, shared by instances.
+ */
+const TwoStepSchema = defineEntity({
+  name: 'TwoStep',
+  tableName: 'two_step',
+  properties: {
+    id: p.integer().primary(),
+    user: () => p.manyToOne(User).deleteRule('cascade').unique().ref(),
+    // AES-256-GCM under MFA_ENCRYPTION_KEY ("keyId:iv:ciphertext:tag"): a copy of the database alone
+    // cannot mint codes.
+    secret: p.string().length(255),
+    enabledAt: p.datetime().nullable(),
+    // The last time step a code was accepted for: only newer ones are accepted (replay).
+    lastStep: p.integer().nullable(),
+    // Second-step failures in a row, and until when the second step is locked after too many.
+    failures: p.integer().default(0),
+    lockedUntil: p.datetime().nullable(),
+    // When the owner was last emailed about a wrong second factor (at most once an hour).
+    failureNoticedAt: p.datetime().nullable(),
+    // Lost factor: when two-step turns off unless a full sign-in or "This wasn't me" cancels it.
+    removalDueAt: p.datetime().nullable().index(),
+    removalWarnedAt: p.datetime().nullable(),
+    createdAt: p.datetime(),
+  },
+});
+export class TwoStep extends TwoStepSchema.class {}
+TwoStepSchema.setClass(TwoStep);
+
+/** One-time recovery codes: only their SHA-256 is kept; a used code keeps its row (usedAt) until new ones replace it. */
+const RecoveryCodeSchema = defineEntity({
+  name: 'RecoveryCode',
+  tableName: 'recovery_code',
+  properties: {
+    id: p.integer().primary(),
+    user: () => p.manyToOne(User).deleteRule('cascade').index().ref(),
+    codeHash: p.string().length(64).unique(),
+    usedAt: p.datetime().nullable(),
+    createdAt: p.datetime(),
+  },
+});
+export class RecoveryCode extends RecoveryCodeSchema.class {}
+RecoveryCodeSchema.setClass(RecoveryCode);
+
+/** A sign-in whose first factor passed and whose second has not yet: signed in for no route. */
+const PendingSignInSchema = defineEntity({
+  name: 'PendingSignIn',
+  tableName: 'pending_sign_in',
+  properties: {
+    id: p.integer().primary(),
+    user: () => p.manyToOne(User).deleteRule('cascade').index().ref(),
+    // The first factor: 'password', 'email_link', 'passkey', ...
+    method: p.string().length(20),
+    // A password change or reset in between makes the pending sign-in worthless.
+    credentialVersion: p.integer(),
+    triesLeft: p.integer(),
+    expiresAt: p.datetime().index(),
+    createdAt: p.datetime(),
+  },
+});
+export class PendingSignIn extends PendingSignInSchema.class {}
+PendingSignInSchema.setClass(PendingSignIn);
+
 // Parents before children: db:copy inserts in this order, so every foreign key holds as rows arrive.
 export const entities = [
   User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle, Post, Signup, SignupThrottle,
+  EmailChangeThrottle,
+  TwoStep, RecoveryCode, PendingSignIn,
 ];

@@ -22,6 +22,13 @@ declare module 'express-session' {
     /** The client as it was when the session opened: truncated address, User-Agent. */
     ip: string | null;
     userAgent: string | null;
+    /** When and how this session signed in (src/accounts/sign-in.ts), e.g. ['password', 'totp']. */
+    authenticatedAt: number;
+    authMethods: string[];
+    /** Until when "confirm it's you" holds (epoch ms; not sliding). */
+    confirmedUntil: number;
+    /** A sign-in waiting for its second step: signed in for no route until it completes. */
+    pendingSignIn: number;
   }
 }
 

@@ -1,6 +1,6 @@
 // Request policy: cross-site refusal, the signed-in user, rate limits, and errors.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { HashingBusy, type Accounts, type Profile, type SessionUser } from '../accounts/index.ts';
+import { CONFIRMATION_MS, HashingBusy, type Accounts, type Profile, type SessionUser, type SignedIn } from '../accounts/index.ts';
 import { clientOf, type Client } from '../accounts/clients.ts';
 import { isDatabaseUnavailable } from '../db/faults.ts';
 import { newPublicSessionId } from '../db/session-store.ts';
@@ -73,7 +73,9 @@ export function requireUserReturningTo(back: (req: Request) => string): RequestH
   return (req, res, next) => {
     if (currentUser(res)) return next();
     if (wantsJson(req)) return jsonError(res, 401, 'not_authenticated', 'Log in first.');
-    res.redirect(303, `/login?next=${encodeURIComponent(back(req))}`);
+    // Half way through a sign-in (password right, second step not yet): back to the second step.
+    const login = req.session.pendingSignIn === undefined ? '/login' : '/login/two-step';
+    res.redirect(303, `${login}?next=${encodeURIComponent(back(req))}`);
   };
 }
 
@@ -95,16 +97,44 @@ export function sessionCookieName(secure: boolean): string {
  * that has none writes nothing and gets no cookie, so anonymous logouts cannot fill the session table.
  */
 export async function logOutSession(req: Request, res: Response): Promise<void> {
-  if (req.session.userId === undefined) return;
+  if (req.session.userId === undefined && req.session.pendingSignIn === undefined) return;
   // The cookie is Secure exactly when it is the __Host- one (production): its flags name it.
   const { path, secure, httpOnly, sameSite } = req.session.cookie;
   await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
   res.clearCookie(sessionCookieName(secure === true), { path, secure: secure === true, httpOnly, sameSite });
 }
 
-/** Opens a fresh session (new id, so a planted id is worthless) for a user who just proved who they are. */
-export async function logInSession(req: Request, user: SessionUser): Promise<void> {
+/**
+ * Opens a fresh session (new id, so a planted id is worthless) for someone the sign-in pipeline let
+ * in (src/accounts/sign-in.ts makes every SignedIn): it records when and how they authenticated.
+ */
+export async function logInSession(req: Request, signedIn: SignedIn): Promise<void> {
   await regenerateSession(req);
+  req.session.authenticatedAt = signedIn.authenticatedAt.getTime();
+  req.session.authMethods = signedIn.methods;
+  if (signedIn.confirms) req.session.confirmedUntil = signedIn.authenticatedAt.getTime() + CONFIRMATION_MS;
+  await openSession(req, signedIn.user);
+}
+
+/**
+ * The same signed-in person under a fresh session id, after their password changed (which ended every
+ * session): how and when they signed in, and any recent confirmation, carry over.
+ */
+export async function continueSession(req: Request, user: SessionUser): Promise<void> {
+  const { authenticatedAt, authMethods, confirmedUntil } = req.session;
+  await regenerateSession(req);
+  Object.assign(req.session, { authenticatedAt, authMethods, confirmedUntil });
+  await openSession(req, user);
+}
+
+/** A session waiting for the second step: a fresh id, the pending sign-in's id, and no user. */
+export async function pendingSession(req: Request, pendingId: number): Promise<void> {
+  await regenerateSession(req);
+  req.session.pendingSignIn = pendingId;
+  await saveSession(req);
+}
+
+async function openSession(req: Request, user: SessionUser): Promise<void> {
   const client = clientOfRequest(req);
   req.session.userId = user.id;
   req.session.credentialVersion = user.credentialVersion;

@@ -1,20 +1,24 @@
 // Security events are on record before the answer, in the domain: each in the transaction of the change it
-// describes, a failed sign-in as a recorded request that is the same for every email. So a crash after the
-// answer loses no record, and a real account's failure does no work before the answer that an unknown
+// describes (a sign-in, by every path, in the pipeline's transaction that completes it), a failed sign-in
+// and a sign-in link request as recorded requests that are the same for every email. So a crash after the
+// answer loses no record, and a real account's request does no work before the answer that an unknown
 // email does not.
 import express from 'express';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecurityEvent } from '../../src/db/entities.ts';
-import { dialects, registeredUser, requestResetToken, startHarness, type Harness } from '../support/harness.ts';
+import { dialects, mailArriving, mailSeen, registeredUser, requestResetToken, startHarness, type Harness } from '../support/harness.ts';
 import { until } from '../support/net.ts';
 import { CONFIRM_SUBJECT, confirmationLinkIn, recipients, tokenOf } from '../support/smtp.ts';
+import { codeFor, turnOnTwoStep } from '../two-step/support.ts';
 
 const FINISHED = '-- response finished --';
 const statement = (sql: string) => sql.replace(/^\[query\]\s*/, '');
 const isEventInsert = (sql: string) => /^insert into [`"]security_event[`"]/i.test(statement(sql));
 const isBegin = (sql: string) => /^(begin|start transaction|savepoint)\b/i.test(statement(sql));
 const isCommit = (sql: string) => /^(commit|release savepoint)\b/i.test(statement(sql));
+const isJobInsert = (sql: string) => /^insert into [`"]job[`"]/i.test(statement(sql));
+const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
 
 describe.each(dialects())('security events on record before the answer, on %s', (dialect) => {
   let h: Harness;
@@ -75,23 +79,53 @@ describe.each(dialects())('security events on record before the answer, on %s', 
     expect(count).toBeGreaterThanOrEqual(1);
   });
 
-  it('a sign-in, with its new-device check (and the notice it queues)', async () => {
+  /** Whether a job (the new-device notice) was queued before the answer of the last act. */
+  const queuedBeforeAnswer = () => h.queries.slice(0, h.queries.indexOf(FINISHED)).some(isJobInsert);
+
+  it('a password sign-in, with its new-device check (and the notice it queues)', async () => {
     const user = await registeredUser(h, `ev${++n}`);
     await expectRecordedWithChange('sign_in', /from [`"]security_event[`"]/i, () =>
-      supertest(outer).post('/api/auth/login').set('User-Agent', 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0')
-        .send({ email: user.email, password: user.password }).expect(200),
+      supertest(outer).post('/api/auth/login').set('User-Agent', FIREFOX).send({ email: user.email, password: user.password }).expect(200),
     );
     // A new device: its notice was queued in that same transaction.
-    expect(h.queries.slice(0, h.queries.indexOf(FINISHED)).some((sql) => /insert into [`"]job[`"]/i.test(sql))).toBe(true);
+    expect(queuedBeforeAnswer()).toBe(true);
   });
 
-  it('confirming a sign-up, with the account it creates', async () => {
+  it('confirming a sign-up: its first sign-in through the pipeline, the baseline that warns of nothing', async () => {
     const email = `ev${++n}@example.com`;
-    await h.request().post('/api/users').send({ username: `ev${n}`, email, password: 'correct horse battery staple' }).expect(202);
+    const password = 'correct horse battery staple';
+    await h.request().post('/api/users').send({ username: `ev${n}`, email, password }).expect(202);
     const mail = await h.sink.waitFor((m) => recipients(m).includes(email) && m.subject === CONFIRM_SUBJECT);
-    await expectRecordedWithChange('sign_in', /^insert into [`"]user[`"]/i, () =>
-      supertest(outer).post('/api/users/confirm').send({ token: tokenOf(confirmationLinkIn(mail)) }).expect(201),
+    await expectRecordedWithChange('sign_in', /from [`"]security_event[`"]/i, () =>
+      supertest(outer).post('/api/users/confirm').set('User-Agent', FIREFOX).send({ token: tokenOf(confirmationLinkIn(mail)), password }).expect(201),
     );
+    expect(queuedBeforeAnswer()).toBe(false);
+  });
+
+  it('a sign-in after its second step, in the transaction that claims the pending sign-in', async () => {
+    const user = await registeredUser(h, `ev${++n}`);
+    const { secret } = await turnOnTwoStep(user.agent, user.password);
+    const browser = supertest.agent(outer);
+    const pending = await browser.post('/api/auth/login').set('User-Agent', FIREFOX).send({ email: user.email, password: user.password }).expect(200);
+    expect(pending.body.second_step).toBeDefined();
+    expect(await h.orm.em.fork().count(SecurityEvent, { user: user.id, kind: 'sign_in' }), 'the password alone is no sign-in').toBe(1);
+    await expectRecordedWithChange('sign_in', /^delete from [`"]pending_sign_in[`"]/i, () =>
+      browser.post('/api/auth/second-step').set('User-Agent', FIREFOX).send({ code: codeFor(secret, 1) }).expect(200),
+    );
+    expect(queuedBeforeAnswer()).toBe(true);
+    expect(await h.orm.em.fork().count(SecurityEvent, { user: user.id, kind: 'sign_in' })).toBe(2);
+  });
+
+  it('a sign-in with an emailed link, with its new-device check', async () => {
+    const user = await registeredUser(h, `ev${++n}`);
+    const seen = mailSeen(h);
+    await h.request().post('/api/auth/email-link').send({ email: user.email }).expect(202);
+    const mail = await mailArriving(h, seen, (m) => m.to.includes(user.email) && m.subject === 'Your Inkwell sign-in link');
+    const token = /\/login\/email\/confirm\?token=([A-Za-z0-9_-]+)/.exec(mail.text)![1];
+    await expectRecordedWithChange('sign_in', /from [`"]security_event[`"]/i, () =>
+      supertest(outer).post('/api/auth/email-link/confirm').set('User-Agent', FIREFOX).send({ token }).expect(200),
+    );
+    expect(queuedBeforeAnswer()).toBe(true);
   });
 
   it('signing another session out, with its end', async () => {
@@ -104,13 +138,16 @@ describe.each(dialects())('security events on record before the answer, on %s', 
     );
   });
 
-  it('a failed sign-in is recorded before the answer, by the same statements for a real account and an unknown email', async () => {
+  it.each([
+    ['a failed sign-in', (email: string) => supertest(outer).post('/api/auth/login').send({ email, password: 'not the password at all' }).expect(401)],
+    ['a sign-in link request', (email: string) => supertest(outer).post('/api/auth/email-link').send({ email }).expect(202)],
+  ])('%s is recorded before the answer, by the same statements for a real account and an unknown email', async (what, send) => {
     const user = await registeredUser(h, `ev${++n}`);
     const shapes: string[][] = [];
     for (const email of [user.email, `nobody${n}@example.com`]) {
       await h.tasks.drain();
       h.queries.length = 0;
-      await supertest(outer).post('/api/auth/login').send({ email, password: 'not the password at all' }).expect(401);
+      await send(email);
       const finished = h.queries.indexOf(FINISHED);
       // The job runner's own sweep may look for due jobs meanwhile: not part of the answer.
       const answered = h.queries.slice(0, finished).map(statement).filter((sql) => !/^(update|select)\b.*\bjob\b/is.test(sql));
@@ -120,7 +157,8 @@ describe.each(dialects())('security events on record before the answer, on %s', 
       shapes.push(answered.map((sql) => sql.replace(/'[^']*'/g, '?').replace(/\b\d+\b/g, 'N')));
     }
     expect(shapes[1]).toEqual(shapes[0]);
-    // The job counted it against the account once it ran.
-    await until(async () => (await h.orm.em.fork().count(SecurityEvent, { user: user.id, kind: 'sign_in_failed' })) === 1, 'the failure counted');
+    // The job put it on the account's record once it ran.
+    const kind = what === 'a failed sign-in' ? 'sign_in_failed' : 'sign_in_link_requested';
+    await until(async () => (await h.orm.em.fork().count(SecurityEvent, { user: user.id, kind })) === 1, `${kind} on record`);
   });
 });

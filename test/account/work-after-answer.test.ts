@@ -1,6 +1,6 @@
-// The account-dependent work of a recorded request (forgot password, sign-up, a failed sign-in) starts at a
-// random moment a few seconds after it, not when its answer goes out, so it lands on no request in
-// particular; a graceful stop does it at once. With production's delay, not the tests' usual none.
+// The account-dependent work of a recorded request (forgot password, sign-up, a failed sign-in, a sign-in
+// link request) starts at a random moment a few seconds after it, not when its answer goes out, so it
+// lands on no request in particular; a graceful stop does it at once. With production's delay, not the tests' usual none.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORK_DELAY_MS, randomWorkDelay } from '../../src/accounts/requests.ts';
 import { Job, SecurityEvent } from '../../src/db/entities.ts';
@@ -25,6 +25,8 @@ describe.each(dialects())('work after the answer on %s', (dialect) => {
       { kind: 'signup-request', send: () => h.request().post('/api/users').send({ username: 'another', email: 'another@example.com', password: user.password }).expect(202) },
       { kind: 'sign-in-failed', send: () => h.request().post('/api/auth/login').send({ email: user.email, password: 'not the password' }).expect(401) },
       { kind: 'sign-in-failed', send: () => h.request().post('/api/auth/login').send({ email: 'nobody@example.com', password: 'not the password' }).expect(401) },
+      { kind: 'sign-in-link-request', send: () => h.request().post('/api/auth/email-link').send({ email: user.email }).expect(202) },
+      { kind: 'sign-in-link-request', send: () => h.request().post('/api/auth/email-link').send({ email: 'nobody@example.com' }).expect(202) },
     ];
     const delays: number[] = [];
     for (const { kind, send } of requests) {

@@ -62,7 +62,7 @@ describe.each(dialects())('a password change racing a reset on %s', (dialect) =>
   async function raceOnSqlite<R, C>(reset: (accounts: ReturnType<typeof createAccounts>) => Promise<R>, change: () => Promise<C>) {
     const second = await openDatabase(h.db.url);
     const loginThrottle = createLoginThrottle({ orm: second, report: createLimitReport(createLogger({ level: 'silent' })), enabled: false });
-    const otherInstance = createAccounts({ orm: second, resetThrottleSeconds: 0, signupThrottleSeconds: 0, loginThrottle });
+    const otherInstance = createAccounts({ orm: second, resetThrottleSeconds: 0, signupThrottleSeconds: 0, loginThrottle, mfaKeys: h.config.mfaKeys });
     let letGo!: () => void;
     const gate = new Promise<void>((resolve) => (letGo = resolve));
     let holding: Promise<void> | undefined;

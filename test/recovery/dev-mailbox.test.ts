@@ -57,7 +57,7 @@ describe('dev mailbox in production', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness('sqlite', {
-      env: { NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(40), APP_BASE_URL: 'https://inkwell.test' },
+      env: { NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(40), MFA_ENCRYPTION_KEY: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', APP_BASE_URL: 'https://inkwell.test' },
     });
   });
   afterAll(() => h.close());

@@ -50,8 +50,8 @@ describe.each(dialects())('sessions and password changes on %s', (dialect) => {
     const sid = randomBytes(24).toString('base64url');
     const data = {
       cookie: { originalMaxAge: SESSION_TTL_MS, expires: new Date(Date.now() + SESSION_TTL_MS), httpOnly: true, path: '/' },
-      userId: login.ok ? login.user.id : 0,
-      credentialVersion: login.ok ? login.user.credentialVersion : 0,
+      userId: login.ok ? login.step.signedIn!.user.id : 0,
+      credentialVersion: login.ok ? login.step.signedIn!.user.credentialVersion : 0,
     } as unknown as SessionData;
     await new Promise<void>((resolve, reject) => h.sessions.set(sid, data, (err) => (err ? reject(err) : resolve())));
     expect(await h.orm.em.fork().count(Session, { sidHash: hashSessionId(sid) })).toBe(1);

@@ -13,6 +13,7 @@ export const PRODUCTION_ENV = {
   NODE_ENV: 'production',
   APP_BASE_URL: 'https://inkwell.test',
   SESSION_SECRET: 'a-test-secret-that-is-long-enough-0123456789',
+  MFA_ENCRYPTION_KEY: 'k1:3Kq3dC3ojogyrVoK+XcKoqIsKtnNVhpxbFXiANndF9A=',
   // Behind the TLS proxy that production requires: clients below send X-Forwarded-Proto: https.
   TRUST_PROXY: 'loopback',
 } as const;

@@ -192,7 +192,7 @@ describe('production reset cookie', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness('sqlite', {
-      env: { NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(40), APP_BASE_URL: 'https://inkwell.test', TRUST_PROXY: '1' },
+      env: { NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(40), MFA_ENCRYPTION_KEY: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', APP_BASE_URL: 'https://inkwell.test', TRUST_PROXY: '1' },
     });
   });
   afterAll(() => h.close());

@@ -47,7 +47,7 @@ describe.each(dialects())('pages on %s', (dialect) => {
       const agent = h.request();
       await agent.get(link.pathname + link.search).expect(303);
       await agent.get('/register/confirm').expect(200);
-      const done = await agent.post('/register/confirm').type('form').send({});
+      const done = await agent.post('/register/confirm').type('form').send({ password: STRONG_PASSWORD });
       expect(done.status).toBe(303);
       expect(done.headers.location).toBe('/account');
       const account = await agent.get('/account').expect(200);

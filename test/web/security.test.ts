@@ -216,7 +216,7 @@ describe('production cookies', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness('sqlite', {
-      env: { NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(40), APP_BASE_URL: 'https://inkwell.test', TRUST_PROXY: '1' },
+      env: { NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(40), MFA_ENCRYPTION_KEY: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', APP_BASE_URL: 'https://inkwell.test', TRUST_PROXY: '1' },
     });
   });
   afterAll(() => h.close());
@@ -227,7 +227,7 @@ describe('production cookies', () => {
       .send({ username: 'prod', email: 'prod@example.com', password: STRONG_PASSWORD }).expect(202);
     const mail = await mailArriving(h, seen, (m) => m.to.includes('prod@example.com'));
     const res = await h.request().post('/api/users/confirm').set('X-Forwarded-Proto', 'https')
-      .send({ token: tokenOf(confirmationLinkIn(mail)) });
+      .send({ token: tokenOf(confirmationLinkIn(mail)), password: STRONG_PASSWORD });
     expect(res.status).toBe(201);
     const cookie = res.headers['set-cookie'][0];
     expect(cookie).toMatch(/^__Host-inkwell=/);

@@ -4,10 +4,12 @@ import type { Accounts, Profile } from '../../accounts/index.ts';
 import type { AfterAnswer } from '../after-answer.ts';
 import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse } from '../forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
-import { clientOfRequest, currentUser, logInSession, logOutSession } from '../middleware.ts';
+import { clientOfRequest, continueSession, currentUser, logOutSession } from '../middleware.ts';
+import { startSignIn } from '../security/sign-in.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
 import { invalidInput, jsonError } from '../respond.ts';
-import { SIGNUP_MESSAGE } from './signup-pages.ts';
+import { SIGNUP_MESSAGE, SIGNUP_PASSWORD_WRONG } from './signup-pages.ts';
+import { resetProofOf } from '../security/forms.ts';
 
 
 // Serialised once: every email gets exactly these bytes.
@@ -30,12 +32,15 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const confirmSignup: RequestHandler = async (req, res) => {
     const input = parse(ConfirmSignupForm.required({ token: true }), req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.confirmSignup(input.data.token, { username: input.data.username }, clientOfRequest(req));
+    const outcome = await accounts.confirmSignup(input.data.token, { password: input.data.password, username: input.data.username }, clientOfRequest(req));
     if (outcome.ok) {
-      await logInSession(req, outcome.user);
-      return res.status(201).json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
+      const started = await startSignIn(req, outcome.step);
+      if (!started.signedIn) return res.status(201).json({ second_step: { methods: started.methods } });
+      return res.status(201).json({ user: publicProfile((await accounts.findUser(started.userId))!) });
     }
     switch (outcome.reason) {
+      case 'wrong_password':
+        return invalidInput(res, { password: SIGNUP_PASSWORD_WRONG });
       case 'username_taken':
         return invalidInput(res, { username: `The username ${outcome.username} was taken before you confirmed. Choose another.` });
       case 'email_taken':
@@ -59,8 +64,10 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
           return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
       }
     }
-    await logInSession(req, outcome.user);
-    res.json({ user: publicProfile((await accounts.findUser(outcome.user.id))!) });
+    const started = await startSignIn(req, outcome.step);
+    // Two-step accounts: no user yet, and /api/users/me stays 401 until POST /api/auth/second-step.
+    if (!started.signedIn) return res.json({ second_step: { methods: started.methods } });
+    res.json({ user: publicProfile((await accounts.findUser(started.userId))!) });
   };
 
   const logout: RequestHandler = async (req, res) => {
@@ -68,8 +75,10 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
     res.status(204).end();
   };
 
-  const me: RequestHandler = (_req, res) => {
-    res.json({ user: publicProfile(currentUser(res)!) });
+  const me: RequestHandler = async (_req, res) => {
+    const user = currentUser(res)!;
+    const twoStep = await accounts.twoStepStatus(user.id);
+    res.json({ user: { ...publicProfile(user), two_step: twoStep.on, recovery_codes_left: twoStep.recoveryCodesLeft } });
   };
 
   const forgot: RequestHandler = async (req, res) => {
@@ -84,7 +93,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const reset: RequestHandler = async (req, res) => {
     const input = parse(ResetForm.required({ token: true }), req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password, clientOfRequest(req));
+    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password, resetProofOf(input.data), clientOfRequest(req));
     if (outcome.ok) {
       return res.json({ message: 'Your password has been reset. Log in with your new password.' });
     }
@@ -93,6 +102,14 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
         return invalidInput(res, outcome.fields);
       case 'invalid_token':
         return jsonError(res, 400, 'invalid_token', 'This reset link is invalid or has expired. Ask for a new one.');
+      // The link is still good: the client asks for the factor and sends it all again.
+      case 'second_step_required':
+        return jsonError(res, 401, 'second_step_required', 'This account has two-step verification: send `code` (or `recovery_code`) with the new password.');
+      case 'invalid_code':
+        return jsonError(res, 401, 'invalid_code', 'That code is not right. The reset link still works.');
+      case 'locked':
+        setRetryAfter(res, outcome.retryAfterSeconds);
+        return jsonError(res, 429, 'second_step_locked', throttledMessage(outcome.retryAfterSeconds));
     }
   };
 
@@ -101,8 +118,9 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
     if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.changePassword(
       currentUser(res)!.id,
-      { currentPassword: input.data.current_password, newPassword: input.data.new_password, client: clientOfRequest(req) },
+      { currentPassword: input.data.current_password, newPassword: input.data.new_password },
       clientGone(req, res),
+      clientOfRequest(req),
     );
     if (!outcome.ok) {
       switch (outcome.reason) {
@@ -117,13 +135,13 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
           return invalidInput(res, outcome.fields);
       }
     }
-    await logInSession(req, outcome.user);
+    await continueSession(req, outcome.user);
     res.json({ message: 'Your password has been changed. Your other sessions have been ended.' });
   };
 
   return { register, confirmSignup, login, logout, me, forgot, reset, changePassword };
 }
 
-function publicProfile({ id, username, email, createdAt }: Profile) {
+export function publicProfile({ id, username, email, createdAt }: Profile) {
   return { id, username, email, created_at: createdAt.toISOString() };
 }

@@ -4,7 +4,9 @@ import type { Accounts } from '../../accounts/index.ts';
 import type { AfterAnswer } from '../after-answer.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, ResetForm, localPath, parse } from '../forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
-import { clientOfRequest, currentUser, logInSession, logOutSession } from '../middleware.ts';
+import { clientOfRequest, continueSession, currentUser, logOutSession } from '../middleware.ts';
+import { startSignIn } from '../security/sign-in.ts';
+import { resetProofOf } from '../security/forms.ts';
 import { ACCOUNT_NOTICES, ACCOUNT_VIEW, lookUp, showAccount } from './view.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
 import { redirect, show } from '../respond.ts';
@@ -14,6 +16,7 @@ import type { TokenLinks } from '../token-links.ts';
 const NOTICES: Record<string, string> = {
   password_reset: 'Your password has been reset. Log in with your new password.',
   password_changed_meanwhile: PASSWORD_CHANGED_MEANWHILE,
+  second_step_expired: 'That sign-in expired or used up its tries. Log in again to get a new one.',
   account_secured:
     'Your account is secured: every device has been signed out, and a link to choose a new password is on its way to your inbox.',
 };
@@ -44,8 +47,9 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
           return show(req, res, { ...loginView, status: 401 }, { failed: true, values });
       }
     }
-    await logInSession(req, outcome.user);
-    redirect(req, res, localPath(input.data.next) ?? '/account');
+    const next = localPath(input.data.next);
+    if ((await startSignIn(req, outcome.step)).signedIn) return redirect(req, res, next ?? '/account');
+    redirect(req, res, next ? `/login/two-step?next=${encodeURIComponent(next)}` : '/login/two-step');
   };
 
   const logout: RequestHandler = async (req, res) => {
@@ -60,8 +64,9 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
     if (!input.ok) return showAccount(req, res, accounts, { ...ACCOUNT_VIEW, status: 422 }, { errors: input.fields });
     const outcome = await accounts.changePassword(
       user.id,
-      { currentPassword: input.data.current_password, newPassword: input.data.new_password, client: clientOfRequest(req) },
+      { currentPassword: input.data.current_password, newPassword: input.data.new_password },
       clientGone(req, res),
+      clientOfRequest(req),
     );
     if (!outcome.ok) {
       switch (outcome.reason) {
@@ -78,7 +83,7 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
       }
     }
     // Every session ended with the change; this browser continues under a fresh id.
-    await logInSession(req, outcome.user);
+    await continueSession(req, outcome.user);
     await showAccount(req, res, accounts, ACCOUNT_VIEW, { changed: true });
   };
 
@@ -97,18 +102,32 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
   const resetView = { page: 'reset-password', fragment: 'reset-form', title: 'Choose a new password' };
   const invalidLinkView = { page: 'reset-invalid', fragment: 'reset-invalid', title: 'This link does not work', status: 400 };
   const showReset: RequestHandler = async (req, res) => {
-    if (!(await accounts.checkResetToken(resetLinks.recall(req)))) {
+    const status = await accounts.resetLinkStatus(resetLinks.recall(req));
+    if (status === 'invalid') {
       resetLinks.forget(res);
       return show(req, res, invalidLinkView);
     }
-    show(req, res, resetView);
+    // Two-step accounts: the page asks for the second factor with the new password.
+    show(req, res, resetView, { secondStep: status === 'needs_second_step' });
   };
   const reset: RequestHandler = async (req, res) => {
     const input = parse(ResetForm, req.body);
-    if (!input.ok) return show(req, res, { ...resetView, status: 422 }, { errors: input.fields });
-    const outcome = await accounts.resetPassword(input.data.token ?? resetLinks.recall(req), input.data.new_password, clientOfRequest(req));
-    if (!outcome.ok && outcome.reason === 'invalid') {
-      return show(req, res, { ...resetView, status: 422 }, { errors: outcome.fields });
+    const secondStep = req.body?.code !== undefined;
+    if (!input.ok) return show(req, res, { ...resetView, status: 422 }, { errors: input.fields, secondStep });
+    const outcome = await accounts.resetPassword(input.data.token ?? resetLinks.recall(req), input.data.new_password, resetProofOf(input.data), clientOfRequest(req));
+    if (!outcome.ok) {
+      switch (outcome.reason) {
+        case 'invalid':
+          return show(req, res, { ...resetView, status: 422 }, { errors: outcome.fields, secondStep });
+        case 'second_step_required':
+        case 'invalid_code':
+          return show(req, res, { ...resetView, status: 401 }, { errors: { code: outcome.reason === 'invalid_code' ? 'That code is not right.' : 'Enter the code from your authenticator app.' }, secondStep: true });
+        case 'locked':
+          setRetryAfter(res, outcome.retryAfterSeconds);
+          return show(req, res, { ...resetView, status: 429 }, { errors: { code: throttledMessage(outcome.retryAfterSeconds) }, secondStep: true });
+        case 'invalid_token':
+          break;
+      }
     }
     resetLinks.forget(res);
     if (!outcome.ok) return show(req, res, invalidLinkView);
