@@ -17,17 +17,14 @@ import { loginFlood } from './sections/login-flood.ts';
 import { pages } from './sections/pages.ts';
 import { picture } from './sections/picture.ts';
 import { scale } from './sections/scale.ts';
-import { emailLinkTiming, forgotTiming, loginTiming, signupTiming } from './sections/timing.ts';
+import { timingSections } from './sections/timing.ts';
 import { topology } from './sections/topology.ts';
 import { writeReport, type Figures } from './report.ts';
 
 const SECTIONS: Record<string, (ctx: Context) => Promise<Outcome>> = {
   cold_start_ms: coldStart,
   pages,
-  forgot_timing: forgotTiming,
-  signup_timing: signupTiming,
-  email_link_timing: emailLinkTiming,
-  login_timing: loginTiming,
+  ...timingSections, // forgot_timing, email_link_timing, signup_timing, login_timing
   login_flood: loginFlood,
   forgot_flood: forgotFlood,
   scale,

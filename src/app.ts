@@ -6,6 +6,7 @@ import helmet from 'helmet';
 import nunjucks from 'nunjucks';
 import { createAccounts, type Accounts } from './accounts/index.ts';
 import { createNotifier, EMAILS_WITH_ADDRESSES } from './accounts/notifier.ts';
+import type { WorkDelay } from './accounts/requests.ts';
 import type { Config } from './config.ts';
 import type { Orm } from './db/orm.ts';
 import { DatabaseSessionStore, SESSION_TTL_MS } from './db/session-store.ts';
@@ -49,6 +50,8 @@ export type AppDeps = {
   mailer: Mailer;
   /** How failed jobs back off (tests shorten it). */
   retry?: RetryPolicy;
+  /** How long a recorded request waits for its account-dependent work (src/accounts/requests.ts; tests use 0). */
+  workDelay?: WorkDelay;
   now?: () => Date;
 };
 
@@ -67,7 +70,7 @@ export type App = {
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
-export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDeps): App {
+export function buildApp({ config, orm, log, mailer, retry, workDelay, now: clock }: AppDeps): App {
   const production = config.env === 'production';
   const now = clock ?? (() => new Date());
   // Process and per-request metrics cost time on every request: only collected when someone can read them.
@@ -81,6 +84,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
     signInLinkThrottleSeconds: config.signInLinkThrottleSeconds,
     loginThrottle,
     mfaKeys: config.mfaKeys,
+    workDelay,
     now,
   });
   // Emails are composed when sent, with links from APP_BASE_URL (src/accounts/notifier.ts).
@@ -93,7 +97,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   jobs.register(accounts.jobs);
   jobs.register(emailJobs(notifier, mailer, EMAILS_WITH_ADDRESSES));
   const sessions = new DatabaseSessionStore(orm, now);
-  const later = new AfterAnswer(log, jobs);
+  const later = new AfterAnswer(jobs);
   // On the app's clock: a cached page expires when a scheduled post becomes public on that clock.
   const pageCache = new PageCache(() => now().getTime());
   const staticPages = new StaticPages(sessionCookieName(production));

@@ -60,7 +60,7 @@ await web.listen(config.port, config.host);
 // The bound port, not the configured one: PORT=0 lets the kernel pick (tests, benchmarks) and the log line reports it.
 const { port } = web.server.address() as AddressInfo;
 config = withBoundPort(config, port);
-const { app, jobs, later, housekeeping } = buildApp({ config, orm, log, mailer });
+const { app, jobs, housekeeping } = buildApp({ config, orm, log, mailer });
 serve = app;
 // Sends queued email and runs accepted requests, including those a crashed instance left behind.
 jobs.start();
@@ -94,7 +94,6 @@ async function stop(signal: string): Promise<void> {
   log.info({ signal }, 'stopping: no new connections, finishing requests and mail');
   const cut = await web.stop(deadline);
   if (cut > 0) log.error({ cut }, 'requests still unanswered at the deadline were cut');
-  await later.settle(Math.max(0, deadline - Date.now()));
   // Jobs still running past the deadline are left to their lease: another instance or the next start takes them.
   const left = await jobs.stop(Math.max(0, deadline - Date.now()));
   if (left > 0) log.error({ left }, 'background work still unfinished at the deadline');

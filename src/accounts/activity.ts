@@ -54,24 +54,28 @@ export function createActivity({ orm, now }: { orm: Orm; now: () => Date }) {
     });
   }
 
-  /** Counts a failed sign-in against the account with this email, if there is one. */
-  async function recordFailedSignIn(email: string, client: Client): Promise<void> {
-    const db = em();
-    const user = await db.findOne(User, { email }, { fields: ['id'] });
+  /**
+   * Counts a failed sign-in against the account with this email, if there is one. Runs in the job of
+   * a recorded failed sign-in (index.ts), at a moment no request can pick out, in its transaction.
+   */
+  async function recordFailedSignIn(email: string, client: Client | null, tx: EntityManager): Promise<void> {
+    // Described before the look-up, for every email alike.
+    const device = client ? describeDevice(client.userAgent) : null;
+    const user = await tx.findOne(User, { email }, { fields: ['id'] });
     if (!user) return;
     const at = now();
-    const counted = await db.nativeUpdate(
+    const counted = await tx.nativeUpdate(
       SecurityEvent,
       { user: user.id, kind: 'sign_in_failed', at: { $gt: new Date(at.getTime() - FAILED_SIGN_IN_WINDOW_MS) } },
-      { count: raw('count + 1'), ip: client.ip, device: describeDevice(client.userAgent) },
+      { count: raw('count + 1'), ip: client?.ip ?? null, device },
     );
-    if (counted === 0) await record(user.id, 'sign_in_failed', client);
+    if (counted === 0) await record(user.id, 'sign_in_failed', client, tx);
   }
 
   /** Whether this account signed in from this device family and address range in the retention window. */
-  async function isFamiliarSignIn(userId: number, client: Client): Promise<boolean> {
+  async function isFamiliarSignIn(userId: number, client: Client, db: EntityManager = em()): Promise<boolean> {
     const signIns = { user: userId, kind: 'sign_in', at: { $gt: new Date(now().getTime() - EVENT_RETENTION_MS) } };
-    return (await em().count(SecurityEvent, { ...signIns, ip: client.ip, device: describeDevice(client.userAgent) })) > 0;
+    return (await db.count(SecurityEvent, { ...signIns, ip: client.ip, device: describeDevice(client.userAgent) })) > 0;
   }
 
   async function list(userId: number, limit = EVENTS_SHOWN): Promise<ActivityEntry[]> {

@@ -1,10 +1,9 @@
 // The account system's public API. No HTTP here: callers pass plain values and get outcomes back.
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { User } from '../db/entities.ts';
-import { enqueue } from '../jobs/queue.ts';
 import type { JobHandler } from '../jobs/runner.ts';
 import { createAccountChanges } from './account-changes.ts';
-import { createActivity, type EventKind } from './activity.ts';
+import { createActivity } from './activity.ts';
 import { describeDevice, type Client } from './clients.ts';
 import { queue as queueEmail } from './notifier.ts';
 import type { LoginThrottleApi } from '../limits/login-throttle.ts';
@@ -12,6 +11,7 @@ import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } f
 import * as tokens from './reset-tokens.ts';
 import { hashIfWellFormed } from './tokens.ts';
 import { revokeCredentials } from './credentials.ts';
+import { randomWorkDelay, recordRequest, type WorkDelay } from './requests.ts';
 import { createSessions } from './sessions.ts';
 import { createSecretBox } from './secret-box.ts';
 import { createSecondStep, type SecondFactorProof } from './second-step.ts';
@@ -65,21 +65,29 @@ export type AccountsOptions = {
   signInLinkThrottleSeconds?: number;
   /** MFA_ENCRYPTION_KEY: seals two-step secrets at rest. */
   mfaKeys: readonly MfaKey[];
+  /** How long a recorded request waits before its account-dependent work (requests.ts); random by default. */
+  workDelay?: WorkDelay;
   now?: () => Date;
 };
 
 export type Accounts = ReturnType<typeof createAccounts>;
 
 
-// The job that carries a recorded forgot-password request to its work.
+// The jobs that carry a recorded forgot-password request, and a failed sign-in, to their work.
 const RESET_REQUEST_JOB = 'password-reset-request';
+const FAILED_SIGN_IN_JOB = 'sign-in-failed';
 
-export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, signInLinkThrottleSeconds = 60, loginThrottle, mfaKeys, now = () => new Date() }: AccountsOptions) {
+export function createAccounts({
+  orm, resetThrottleSeconds, signupThrottleSeconds, signInLinkThrottleSeconds = 60, loginThrottle, mfaKeys,
+  workDelay = randomWorkDelay, now = () => new Date(),
+}: AccountsOptions) {
   const em = () => orm.em.fork();
-  const sessions = createSessions({ orm, now });
   const activity = createActivity({ orm, now });
+  const sessions = createSessions({ orm, now, activity });
   // Sign-up (signups.ts): its functions join this API, and its jobs join this domain's jobs.
-  const { jobs: signupJobs, confirmSignup: confirmSignupLink, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
+  const { jobs: signupJobs, confirmSignup: confirmSignupLink, ...signups } = createSignups({
+    orm, throttleSeconds: signupThrottleSeconds, workDelay, now,
+  });
   const box = createSecretBox(mfaKeys);
   const secondStep = createSecondStep({ orm, now, box });
   // The one sign-in pipeline (sign-in.ts): every first factor below ends in signIn.beginSignIn.
@@ -97,30 +105,36 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     now,
     secondStep,
     // A wrong second factor after a correct first one: an event each time, an email at most hourly.
-    onSecondStepFailed: async (userId) => {
-      await activity.record(userId, 'second_step_failed', null);
+    onSecondStepFailed: async (userId, client) => {
+      await activity.record(userId, 'second_step_failed', client);
       if (await secondStep.claimFailureNotice(userId)) {
         await em().transactional((tx) => queueTwoStepEmail(tx, 'two-step-changed', { userId, change: 'second_step_failed' }));
       }
     },
     onRecoveryCodeUsed: (userId, left) => em().transactional((tx) => twoStep.changed(tx, userId, 'recovery_code_used', 'code_used', null, left)),
-    // Any full sign-in means the owner still has a way in: a lost-factor removal stops.
-    onSignedIn: async ({ user, methods }) => {
-      // One factor alone (password, link) is a full sign-in only for accounts without two-step: nothing to cancel.
-      if (methods.length > 1 || methods[0] === 'passkey') await removal.cancelTwoStepRemoval(user.id, null);
+    // Every path's sign-in is recorded here, in the transaction that completes it, before any session opens.
+    onSignedIn: async ({ user, methods }, client, tx) => {
+      // The sign-up's own first sign-in is the baseline new devices are compared with: it warns of none.
+      await recordSignIn(tx, user.id, client, { signUp: methods[0] === 'signup_link' });
+      // Any full sign-in means the owner still has a way in: a lost-factor removal stops. One factor
+      // alone (password, link) is a full sign-in only for accounts without two-step: nothing to cancel.
+      if (methods.length > 1 || methods[0] === 'passkey') await removal.cancelTwoStepRemoval(user.id, client, tx);
     },
   });
 
   // Sign-in links (sign-in-links.ts): a first factor like the password, ending in the same pipeline.
   const { jobs: signInLinkJobs, ...signInLinks } = createSignInLinks({
-    orm, now, throttleSeconds: signInLinkThrottleSeconds, activity, beginSignIn: (user, method) => signIn.beginSignIn(user, method),
+    orm, now, throttleSeconds: signInLinkThrottleSeconds, workDelay, activity,
+    beginSignIn: (user, method, client) => signIn.beginSignIn(user, method, { client }),
   });
 
   /** Creates the account from its sign-up link, and signs in through the pipeline like any first factor. */
-  async function confirmSignup(token: unknown, choice: { password: string; username?: string }): Promise<SignupConfirmation> {
+  async function confirmSignup(
+    token: unknown, choice: { password: string; username?: string }, client: Client | null = null,
+  ): Promise<SignupConfirmation> {
     const outcome = await confirmSignupLink(token, choice);
     if (!outcome.ok) return outcome;
-    return { ok: true, step: await signIn.beginSignIn(outcome.user, 'signup_link') };
+    return { ok: true, step: await signIn.beginSignIn(outcome.user, 'signup_link', { client }) };
   }
 
   async function findUser(id: number): Promise<Profile | null> {
@@ -129,9 +143,19 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     return user && profileOf(user);
   }
 
-  /** `signal` aborts when the client has gone, so no argon2 work is spent on an abandoned login. */
-  async function logIn(input: { email: string; password: string }, signal?: AbortSignal): Promise<Login> {
+  /**
+   * `signal` aborts when the client has gone, so no argon2 work is spent on an abandoned login. The
+   * sign-in (by the pipeline) or the failure is on record before this returns, so before any answer.
+   */
+  async function logIn(input: { email: string; password: string; client?: Client | null }, signal?: AbortSignal): Promise<Login> {
     const email = normalizeEmail(input.email);
+    const client = input.client ?? null;
+    // The same insert for every email, account or not: the account is looked up by the job, at a
+    // moment no request can pick out (requests.ts), so the failure of a real account costs nothing more.
+    const failed = async (): Promise<Login> => {
+      await recordRequest(em(), FAILED_SIGN_IN_JOB, { email, client }, workDelay());
+      return { ok: false, reason: 'invalid_credentials' };
+    };
     // Before anything about the account is known, and the same for every email: checked without the
     // password (else the throttle would be a password oracle) and counted before the check.
     const attempt = await loginThrottle.attempt(email);
@@ -147,10 +171,10 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     if (!user) {
       // Same argon2 work as a wrong password, so timing does not reveal which emails have accounts.
       await verifyAgainstNothing(input.password, signal);
-      return { ok: false, reason: 'invalid_credentials' };
+      return failed();
     }
     const check = await verifyPassword(user.passwordHash, input.password, signal);
-    if (!check.ok) return { ok: false, reason: 'invalid_credentials' };
+    if (!check.ok) return failed();
     await loginThrottle.clear(email);
     if (check.needsRehash) {
       // Upgrade to the current parameters, unless the password changed meanwhile.
@@ -160,7 +184,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
         { passwordHash: await hashPassword(input.password) },
       );
     }
-    return { ok: true, step: await signIn.beginSignIn({ id: user.id, credentialVersion: user.credentialVersion }, 'password') };
+    return { ok: true, step: await signIn.beginSignIn({ id: user.id, credentialVersion: user.credentialVersion }, 'password', { client }) };
   }
 
   /**
@@ -191,7 +215,10 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     // by a change that an attacker with the old password and a stolen session had started before it.
     const stored = await em().transactional(async (tx) => {
       const written = await writePassword(tx, userId, passwordHash, user.credentialVersion);
-      if (written) await queueEmail(tx, 'password-changed', { userId, how: 'change' });
+      if (written) {
+        await queueEmail(tx, 'password-changed', { userId, how: 'change' });
+        await activity.record(userId, 'password_changed', client, tx);
+      }
       return written;
     });
     if (stored === null) return { ok: false, reason: 'changed_meanwhile' };
@@ -200,12 +227,12 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
 
   /**
    * Records a forgot-password request before it is answered: one insert, the same whatever the
-   * address, so neither the answer nor its timing depends on the account. The caller wakes the job
-   * runner once the answer is out; a crash before that loses nothing, as any instance sweeps it up.
+   * address, so neither the answer nor its timing depends on the account. Its job starts at a moment
+   * no request can pick out (requests.ts); a crash before that loses nothing, as any instance sweeps it up.
    */
   async function recordResetRequest(email: string, client: Client | null = null): Promise<void> {
     // The client (a truncated address, a User-Agent) rides along for the activity log; no secret.
-    await enqueue(em(), RESET_REQUEST_JOB, { email: normalizeEmail(email), client }, { wake: false });
+    await recordRequest(em(), RESET_REQUEST_JOB, { email: normalizeEmail(email), client }, workDelay());
   }
 
   /**
@@ -241,7 +268,9 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
    * account the second factor comes with it (a mailbox alone must not take the account over, nor end
    * its owner's sessions), checked before the link is used; two-step stays on.
    */
-  async function resetPassword(token: unknown, newPassword: string, proof?: SecondFactorProof): Promise<Reset> {
+  async function resetPassword(
+    token: unknown, newPassword: string, proof?: SecondFactorProof, client: Client | null = null,
+  ): Promise<Reset> {
     const tokenHash = hashIfWellFormed(token);
     const ownerId = tokenHash === null ? null : await tokens.findLiveToken(em(), tokenHash, now());
     if (tokenHash === null || ownerId === null) return { ok: false, reason: 'invalid_token' };
@@ -261,6 +290,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
       if (owner === null) return null;
       const written = await writePassword(tx, owner, passwordHash);
       await queueEmail(tx, 'password-changed', { userId: owner, how: 'reset' });
+      await activity.record(owner, 'password_reset_completed', client, tx);
       return written;
     });
     if (user === null) return { ok: false, reason: 'invalid_token' };
@@ -285,26 +315,18 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   }
 
   /**
-   * Records a sign-in, and emails the owner when it came from a device family and address range
-   * the account has not signed in from lately, a dormant account's too (no sign-in on record is the
-   * credential-stuffing case, not a reason for silence). Only the sign-up's own first sign-in is the
-   * baseline that warns of nothing. Callers run this after answering.
+   * Records a sign-in in `tx` (the pipeline's, which completes it: onSignedIn above), and emails the
+   * owner when it came from a device family and address range the account has not signed in from
+   * lately, a dormant account's too (no sign-in on record is the credential-stuffing case, not a
+   * reason for silence). Only the sign-up's own first sign-in is the baseline that warns of nothing.
    */
-  async function noteSignIn(userId: number, client: Client, how: { signUp?: boolean } = {}): Promise<void> {
-    const familiar = await activity.isFamiliarSignIn(userId, client);
-    await activity.record(userId, 'sign_in', client);
-    if (familiar || how.signUp) return;
+  async function recordSignIn(tx: EntityManager, userId: number, client: Client | null, how: { signUp?: boolean }): Promise<void> {
+    // Without a client (a caller of the domain, not a browser) there is no device to compare or name.
+    const familiar = client ? await activity.isFamiliarSignIn(userId, client, tx) : true;
+    await activity.record(userId, 'sign_in', client, tx);
+    if (familiar || how.signUp || !client) return;
     const signIn = { userId, device: describeDevice(client.userAgent), ip: client.ip, at: now().toISOString() };
-    await em().transactional((tx) => queueEmail(tx, 'new-sign-in', signIn));
-  }
-
-  /** Counts a failed sign-in for the account with this email, if any. Callers run this after answering. */
-  function noteFailedSignIn(email: string, client: Client): Promise<void> {
-    return activity.recordFailedSignIn(normalizeEmail(email), client);
-  }
-
-  function noteEvent(userId: number, kind: EventKind, client: Client | null): Promise<void> {
-    return activity.record(userId, kind, client);
+    await queueEmail(tx, 'new-sign-in', signIn);
   }
 
   /** What the account page shows beside the profile: live sessions and recent activity. */
@@ -340,12 +362,17 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
       run: async ({ email, client }: { email: string; client?: Client | null }, tx) =>
         void (await requestPasswordReset(email, tx, client ?? null)),
     },
+    [FAILED_SIGN_IN_JOB]: {
+      // Counted into the account's activity, if the address has an account; the row goes with it.
+      transactional: true,
+      forget: true,
+      run: async ({ email, client }: { email: string; client: Client | null }, tx) => activity.recordFailedSignIn(email, client, tx),
+    },
   };
 
   return {
     findUser, logIn, confirmSignup, changePassword, recordResetRequest, requestPasswordReset, checkResetToken, resetLinkStatus,
-    resetPassword, deleteExpiredResetTokens, noteSignIn, noteFailedSignIn, noteEvent, pruneOldActivity,
-    securityOverview,
+    resetPassword, deleteExpiredResetTokens, pruneOldActivity, securityOverview,
     ...changes,
     ...signups,
     ...signInLinks,

@@ -2,7 +2,8 @@
 import type { Orm } from '../db/orm.ts';
 import { Session } from '../db/entities.ts';
 import { liveSessions } from '../db/session-store.ts';
-import { describeDevice } from './clients.ts';
+import type { createActivity } from './activity.ts';
+import { describeDevice, type Client } from './clients.ts';
 
 export type SessionInfo = {
   id: string;
@@ -13,7 +14,9 @@ export type SessionInfo = {
   lastSeenAt: Date;
 };
 
-export function createSessions({ orm, now }: { orm: Orm; now: () => Date }) {
+type Deps = { orm: Orm; now: () => Date; activity: ReturnType<typeof createActivity> };
+
+export function createSessions({ orm, now, activity }: Deps) {
   const em = () => orm.em.fork();
 
   /** The user's live sessions, most recently active first. */
@@ -33,14 +36,22 @@ export function createSessions({ orm, now }: { orm: Orm; now: () => Date }) {
     }));
   }
 
-  /** Ends one of the user's own sessions; another user's id is simply not found. */
-  async function end(userId: number, publicId: string): Promise<boolean> {
-    return (await em().nativeDelete(Session, { user: userId, publicId })) === 1;
+  /** Ends one of the user's own sessions, on record with it; another user's id is simply not found. */
+  async function end(userId: number, publicId: string, client: Client | null = null): Promise<boolean> {
+    return em().transactional(async (tx) => {
+      if ((await tx.nativeDelete(Session, { user: userId, publicId })) !== 1) return false;
+      await activity.record(userId, 'session_revoked', client, tx);
+      return true;
+    });
   }
 
-  /** Ends every session of the user except the one asking; returns how many ended. */
-  function endOthers(userId: number, currentId: string): Promise<number> {
-    return em().nativeDelete(Session, { user: userId, publicId: { $ne: currentId } });
+  /** Ends every session of the user except the one asking, on record with it; returns how many ended. */
+  function endOthers(userId: number, currentId: string, client: Client | null = null): Promise<number> {
+    return em().transactional(async (tx) => {
+      const ended = await tx.nativeDelete(Session, { user: userId, publicId: { $ne: currentId } });
+      if (ended > 0) await activity.record(userId, 'session_revoked', client, tx);
+      return ended;
+    });
   }
 
   return { list, end, endOthers };

@@ -4,12 +4,12 @@
 // through the one sign-in pipeline, so a two-step account still asks for its second step.
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { AccountToken, User } from '../db/entities.ts';
-import { enqueue } from '../jobs/queue.ts';
 import type { JobHandler } from '../jobs/runner.ts';
 import type { createActivity } from './activity.ts';
 import type { Client } from './clients.ts';
 import * as accountTokens from './account-tokens.ts';
 import { maskEmail, queue as queueEmail } from './notifier.ts';
+import { recordRequest, type WorkDelay } from './requests.ts';
 import type { SignInStep } from './sign-in.ts';
 import { expiresAfter, hashIfWellFormed, lockAccount, mintToken } from './tokens.ts';
 import { normalizeEmail, type SessionUser } from './values.ts';
@@ -28,20 +28,22 @@ type Options = {
   orm: Orm;
   now: () => Date;
   throttleSeconds: number;
+  /** How long a recorded request waits before its account-dependent work (requests.ts). */
+  workDelay: WorkDelay;
   activity: ReturnType<typeof createActivity>;
-  beginSignIn: (user: SessionUser, method: 'email_link') => Promise<SignInStep>;
+  beginSignIn: (user: SessionUser, method: 'email_link', client: Client | null) => Promise<SignInStep>;
 };
 
-export function createSignInLinks({ orm, now, throttleSeconds, activity, beginSignIn }: Options) {
+export function createSignInLinks({ orm, now, throttleSeconds, workDelay, activity, beginSignIn }: Options) {
   const em = () => orm.em.fork();
 
   /**
    * Records a request before it is answered: one insert, the same whatever the address (like a forgot
-   * request), so neither the answer nor its timing depends on the account. `next` is a local path,
-   * already checked by the caller; the caller wakes the job runner once the answer is out.
+   * request), so neither the answer nor its timing depends on the account; its job starts at a moment
+   * no request can pick out (requests.ts). `next` is a local path, already checked by the caller.
    */
   async function recordSignInLinkRequest(email: string, next: string | null = null, client: Client | null = null): Promise<void> {
-    await enqueue(em(), SIGN_IN_LINK_REQUEST_JOB, { email: normalizeEmail(email), next, client }, { wake: false });
+    await recordRequest(em(), SIGN_IN_LINK_REQUEST_JOB, { email: normalizeEmail(email), next, client }, workDelay());
   }
 
   /**
@@ -69,7 +71,7 @@ export function createSignInLinks({ orm, now, throttleSeconds, activity, beginSi
   }
 
   /** Uses a link: claimed first (of two concurrent uses one wins), then the pipeline decides what follows. */
-  async function signInWithLink(token: unknown): Promise<SignInWithLink> {
+  async function signInWithLink(token: unknown, client: Client | null = null): Promise<SignInWithLink> {
     const tokenHash = hashIfWellFormed(token);
     if (tokenHash === null) return { ok: false, reason: 'invalid_token' };
     const user = await em().transactional(async (tx) => {
@@ -77,7 +79,7 @@ export function createSignInLinks({ orm, now, throttleSeconds, activity, beginSi
       return row && tx.findOne(User, { id: row.user.id }, { fields: ['id', 'credentialVersion'] });
     });
     if (!user) return { ok: false, reason: 'invalid_token' };
-    return { ok: true, step: await beginSignIn({ id: user.id, credentialVersion: user.credentialVersion }, 'email_link') };
+    return { ok: true, step: await beginSignIn({ id: user.id, credentialVersion: user.credentialVersion }, 'email_link', client) };
   }
 
   /** Takes the account's throttle window in one conditional update, so concurrent requests send one email. */

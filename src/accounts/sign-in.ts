@@ -15,11 +15,17 @@
  * { userVerified: true })` completes at once. A passkey used *as* the second step is
  * `completeSecondStep(pendingId, { passkeyUserId })` once the passkeys module has verified it.
  * A reset never signs in; it checks the second factor itself (second-step.ts).
+ *
+ * A sign-in is on record before anyone is told of it: `onSignedIn` runs in the transaction that
+ * completes it (for a second step, the one that claims the pending row), so the sign-in event and
+ * the new-device notice commit with it or not at all, and the session opens only afterwards
+ * (docs/accounts.md, "Nothing after the answer tells either").
  */
 import { raw } from '@mikro-orm/core';
-import type { Orm } from '../db/orm.ts';
+import type { EntityManager, Orm } from '../db/orm.ts';
 import { PendingSignIn, User } from '../db/entities.ts';
 import { createSecondStep, SECOND_STEP_LIMITS, type SecondFactor, type SecondFactorProof, type SecondStep } from './second-step.ts';
+import type { Client } from './clients.ts';
 import type { SessionUser } from './values.ts';
 
 /** "Confirm it's you" (sudo mode) holds this long after a full authentication; not sliding. */
@@ -61,20 +67,28 @@ export type SignInOptions = {
   now: () => Date;
   secondStep: SecondStep;
   /** Told of each wrong second factor after a correct first one (events, the owner's email). */
-  onSecondStepFailed?: (userId: number) => Promise<void>;
+  onSecondStepFailed?: (userId: number, client: Client | null) => Promise<void>;
   /** Told of each recovery code used, with how many are left (the owner is emailed). */
   onRecoveryCodeUsed?: (userId: number, left: number) => Promise<void>;
-  /** Told of each completed sign-in (e.g. a full sign-in cancels a lost-factor removal). */
-  onSignedIn?: (signedIn: SignedIn) => Promise<void>;
+  /**
+   * Told of each completed sign-in, in its transaction: it is recorded (with the new-device check and
+   * notice), and a full sign-in cancels a lost-factor removal. The sign-in happens only if this commits.
+   */
+  onSignedIn?: (signedIn: SignedIn, client: Client | null, tx: EntityManager) => Promise<void>;
 };
 
 export function createSignIn({ orm, now, secondStep, onSecondStepFailed, onRecoveryCodeUsed, onSignedIn }: SignInOptions) {
   const em = () => orm.em.fork();
 
-  /** Where every first factor ends. */
-  async function beginSignIn(user: SessionUser, method: FirstFactor, options: { userVerified?: boolean } = {}): Promise<SignInStep> {
-    if (method === 'passkey' && options.userVerified) return { signedIn: await complete(user, ['passkey'], true) };
-    if (!(await secondStep.isOn(user.id))) return { signedIn: await complete(user, [method], true) };
+  /** Where every first factor ends. `client` is who is signing in, for the record and the new-device check. */
+  async function beginSignIn(
+    user: SessionUser,
+    method: FirstFactor,
+    options: { userVerified?: boolean; client?: Client | null } = {},
+  ): Promise<SignInStep> {
+    const client = options.client ?? null;
+    if (method === 'passkey' && options.userVerified) return { signedIn: await complete(user, ['passkey'], true, client) };
+    if (!(await secondStep.isOn(user.id))) return { signedIn: await complete(user, [method], true, client) };
     const at = now();
     const pendingId = Number(
       await em().insert(PendingSignIn, {
@@ -95,7 +109,7 @@ export function createSignIn({ orm, now, secondStep, onSecondStepFailed, onRecov
     return pending && { userId: pending.user.id, methods: await methodsFor(pending.user.id) };
   }
 
-  async function completeSecondStep(pendingId: number, proof: SecondStepProof): Promise<SecondStepOutcome> {
+  async function completeSecondStep(pendingId: number, proof: SecondStepProof, client: Client | null = null): Promise<SecondStepOutcome> {
     const pending = await livePending(pendingId);
     if (!pending) return { ok: false, reason: 'expired' };
     // The try is spent before anything is checked: concurrent guesses get five tries, not more.
@@ -111,29 +125,34 @@ export function createSignIn({ orm, now, secondStep, onSecondStepFailed, onRecov
 
     if ('passkeyUserId' in proof) {
       // The passkeys module verified the assertion; it only counts for the pending user.
-      if (proof.passkeyUserId === userId) return finish(pendingId, user, [first, 'passkey'], true);
-      return failed(pendingId, userId, pending.triesLeft - 1);
+      if (proof.passkeyUserId === userId) return finish(pendingId, user, [first, 'passkey'], true, client);
+      return failed(pendingId, userId, pending.triesLeft - 1, client);
     }
     const checked = await secondStep.check(userId, proof, { recoveryCodes: true });
     if (checked.ok) {
-      const outcome = await finish(pendingId, user, [first, checked.used], checked.used === 'totp');
+      const outcome = await finish(pendingId, user, [first, checked.used], checked.used === 'totp', client);
       if (checked.used !== 'recovery_code') return outcome;
       await onRecoveryCodeUsed?.(userId, checked.recoveryCodesLeft);
       return outcome.ok ? { ...outcome, recoveryCodesLeft: checked.recoveryCodesLeft } : outcome;
     }
     if (checked.reason === 'locked') return checked;
-    return failed(pendingId, userId, pending.triesLeft - 1);
+    return failed(pendingId, userId, pending.triesLeft - 1, client);
   }
 
-  async function finish(pendingId: number, user: SessionUser, methods: SignedIn['methods'], confirms: boolean): Promise<SecondStepOutcome> {
-    // Deleting the pending row is the claim: of two concurrent right answers, one signs in.
-    if ((await em().nativeDelete(PendingSignIn, { id: pendingId })) !== 1) return { ok: false, reason: 'expired' };
-    return { ok: true, signedIn: await complete(user, methods, confirms) };
+  async function finish(
+    pendingId: number, user: SessionUser, methods: SignedIn['methods'], confirms: boolean, client: Client | null,
+  ): Promise<SecondStepOutcome> {
+    const signedIn = await em().transactional(async (tx) => {
+      // Deleting the pending row is the claim: of two concurrent right answers, one signs in, once on record.
+      if ((await tx.nativeDelete(PendingSignIn, { id: pendingId })) !== 1) return null;
+      return complete(user, methods, confirms, client, tx);
+    });
+    return signedIn ? { ok: true, signedIn } : { ok: false, reason: 'expired' };
   }
 
-  async function failed(pendingId: number, userId: number, triesLeft: number): Promise<SecondStepOutcome> {
+  async function failed(pendingId: number, userId: number, triesLeft: number, client: Client | null): Promise<SecondStepOutcome> {
     if (triesLeft <= 0) await em().nativeDelete(PendingSignIn, { id: pendingId });
-    await onSecondStepFailed?.(userId);
+    await onSecondStepFailed?.(userId, client);
     return { ok: false, reason: 'invalid_code', triesLeft: Math.max(0, triesLeft), userId };
   }
 
@@ -155,9 +174,13 @@ export function createSignIn({ orm, now, secondStep, onSecondStepFailed, onRecov
     return ['totp', 'recovery_code'];
   }
 
-  async function complete(user: SessionUser, methods: SignedIn['methods'], confirms: boolean): Promise<SignedIn> {
+  /** Mints the proof, with the sign-in on record in `tx` (or a transaction of its own). */
+  async function complete(
+    user: SessionUser, methods: SignedIn['methods'], confirms: boolean, client: Client | null, tx?: EntityManager,
+  ): Promise<SignedIn> {
+    if (!tx) return em().transactional((own) => complete(user, methods, confirms, client, own));
     const signedIn = { user, methods, authenticatedAt: now(), confirms } as SignedIn;
-    await onSignedIn?.(signedIn);
+    await onSignedIn?.(signedIn, client, tx);
     return signedIn;
   }
 

@@ -3,8 +3,8 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { Signup, SignupThrottle, User } from '../db/entities.ts';
-import { enqueue } from '../jobs/queue.ts';
 import type { JobHandler } from '../jobs/runner.ts';
+import { recordRequest, type WorkDelay } from './requests.ts';
 import { normalizeEmail, type FieldErrors, type SessionUser } from './values.ts';
 import { queue as queueEmail } from './notifier.ts';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
@@ -28,13 +28,15 @@ export type SignupConfirmation =
 // The job that carries a recorded sign-up to the account-dependent work.
 const SIGNUP_REQUEST_JOB = 'signup-request';
 
-export function createSignups({ orm, throttleSeconds, now }: { orm: Orm; throttleSeconds: number; now: () => Date }) {
+type Deps = { orm: Orm; throttleSeconds: number; workDelay: WorkDelay; now: () => Date };
+
+export function createSignups({ orm, throttleSeconds, workDelay, now }: Deps) {
   const em = () => orm.em.fork();
 
   /**
    * Checks what may be said at once (usernames are public on author pages; the password policy is the
    * same for everyone), hashes the password and records the request: one insert, the same for every
-   * address, which is looked at only by the job. The caller wakes the job runner once the answer is out.
+   * address, which is looked at only by the job, at a moment no request can pick out (requests.ts).
    */
   async function recordSignup(input: { username: string; email: string; password: string }): Promise<SignupRecord> {
     // Typed values only (the username and address as entered), so the answer still tells nothing.
@@ -48,7 +50,7 @@ export function createSignups({ orm, throttleSeconds, now }: { orm: Orm; throttl
       email: normalizeEmail(input.email),
       passwordHash: await hashPassword(input.password),
     };
-    await enqueue(em(), SIGNUP_REQUEST_JOB, request, { wake: false });
+    await recordRequest(em(), SIGNUP_REQUEST_JOB, request, workDelay());
     return { ok: true };
   }
 

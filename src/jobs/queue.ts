@@ -15,13 +15,15 @@ export type EnqueueOptions = {
   runAt?: Date;
   /**
    * `false` leaves the wake-up to the caller, e.g. until the HTTP answer has gone out, so that no
-   * account-dependent work can run beside the response. Default: wake right after the commit.
+   * account-dependent work can run beside the response. Default: wake right after the commit, or
+   * at `runAt` when that is later (this process's runner; any instance's sweep finds it otherwise).
    */
   wake?: boolean;
 };
 
-// Set by each JobRunner for the ORM it serves, so `enqueue` can wake it without importing it.
-const wakers = new WeakMap<EventManager, () => void>();
+// Set by each JobRunner for the ORM it serves, so `enqueue` can wake it without importing it:
+// now, or at a given time.
+const wakers = new WeakMap<EventManager, (at?: Date) => void>();
 // Transactions that enqueued something: their commit wakes the runner (until then, no one else sees the row).
 const enqueuedIn = new WeakSet<EntityManager>();
 
@@ -31,22 +33,28 @@ const enqueuedIn = new WeakSet<EntityManager>();
  */
 export async function enqueue(em: EntityManager, kind: string, payload: object, options: EnqueueOptions = {}): Promise<number> {
   const at = new Date();
+  const runAt = options.runAt ?? at;
   const id = await em.insert(Job, {
     kind,
     payload: JSON.stringify(payload),
     attempts: 0,
-    runAt: options.runAt ?? at,
+    runAt,
     createdAt: at,
   });
   if (options.wake !== false) {
-    if (em.isInTransaction()) enqueuedIn.add(em);
+    // Due later: a wake now would find nothing; one at its time does (the commit will long be done).
+    if (runAt > at) wakers.get(em.getEventManager())?.(runAt);
+    else if (em.isInTransaction()) enqueuedIn.add(em);
     else wakers.get(em.getEventManager())?.();
   }
   return Number(id);
 }
 
-/** Called by a runner: wake me when a job is enqueued outside a transaction, or its transaction commits. */
-export function listenForJobs(em: EntityManager, wake: () => void): void {
+/**
+ * Called by a runner: wake me when a job is enqueued outside a transaction, or its transaction
+ * commits; or at its time, for a job due later.
+ */
+export function listenForJobs(em: EntityManager, wake: (at?: Date) => void): void {
   wakers.set(em.getEventManager(), wake);
   em.getEventManager().registerSubscriber({
     afterTransactionCommit: ({ em: committed }) => {

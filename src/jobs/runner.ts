@@ -25,6 +25,8 @@ export const DEFAULT_RETRY: RetryPolicy = { firstDelayMs: 10_000, maxDelayMs: 2 
 export const LEASE_MS = 90_000;
 // How often every instance looks for due jobs (retries, and the work of crashed instances).
 const SWEEP_EVERY_MS = 5_000;
+// A job due later than this after it is enqueued is left to the sweep rather than given its own timer.
+const WAKE_AT_WITHIN_MS = 60_000;
 // Jobs run at once per instance: above the mailer's 4 pooled connections, so composing overlaps sending.
 const CONCURRENCY = 8;
 // Finished jobs are kept a day (to see what was sent), dead ones a week (to see what never was).
@@ -57,6 +59,11 @@ export class JobRunner {
   #backlog = false;
   // Jobs claimed so far: settle() looks again until a look claims nothing.
   #claimed = 0;
+  // Jobs enqueued here to run later (a request's account-dependent work waits for a random moment):
+  // a timer each, and the time it is due, so that a stop can run them at once.
+  readonly #dueLater = new Map<NodeJS.Timeout, Date>();
+  // While stopping: jobs due by then count as due now (set from #dueLater by stop()).
+  #dueBy: Date | null = null;
   // A database outage would otherwise log one line per sweep.
   readonly #claimFailures = new LogThrottle(60_000);
 
@@ -66,7 +73,7 @@ export class JobRunner {
     this.#metrics = options.metrics;
     this.#retry = options.retry ?? DEFAULT_RETRY;
     this.#now = options.now ?? (() => new Date());
-    listenForJobs(this.#orm.em, () => this.wake());
+    listenForJobs(this.#orm.em, (at) => (at ? this.#wakeAt(at) : this.wake()));
   }
 
   register(handlers: Record<string, JobHandler>): void {
@@ -91,14 +98,34 @@ export class JobRunner {
     });
   }
 
+  #wakeAt(at: Date): void {
+    const delay = Math.max(0, at.getTime() - Date.now());
+    // Far-off jobs are the sweep's (a timer per job would pile up, and Node caps a timer at ~24 days).
+    if (this.#stopping || delay > WAKE_AT_WITHIN_MS) return;
+    const timer = setTimeout(() => {
+      this.#dueLater.delete(timer);
+      this.wake();
+    }, delay);
+    timer.unref();
+    this.#dueLater.set(timer, at);
+  }
+
   /**
    * Stops claiming new work except what jobs already running here lead to (the email a processed
-   * request queues), and waits for the jobs in flight until the deadline. Returns how many were left;
-   * their leases run out and another instance (or the next start) takes them over.
+   * request queues) and the work recorded here to run a little later (its answers are out, so it may
+   * run now), and waits for the jobs in flight until the deadline. Returns how many were left; their
+   * leases run out and another instance (or the next start) takes them over.
    */
   async stop(deadlineMs: number): Promise<number> {
     this.#stopping = true;
     clearInterval(this.#sweeper);
+    if (this.#dueLater.size > 0) {
+      this.#dueBy = new Date(Math.max(...[...this.#dueLater.values()].map((at) => at.getTime())));
+      for (const timer of this.#dueLater.keys()) clearTimeout(timer);
+      this.#wakesWhileStopping += this.#dueLater.size - 1; // and one for the wake below
+      this.#dueLater.clear();
+      this.wake();
+    }
     return this.#waitUntilIdle(deadlineMs);
   }
 
@@ -148,7 +175,8 @@ export class JobRunner {
         }
         if (free <= 0) break;
         const now = this.#now();
-        const jobs = await claim(this.#orm.em.fork(), now, new Date(now.getTime() + LEASE_MS), free);
+        const due = this.#dueBy && this.#dueBy > now ? this.#dueBy : now;
+        const jobs = await claim(this.#orm.em.fork(), due, new Date(now.getTime() + LEASE_MS), free);
         this.#claimed += jobs.length;
         for (const job of jobs) this.#track(job);
         // A full batch means more may be due: look again as soon as a slot frees up.

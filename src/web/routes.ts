@@ -56,9 +56,9 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pictures
   const page = pages({ accounts, later, resetLinks: links.reset });
   const signup = signupPages({ accounts, later, confirmLinks: links.signup });
   const json = api({ accounts, later });
-  const security = accountSecurity({ accounts, later });
+  const security = accountSecurity({ accounts });
   const changes = accountChanges({ accounts, links, pageCache });
-  const twoStep = secondStepPages({ accounts, later });
+  const twoStep = secondStepPages({ accounts });
   const twoStepJson = twoStepApi({ accounts });
   const securityPage = securityPages({ accounts });
   const confirmIdentity = confirmPage({ accounts });

@@ -67,8 +67,11 @@ export type HarnessOptions = {
   mailbox?: boolean;
   /** Serve on a loopback port and make that origin APP_BASE_URL, so emailed links open in a real browser. */
   listen?: boolean;
-  /** Overrides for buildApp, e.g. an injected clock (`now`) or another backoff (`retry`). */
-  app?: Partial<Pick<AppDeps, 'now' | 'retry'>>;
+  /**
+   * Overrides for buildApp, e.g. an injected clock (`now`), another backoff (`retry`), or production's
+   * random wait before a recorded request's work (`workDelay`; the harness starts it once the answer is out).
+   */
+  app?: Partial<Pick<AppDeps, 'now' | 'retry' | 'workDelay'>>;
   /** Use this database (e.g. one a real process will share) instead of a fresh one. */
   database?: TestDatabase;
 };
@@ -104,7 +107,9 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
   await migrate(orm, db.url);
   const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom });
   // The real backoff, from 100 ms instead of 10 s so that a test sees retries; still about a day to give up.
-  const built = buildApp({ config, orm, log, mailer, retry: { ...DEFAULT_RETRY, firstDelayMs: 100, maxDelayMs: 2_000 }, ...options.app });
+  const built = buildApp({
+    config, orm, log, mailer, retry: { ...DEFAULT_RETRY, firstDelayMs: 100, maxDelayMs: 2_000 }, workDelay: () => 0, ...options.app,
+  });
   built.jobs.start();
   server?.on('request', built.app);
   return {
@@ -113,8 +118,7 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
     orm,
     db,
     sink,
-    // Security activity after the answer first (it may queue an email), then the jobs.
-    tasks: { drain: async (timeoutMs = 10_000) => (await built.later.settle(timeoutMs)) + (await built.jobs.settle(timeoutMs)) },
+    tasks: { drain: (timeoutMs = 10_000) => built.jobs.settle(timeoutMs) },
     mailer,
     logs,
     queries,
@@ -125,7 +129,6 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
         server.closeAllConnections();
         await new Promise((resolve) => server.close(resolve));
       }
-      await built.later.settle(PATIENCE_MS);
       await built.jobs.stop(PATIENCE_MS);
       mailer.close();
       await orm.close();

@@ -5,8 +5,7 @@ import type { AfterAnswer } from '../after-answer.ts';
 import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse } from '../forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
 import { clientOfRequest, continueSession, currentUser, logOutSession } from '../middleware.ts';
-import { signInSessions } from '../security/sign-in.ts';
-import { activityNotes } from './activity-notes.ts';
+import { startSignIn } from '../security/sign-in.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
 import { invalidInput, jsonError } from '../respond.ts';
 import { pictureUrl } from '../pictures/media.ts';
@@ -20,8 +19,6 @@ const SIGNUP_BODY = JSON.stringify({ message: SIGNUP_MESSAGE });
 
 export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const { accounts, later } = deps;
-  const { noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
-  const { startSignIn } = signInSessions(accounts, later);
 
   const register: RequestHandler = async (req, res) => {
     const input = parse(RegisterForm, req.body);
@@ -36,9 +33,9 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const confirmSignup: RequestHandler = async (req, res) => {
     const input = parse(ConfirmSignupForm.required({ token: true }), req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.confirmSignup(input.data.token, { password: input.data.password, username: input.data.username });
+    const outcome = await accounts.confirmSignup(input.data.token, { password: input.data.password, username: input.data.username }, clientOfRequest(req));
     if (outcome.ok) {
-      const started = await startSignIn(req, res, outcome.step);
+      const started = await startSignIn(req, outcome.step);
       if (!started.signedIn) return res.status(201).json({ second_step: { methods: started.methods } });
       return res.status(201).json({ user: publicProfile((await accounts.findUser(started.userId))!) });
     }
@@ -57,18 +54,18 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const login: RequestHandler = async (req, res) => {
     const input = parse(LoginForm, req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.logIn(input.data, clientGone(req, res));
+    const outcome = await accounts.logIn({ ...input.data, client: clientOfRequest(req) }, clientGone(req, res));
     if (!outcome.ok) {
       switch (outcome.reason) {
         case 'throttled':
           setRetryAfter(res, outcome.retryAfterSeconds);
           return jsonError(res, 429, 'login_throttled', throttledMessage(outcome.retryAfterSeconds));
         case 'invalid_credentials':
-          noteFailedSignIn(req, res, input.data.email);
+          later.wakeJobs(res);
           return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
       }
     }
-    const started = await startSignIn(req, res, outcome.step);
+    const started = await startSignIn(req, outcome.step);
     // Two-step accounts: no user yet, and /api/users/me stays 401 until POST /api/auth/second-step.
     if (!started.signedIn) return res.json({ second_step: { methods: started.methods } });
     res.json({ user: publicProfile((await accounts.findUser(started.userId))!) });
@@ -97,9 +94,8 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const reset: RequestHandler = async (req, res) => {
     const input = parse(ResetForm.required({ token: true }), req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password, resetProofOf(input.data));
+    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password, resetProofOf(input.data), clientOfRequest(req));
     if (outcome.ok) {
-      noteEvent(req, res, outcome.userId, 'password_reset_completed');
       return res.json({ message: 'Your password has been reset. Log in with your new password.' });
     }
     switch (outcome.reason) {
@@ -141,7 +137,6 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
       }
     }
     await continueSession(req, outcome.user);
-    noteEvent(req, res, outcome.user.id, 'password_changed');
     res.json({ message: 'Your password has been changed. Your other sessions have been ended.' });
   };
 

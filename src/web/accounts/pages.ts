@@ -1,15 +1,13 @@
 // The browser pages: each handler parses the form, makes one domain call, and picks a template.
 import type { Request, RequestHandler, Response } from 'express';
-import type { EventKind } from '../../accounts/activity.ts';
 import type { Accounts } from '../../accounts/index.ts';
 import type { AfterAnswer } from '../after-answer.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, ResetForm, localPath, parse } from '../forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
 import { clientOfRequest, continueSession, currentUser, logOutSession } from '../middleware.ts';
-import { signInSessions } from '../security/sign-in.ts';
+import { startSignIn } from '../security/sign-in.ts';
 import { resetProofOf } from '../security/forms.ts';
 import { ACCOUNT_NOTICES, ACCOUNT_VIEW, lookUp, showAccount } from './view.ts';
-import { activityNotes } from './activity-notes.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
 import { redirect, show } from '../respond.ts';
 import type { TokenLinks } from '../token-links.ts';
@@ -25,8 +23,6 @@ const NOTICES: Record<string, string> = {
 
 export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks: TokenLinks }) {
   const { accounts, later, resetLinks } = deps;
-  const { noteFailedSignIn, noteEvent } = activityNotes(accounts, later);
-  const { startSignIn } = signInSessions(accounts, later);
 
   const loginView = { page: 'login', fragment: 'login-form', title: 'Log in' };
   const showLogin: RequestHandler = (req, res) => {
@@ -38,7 +34,7 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
   const login: RequestHandler = async (req, res) => {
     const input = parse(LoginForm, req.body);
     if (!input.ok) return show(req, res, { ...loginView, status: 422 }, { errors: input.fields, values: req.body });
-    const outcome = await accounts.logIn(input.data, clientGone(req, res));
+    const outcome = await accounts.logIn({ ...input.data, client: clientOfRequest(req) }, clientGone(req, res));
     if (!outcome.ok) {
       const values = { email: input.data.email, next: input.data.next };
       switch (outcome.reason) {
@@ -46,12 +42,13 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
           setRetryAfter(res, outcome.retryAfterSeconds);
           return show(req, res, { ...loginView, status: 429 }, { throttled: throttledMessage(outcome.retryAfterSeconds), values });
         case 'invalid_credentials':
-          noteFailedSignIn(req, res, input.data.email);
+          // The failure was recorded (the same for every email); its job looks the account up.
+          later.wakeJobs(res);
           return show(req, res, { ...loginView, status: 401 }, { failed: true, values });
       }
     }
     const next = localPath(input.data.next);
-    if ((await startSignIn(req, res, outcome.step)).signedIn) return redirect(req, res, next ?? '/account');
+    if ((await startSignIn(req, outcome.step)).signedIn) return redirect(req, res, next ?? '/account');
     redirect(req, res, next ? `/login/two-step?next=${encodeURIComponent(next)}` : '/login/two-step');
   };
 
@@ -87,7 +84,6 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
     }
     // Every session ended with the change; this browser continues under a fresh id.
     await continueSession(req, outcome.user);
-    noteEvent(req, res, user.id, 'password_changed');
     await showAccount(req, res, accounts, ACCOUNT_VIEW, { changed: true });
   };
 
@@ -118,7 +114,7 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
     const input = parse(ResetForm, req.body);
     const secondStep = req.body?.code !== undefined;
     if (!input.ok) return show(req, res, { ...resetView, status: 422 }, { errors: input.fields, secondStep });
-    const outcome = await accounts.resetPassword(input.data.token ?? resetLinks.recall(req), input.data.new_password, resetProofOf(input.data));
+    const outcome = await accounts.resetPassword(input.data.token ?? resetLinks.recall(req), input.data.new_password, resetProofOf(input.data), clientOfRequest(req));
     if (!outcome.ok) {
       switch (outcome.reason) {
         case 'invalid':
@@ -135,7 +131,6 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
     }
     resetLinks.forget(res);
     if (!outcome.ok) return show(req, res, invalidLinkView);
-    noteEvent(req, res, outcome.userId, 'password_reset_completed');
     // No automatic login: whoever holds a leaked link still has to know the new password.
     redirect(req, res, '/login?notice=password_reset');
   };

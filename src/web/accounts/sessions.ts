@@ -1,12 +1,10 @@
 // Sessions and activity: where the account is signed in, signing other devices out, what happened.
 import type { Request, RequestHandler, Response } from 'express';
 import type { Accounts } from '../../accounts/index.ts';
-import type { AfterAnswer } from '../after-answer.ts';
-import { activityNotes } from './activity-notes.ts';
-import { currentUser } from '../middleware.ts';
+import { clientOfRequest, currentUser } from '../middleware.ts';
 import { jsonError, redirect, show, showError, wantsFragment } from '../respond.ts';
 
-export function accountSecurity({ accounts, later }: { accounts: Accounts; later: AfterAnswer }) {
+export function accountSecurity({ accounts }: { accounts: Accounts }) {
   /** The signed-in user and the public id of the session asking. */
   const asker = (req: Request, res: Response) => ({ userId: currentUser(res)!.id, sessionId: req.session.publicId });
 
@@ -18,21 +16,17 @@ export function accountSecurity({ accounts, later }: { accounts: Accounts; later
     show(req, res, { page: 'account', fragment: 'sessions' }, { sessions, sessionsNotice: notice });
   }
 
-  const { noteEvent } = activityNotes(accounts, later);
-  const noteRevoked = (req: Request, res: Response, userId: number) => noteEvent(req, res, userId, 'session_revoked');
-
   const revoke: RequestHandler = async (req, res) => {
     const { userId } = asker(req, res);
-    if (!(await accounts.endSession(userId, String(req.params.id)))) {
+    if (!(await accounts.endSession(userId, String(req.params.id), clientOfRequest(req)))) {
       return showError(req, res, 404, 'not_found', 'There is no such session.');
     }
-    noteRevoked(req, res, userId);
     await showSessions(req, res, 'That session has been signed out.');
   };
 
   const revokeOthers: RequestHandler = async (req, res) => {
     const { userId, sessionId } = asker(req, res);
-    if ((await accounts.endOtherSessions(userId, sessionId ?? '')) > 0) noteRevoked(req, res, userId);
+    await accounts.endOtherSessions(userId, sessionId ?? '', clientOfRequest(req));
     await showSessions(req, res, 'Every other session has been signed out.');
   };
 
@@ -53,10 +47,9 @@ export function accountSecurity({ accounts, later }: { accounts: Accounts; later
 
   const deleteSessionJson: RequestHandler = async (req, res) => {
     const { userId } = asker(req, res);
-    if (!(await accounts.endSession(userId, String(req.params.id)))) {
+    if (!(await accounts.endSession(userId, String(req.params.id), clientOfRequest(req)))) {
       return jsonError(res, 404, 'not_found', 'There is no such session.');
     }
-    noteRevoked(req, res, userId);
     res.status(204).end();
   };
 

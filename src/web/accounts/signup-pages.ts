@@ -2,7 +2,8 @@
 import type { RequestHandler } from 'express';
 import type { Accounts } from '../../accounts/index.ts';
 import { ConfirmSignupForm, RegisterForm, parse } from '../forms.ts';
-import { signInSessions } from '../security/sign-in.ts';
+import { startSignIn } from '../security/sign-in.ts';
+import { clientOfRequest } from '../middleware.ts';
 import { redirect, show } from '../respond.ts';
 import type { TokenLinks } from '../token-links.ts';
 import type { AfterAnswer } from '../after-answer.ts';
@@ -11,7 +12,6 @@ export const SIGNUP_MESSAGE = 'Check your inbox to finish creating your account.
 export const SIGNUP_PASSWORD_WRONG = 'This is not the password chosen when signing up. If you did not sign up with this name, ignore the email and its link.';
 
 export function signupPages(deps: { accounts: Accounts; later: AfterAnswer; confirmLinks: TokenLinks }) {
-  const { startSignIn } = signInSessions(deps.accounts, deps.later);
   const { accounts, later, confirmLinks } = deps;
 
   const registerView = { page: 'register', fragment: 'register-form', title: 'Create an account' };
@@ -21,8 +21,8 @@ export function signupPages(deps: { accounts: Accounts; later: AfterAnswer; conf
     if (!input.ok) return show(req, res, { ...registerView, status: 422 }, { errors: input.fields, values: req.body });
     const recorded = await accounts.recordSignup(input.data);
     if (!recorded.ok) return show(req, res, { ...registerView, status: 422 }, { errors: recorded.fields, values: input.data });
-    // Recorded (durably) before the answer; the job that looks at the address starts only once the
-    // answer is out, so whether the address has an account cannot shape it.
+    // Recorded (durably) before the answer; the job that looks at the address starts a few seconds
+    // later at a random moment (src/accounts/requests.ts), so whether it has an account shapes no answer.
     later.wakeJobs(res);
     show(req, res, { ...registerView, status: 202 }, { sent: SIGNUP_MESSAGE });
   };
@@ -50,12 +50,14 @@ export function signupPages(deps: { accounts: Accounts; later: AfterAnswer; conf
       const pick = Boolean(input.fields.username);
       return show(req, res, { ...confirmView, status: 422 }, { errors: input.fields, pick, username: pending.username, values: { username: req.body?.username } });
     }
-    const outcome = await accounts.confirmSignup(input.data.token ?? confirmLinks.recall(req), { password: input.data.password, username: input.data.username });
+    const outcome = await accounts.confirmSignup(
+      input.data.token ?? confirmLinks.recall(req), { password: input.data.password, username: input.data.username }, clientOfRequest(req),
+    );
     if (outcome.ok) {
       confirmLinks.forget(res);
-      // The first sign-in, through the one pipeline like every other (the device it is noted from is
-      // the one the account will be recognised by, so it warns of none).
-      const started = await startSignIn(req, res, outcome.step);
+      // The first sign-in, through the one pipeline like every other, which records it (the device it
+      // is recorded from is the one the account will be recognised by, so it warns of none).
+      const started = await startSignIn(req, outcome.step);
       return redirect(req, res, started.signedIn ? '/account' : '/login/two-step');
     }
     switch (outcome.reason) {

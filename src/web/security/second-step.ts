@@ -2,22 +2,19 @@
 // session holds only the pending sign-in's id until the pipeline says the sign-in is complete.
 import type { Request, RequestHandler, Response } from 'express';
 import type { Accounts, SecondStepOutcome } from '../../accounts/index.ts';
-import type { AfterAnswer } from '../after-answer.ts';
 import { localPath, parse } from '../forms.ts';
 import { setRetryAfter, throttledMessage } from '../limits.ts';
-import { regenerateSession, saveSession } from '../middleware.ts';
+import { clientOfRequest, regenerateSession, saveSession } from '../middleware.ts';
 import { jsonError, invalidInput, redirect, show } from '../respond.ts';
 import { publicProfile } from '../accounts/api.ts';
 import { proofOf, SecondStepForm } from './forms.ts';
-import { signInSessions } from './sign-in.ts';
+import { finishSignIn } from './sign-in.ts';
 
 const view = { page: 'login-two-step', fragment: 'two-step-form', title: 'Two-step verification' };
 const WRONG = 'That code is not right.';
 const LOCKED = (seconds: number) => `Too many wrong codes for this account. ${throttledMessage(seconds)}`;
 
-export function secondStepPages({ accounts, later }: { accounts: Accounts; later: AfterAnswer }) {
-  const { finishSignIn } = signInSessions(accounts, later);
-
+export function secondStepPages({ accounts }: { accounts: Accounts }) {
   /** The pending sign-in of this session, if it is still in force. */
   const pendingOf = async (req: Request) => {
     const id = req.session.pendingSignIn;
@@ -44,8 +41,8 @@ export function secondStepPages({ accounts, later }: { accounts: Accounts; later
   async function complete(req: Request, res: Response, input: { code?: string; recovery_code?: string }): Promise<SecondStepOutcome> {
     const id = req.session.pendingSignIn;
     if (id === undefined) return { ok: false, reason: 'expired' };
-    const outcome = await accounts.completeSecondStep(id, proofOf(input));
-    if (outcome.ok) await finishSignIn(req, res, outcome.signedIn);
+    const outcome = await accounts.completeSecondStep(id, proofOf(input), clientOfRequest(req));
+    if (outcome.ok) await finishSignIn(req, outcome.signedIn);
     else if (outcome.reason === 'expired' || (outcome.reason === 'invalid_code' && outcome.triesLeft === 0)) await forgetPending(req);
     return outcome;
   }

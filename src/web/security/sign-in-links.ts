@@ -10,15 +10,13 @@ import { EmailLinkForm, EmailLinkPageForm, SignInLinkForm, localPath, parse } fr
 import { clientOfRequest } from '../middleware.ts';
 import { invalidInput, jsonError, redirect, show } from '../respond.ts';
 import type { TokenLinks } from '../token-links.ts';
-import { signInSessions } from './sign-in.ts';
+import { startSignIn } from './sign-in.ts';
 
 // Serialised once: every address gets exactly these bytes.
 const EMAIL_LINK_BODY = JSON.stringify({ message: EMAIL_LINK_MESSAGE });
 const INVALID = 'This sign-in link is invalid, has expired, or was already used. Links work once, for 10 minutes, and only the newest one works.';
 
 export function signInLinkPages({ accounts, later, signInLinks }: { accounts: Accounts; later: AfterAnswer; signInLinks: TokenLinks }) {
-  const { startSignIn } = signInSessions(accounts, later);
-
   const requestView = { page: 'login-email', fragment: 'email-link-form', title: 'Email me a sign-in link' };
   const showRequest: RequestHandler = (req, res) => {
     show(req, res, requestView, { values: { next: localPath(typeof req.query.next === 'string' ? req.query.next : undefined) } });
@@ -26,7 +24,8 @@ export function signInLinkPages({ accounts, later, signInLinks }: { accounts: Ac
   const request: RequestHandler = async (req, res) => {
     const input = parse(EmailLinkPageForm, req.body);
     if (!input.ok) return show(req, res, { ...requestView, status: 422 }, { errors: input.fields, values: req.body });
-    // As forgot-password: recorded (durably) before the 202, the address looked at only after it.
+    // As forgot-password: recorded (durably) before the 202, the address looked at only by its job, a
+    // few seconds later at a random moment (src/accounts/requests.ts).
     await accounts.recordSignInLinkRequest(input.data.email, localPath(input.data.next) ?? null, clientOfRequest(req));
     later.wakeJobs(res);
     show(req, res, { ...requestView, status: 202 }, { sent: EMAIL_LINK_MESSAGE });
@@ -52,19 +51,19 @@ export function signInLinkPages({ accounts, later, signInLinks }: { accounts: Ac
   };
   const confirm: RequestHandler = async (req, res) => {
     const input = parse(SignInLinkForm, req.body);
-    const outcome = await accounts.signInWithLink((input.ok && input.data.token) || signInLinks.recall(req));
+    const outcome = await accounts.signInWithLink((input.ok && input.data.token) || signInLinks.recall(req), clientOfRequest(req));
     signInLinks.forget(res);
     if (!outcome.ok) return show(req, res, invalidView, invalidContext);
     const next = input.ok ? localPath(input.data.next) : undefined;
-    if ((await startSignIn(req, res, outcome.step)).signedIn) return redirect(req, res, next ?? '/account');
+    if ((await startSignIn(req, outcome.step)).signedIn) return redirect(req, res, next ?? '/account');
     redirect(req, res, next ? `/login/two-step?next=${encodeURIComponent(next)}` : '/login/two-step');
   };
   const confirmJson: RequestHandler = async (req, res) => {
     const input = parse(SignInLinkForm.pick({ token: true }).required(), req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.signInWithLink(input.data.token);
+    const outcome = await accounts.signInWithLink(input.data.token, clientOfRequest(req));
     if (!outcome.ok) return jsonError(res, 400, 'invalid_token', INVALID);
-    const started = await startSignIn(req, res, outcome.step);
+    const started = await startSignIn(req, outcome.step);
     // Two-step accounts: no user yet, and /api/users/me stays 401 until POST /api/auth/second-step.
     if (!started.signedIn) return res.json({ second_step: { methods: started.methods } });
     res.json({ user: publicProfile((await accounts.findUser(started.userId))!) });
