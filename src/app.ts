@@ -76,6 +76,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
     signupThrottleSeconds: config.signupThrottleSeconds,
     loginThrottle,
     mfaKeys: config.mfaKeys,
+    relyingParty: { id: config.appBaseUrl.hostname, origin: config.appBaseUrl.origin, name: 'Inkwell' },
     now,
   });
   // Emails are composed when sent, with links from APP_BASE_URL (src/accounts/notifier.ts).
@@ -173,6 +174,10 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   app.get('/static/htmx.min.js', (_req, res) => {
     res.sendFile(fileURLToPath(import.meta.resolve('htmx.org/dist/htmx.min.js')), { maxAge: '1h' });
   });
+  // The passkey ceremonies' browser side (public/js/passkeys.js uses its global SimpleWebAuthnBrowser).
+  app.get('/static/simplewebauthn-browser.js', (_req, res) => {
+    res.sendFile(fileURLToPath(new URL('../dist/bundle/index.umd.min.js', import.meta.resolve('@simplewebauthn/browser'))), { maxAge: '1h' });
+  });
 
   // Readers without a session cookie get the feed, posts and author pages from here: no body
   // parsing, no session, no rendering (GET only, so nothing here changes state).
@@ -218,7 +223,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   const housekeeping = async () => {
     await Promise.all([
       sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.deleteExpiredAccountTokens(),
-      accounts.deleteExpiredSignups(), accounts.deleteExpiredPendingSignIns(), accounts.pruneOldActivity(), limits.pruneExpired(), jobs.deleteOld(),
+      accounts.deleteExpiredSignups(), accounts.deleteExpiredPendingSignIns(), accounts.deleteExpiredPasskeyChallenges(), accounts.pruneOldActivity(), limits.pruneExpired(), jobs.deleteOld(),
     ]);
   };
   return { app, sessions, accounts, jobs, later, limits, housekeeping };

@@ -11,6 +11,7 @@ import { verifyPassword } from './passwords.ts';
 import * as resetTokens from './reset-tokens.ts';
 import { hashIfWellFormed } from './tokens.ts';
 import { revokeCredentials } from './credentials.ts';
+import { removePasskeysAddedSince } from './passkeys.ts';
 
 export type EmailChangeRequest = { ok: true } | { ok: false; reason: 'wrong_password' | 'same_address' };
 export type EmailChangeConfirmation = { ok: true } | { ok: false; reason: 'invalid_token' | 'address_taken' };
@@ -105,6 +106,8 @@ export function createAccountChanges({ orm, now, activity }: Deps) {
       const restore = secure.email && secure.email !== user.email
         && (await tx.count(User, { email: secure.email, id: { $ne: userId } })) === 0;
       await revokeCredentials(tx, userId, restore ? { email: secure.email! } : {}, now());
+      // A passkey added since the reported event may be the intruder's way back in: it goes too.
+      await removePasskeysAddedSince(tx, userId, secure.reportedAt ?? secure.createdAt);
       await accountTokens.deleteAllOf(tx, userId);
       await queueEmail(tx, 'reset-instructions', { userId });
       await activity.record(userId, 'account_secured', client, tx);

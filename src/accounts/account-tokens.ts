@@ -30,11 +30,14 @@ export async function mintForEmailChange(tx: EntityManager, changeId: number, at
   return token;
 }
 
-/** A "This wasn't me" token for a notice sent to `sentTo`; returns the raw token for the email. */
-export async function mintSecureToken(tx: EntityManager, userId: number, sentTo: string, at: Date): Promise<string> {
+/**
+ * A "This wasn't me" token for a notice sent to `sentTo` about an event at `reportedAt` (default: now);
+ * returns the raw token for the email.
+ */
+export async function mintSecureToken(tx: EntityManager, userId: number, sentTo: string, at: Date, reportedAt: Date = at): Promise<string> {
   const { token, tokenHash } = mintToken();
   await tx.insert(AccountToken, {
-    user: userId, purpose: 'secure', tokenHash, email: sentTo, createdAt: at, expiresAt: expiresAfter(at, SECURE_TTL_MS),
+    user: userId, purpose: 'secure', tokenHash, email: sentTo, createdAt: at, expiresAt: expiresAfter(at, SECURE_TTL_MS), reportedAt,
   });
   return token;
 }

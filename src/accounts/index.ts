@@ -17,6 +17,7 @@ import { createSecretBox } from './secret-box.ts';
 import { createSecondStep } from './second-step.ts';
 import { createSignIn, type SignInStep } from './sign-in.ts';
 import { createTwoStep } from './two-step.ts';
+import { createPasskeys, type RelyingParty } from './passkeys.ts';
 import { queue as queueTwoStepEmail } from './notifier.ts';
 import type { MfaKey } from '../config.ts';
 import { createSignups } from './signups.ts';
@@ -30,6 +31,7 @@ export type { SignupProcessing, SignupRecord } from './signups.ts';
 export type { SignedIn, SignInStep, SecondStepOutcome, SecondStepProof, FirstFactor, SecondFactor } from './sign-in.ts';
 export { SECOND_STEP_LIMITS } from './second-step.ts';
 export { CONFIRMATION_MS } from './sign-in.ts';
+export type { PasskeyView, PasskeySignIn, Assertion, Adding } from './passkeys.ts';
 
 /** Too many failed password checks for this email lately: refused without checking the password. */
 export type Throttled = { ok: false; reason: 'throttled'; retryAfterSeconds: number };
@@ -55,16 +57,21 @@ export type AccountsOptions = {
   signupThrottleSeconds: number;
   /** MFA_ENCRYPTION_KEY: seals two-step secrets at rest. */
   mfaKeys: readonly MfaKey[];
+  /** Passkeys: APP_BASE_URL's host (rpID) and origin, never a request's. Without it no passkey verifies. */
+  relyingParty?: RelyingParty;
   now?: () => Date;
 };
 
 export type Accounts = ReturnType<typeof createAccounts>;
 
 
+// For callers that use no passkeys (some tests): an origin no browser has, so nothing verifies.
+const NO_RELYING_PARTY: RelyingParty = { id: 'passkeys.invalid', origin: 'https://passkeys.invalid', name: 'Inkwell' };
+
 // The job that carries a recorded forgot-password request to its work.
 const RESET_REQUEST_JOB = 'password-reset-request';
 
-export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, loginThrottle, mfaKeys, now = () => new Date() }: AccountsOptions) {
+export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, loginThrottle, mfaKeys, relyingParty = NO_RELYING_PARTY, now = () => new Date() }: AccountsOptions) {
   const em = () => orm.em.fork();
   const sessions = createSessions({ orm, now });
   const activity = createActivity({ orm, now });
@@ -88,6 +95,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     },
     onRecoveryCodeUsed: (userId, left) => em().transactional((tx) => twoStep.changed(tx, userId, 'recovery_code_used', 'code_used', null, left)),
   });
+  const passkeys = createPasskeys({ orm, now, relyingParty, activity, signIn });
 
   /** Creates the account from its sign-up link, and signs in through the pipeline like any first factor. */
   async function confirmSignup(token: unknown, choice: { username?: string } = {}): Promise<SignupConfirmation> {
@@ -302,6 +310,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     ...changes,
     ...signups,
     ...twoStep,
+    ...passkeys,
     beginSignIn: signIn.beginSignIn,
     pendingSignIn: signIn.pendingSignIn,
     completeSecondStep: signIn.completeSecondStep,

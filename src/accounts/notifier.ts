@@ -7,6 +7,7 @@ import { renderEmail } from '../mail/templates.ts';
 import * as accountTokens from './account-tokens.ts';
 import * as tokens from './reset-tokens.ts';
 import { mintSignupLink, SIGNUP_TTL_HOURS } from './signup-tokens.ts';
+import { passkeyNames } from './passkeys.ts';
 
 /** What each email's job carries: ids and plain values, never a link, a token or an address typed by a visitor. */
 export type EmailPayloads = {
@@ -28,6 +29,8 @@ export type EmailPayloads = {
     change: 'enabled' | 'disabled' | 'codes_renewed' | 'code_used' | 'second_step_failed' | 'removal_started' | 'removal_cancelled' | 'removal_finished';
     left?: number;
   };
+  // A passkey added or removed, or refused because its counter went backwards (a cloned key); `at` is when.
+  'passkey-changed': { userId: number; change: 'added' | 'removed' | 'counter_regressed'; name: string; at: string };
 };
 export type EmailKind = keyof EmailPayloads;
 
@@ -50,8 +53,8 @@ export function queue<K extends EmailKind>(em: EntityManager, kind: K, payload: 
 
 export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOptions): { [K in EmailKind]: Composer<EmailPayloads[K]> } {
   /** Every security notice carries its own "This wasn't me" link, minted as the notice is sent. */
-  const secureLink = async (em: EntityManager, userId: number, sentTo: string) =>
-    links.secure(await accountTokens.mintSecureToken(em, userId, sentTo, now()));
+  const secureLink = async (em: EntityManager, userId: number, sentTo: string, reportedAt?: Date) =>
+    links.secure(await accountTokens.mintSecureToken(em, userId, sentTo, now(), reportedAt));
 
   return {
     /**
@@ -66,6 +69,8 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
         username: user.username,
         link: links.resetPassword(token),
         lifetime: lifetime(resetTokenTtlMinutes),
+        // A reset leaves passkeys as they are: the owner sees them here, and can spot one that is not theirs.
+        passkeys: await passkeyNames(em, userId),
       });
       return { to: user.email, subject: 'Reset your Inkwell password', ...body };
     },
@@ -91,7 +96,7 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
         device,
         ip: ip ?? 'an unknown address',
         at: new Date(at).toUTCString(),
-        secureLink: await secureLink(em, userId, user.email),
+        secureLink: await secureLink(em, userId, user.email, new Date(at)),
         secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
       });
       return { to: user.email, subject: 'New sign-in to your Inkwell account', ...body };
@@ -161,6 +166,21 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
       return { to: user.email, subject: TWO_STEP_SUBJECTS[change], ...body };
     },
 
+    /** Its "This wasn't me" link reports the change's own time, so it removes a passkey added then or since. */
+    async 'passkey-changed'({ userId, change, name, at }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
+      const body = renderEmail('passkey-changed', {
+        username: user.username,
+        change,
+        name,
+        at: new Date(at).toUTCString(),
+        secureLink: await secureLink(em, userId, user.email, new Date(at)),
+        secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
+      });
+      return { to: user.email, subject: PASSKEY_SUBJECTS[change], ...body };
+    },
+
     /** To the owner of an address someone tried to sign up with: no confirmation link, only the ways in. */
     async 'signup-account-exists'({ userId }, em) {
       const user = await em.findOne(User, { id: userId });
@@ -180,6 +200,12 @@ const TWO_STEP_SUBJECTS: Record<EmailPayloads['two-step-changed']['change'], str
   removal_started: 'Two-step verification will be removed from your Inkwell account in 72 hours',
   removal_cancelled: 'The removal of two-step verification was cancelled',
   removal_finished: 'Two-step verification was removed from your Inkwell account',
+};
+
+const PASSKEY_SUBJECTS: Record<EmailPayloads['passkey-changed']['change'], string> = {
+  added: 'A passkey was added to your Inkwell account',
+  removed: 'A passkey was removed from your Inkwell account',
+  counter_regressed: 'A copy of one of your Inkwell passkeys may exist',
 };
 
 /** "n•••••@example.com": enough for the owner to recognise, not enough to hand an address to a stranger. */

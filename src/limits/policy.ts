@@ -11,6 +11,8 @@ export const RATE_LIMITS = {
   account: { limit: 10, windowMinutes: 15 },
   // Two-step codes from one network (the per-account limits in accounts/second-step.ts are the real guard).
   twoStep: { limit: 20, windowMinutes: 5 },
+  // Passkey ceremonies: each options call stores a challenge (assertions cannot be guessed; this stops floods).
+  passkey: { limit: 60, windowMinutes: 5 },
 } as const;
 
 export type RateLimitName = keyof typeof RATE_LIMITS;

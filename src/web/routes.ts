@@ -20,6 +20,9 @@ import { postsApi } from './posts/api.ts';
 import { signupPages } from './accounts/signup-pages.ts';
 import { secondStepPages } from './security/second-step.ts';
 import { twoStepApi } from './security/two-step.ts';
+import { passkeyApi } from './security/passkeys.ts';
+import { passkeyPages } from './security/passkey-pages.ts';
+import { PASSKEY_API } from './api-docs/passkey-entries.ts';
 import type { LinkCookies } from './token-links.ts';
 
 export type RouteDeps = {
@@ -100,6 +103,24 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pageCach
   jr.post('/api/users/reset-password', API.reset, limit.reset, noStore, json.reset);
   jr.get('/api/openapi.json', API.openapi, (_req, res) => void res.json(jr.document()));
   r.get('/docs/api', (req, res) => showApiReference(req, res, jr.document()));
+
+  // ── Passkeys (src/accounts/passkeys.ts). Options store a challenge for this session; adding and
+  // removing need "confirm it's you" (checked in the handlers, inline or recent).
+  const passkeys = passkeyApi({ accounts, later });
+  const passkeyPage = passkeyPages({ accounts });
+  jr.post('/api/auth/passkey/options', PASSKEY_API.signInOptions, limit.passkey, noStore, passkeys.signInOptions);
+  jr.post('/api/auth/passkey', PASSKEY_API.signIn, limit.passkey, noStore, passkeys.signIn);
+  jr.post('/api/auth/confirm/passkey/options', PASSKEY_API.confirmOptions, limit.passkey, requireUser, noStore, passkeys.confirmOptions);
+  jr.post('/api/auth/confirm/passkey', PASSKEY_API.confirm, limit.passkey, requireUser, noStore, passkeys.confirm);
+  jr.post('/api/users/me/passkeys/options', PASSKEY_API.registrationOptions, limit.account, requireUser, noStore, passkeys.registrationOptions);
+  jr.post('/api/users/me/passkeys', PASSKEY_API.add, limit.passkey, requireUser, noStore, passkeys.add);
+  jr.get('/api/users/me/passkeys', PASSKEY_API.list, requireUser, passkeys.list);
+  jr.patch('/api/users/me/passkeys/:id', PASSKEY_API.rename, requireUser, passkeys.rename);
+  jr.delete('/api/users/me/passkeys/:id', PASSKEY_API.remove, limit.account, requireUser, passkeys.remove);
+  r.get('/account/security', requireUser, passkeyPage.showSecurity);
+  r.post('/account/security/passkeys/:id/remove', limit.account, requireUser, passkeyPage.remove);
+  r.post('/account/security/passkeys/:id/name', requireUser, passkeyPage.rename);
+  // ── end of passkeys
 
   // ── The blog (issue "blog"). Reading needs no login; writing needs a user, and changing a post
   // needs its author, which the domain decides. GET /, /posts/:id and /users/:username are also
