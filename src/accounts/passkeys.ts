@@ -51,6 +51,9 @@ const PROVIDERS: Record<string, string> = {
   '531126d6-e717-415c-9320-3d9aa6981239': 'Dashlane',
 };
 export const PASSKEY_NAME_MAX = 64;
+// ES256, EdDSA and RS256: what authenticators implement. The library would also offer ML-DSA-44 on Node 24,
+// whose Web Crypto support is still experimental there (a warning on every start); add it once it is stable.
+const ALGORITHMS = [-7, -8, -257];
 
 type Deps = {
   orm: Orm;
@@ -82,6 +85,7 @@ export function createPasskeys({ orm, now, relyingParty: rp, activity, signIn }:
       attestationType: 'none',
       excludeCredentials: existing.map((p) => ({ id: p.credentialId, transports: transportsOf(p.transports) })),
       authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
+      supportedAlgorithmIDs: ALGORITHMS,
     });
     return { challengeId: id, options };
   }

@@ -22,7 +22,7 @@ export const AssertionResponse = z.object(
     response: z.object({
       clientDataJSON: base64url(4096),
       authenticatorData: base64url(4096),
-      signature: base64url(2048),
+      signature: base64url(8192),
       userHandle: base64url(128).optional(),
     }),
   },
@@ -34,7 +34,7 @@ export const AttestationResponse = z.object(
     ...common,
     response: z.object({
       clientDataJSON: base64url(4096),
-      attestationObject: base64url(8192),
+      attestationObject: base64url(12288),
       authenticatorData: base64url(4096).optional(),
       transports: z.array(z.enum(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb'])).max(8).optional(),
       publicKeyAlgorithm: z.number().int().optional(),
