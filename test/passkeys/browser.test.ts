@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Passkey } from '../../src/db/entities.ts';
 import { launchChromium } from '../support/browser.ts';
 import { dialects, mailArriving, mailSeen, registeredUser, startHarness, type Harness } from '../support/harness.ts';
+import { linkIn, tokenOf } from '../support/smtp.ts';
 import { codeFor, turnOnTwoStep } from '../two-step/support.ts';
 import { addPasskey, disarmAutofillOnce, logInWithPassword, logOut, passkeyBrowser, watchPasskeySignIns } from './support.ts';
 
@@ -167,6 +168,34 @@ describe.skipIf(!inject('browser'))('passkeys in Chromium', () => {
       expect((await b.page.request.get(b.url('/api/users/me'))).status()).toBe(401);
       expect(b.problems.join('\n')).toBe('');
       await b.close();
+    });
+
+    it("\"This wasn't me\" in a passkey email removes the passkeys added since, and the reset email lists the ones left", { timeout: 180_000 }, async () => {
+      const user = await registeredUser(h, `owner-${dialect}`);
+      const owner = await passkeyBrowser(browser, h.baseUrl);
+      await logInWithPassword(owner, user.email, user.password);
+      await addPasskey(owner, user.password, "Owner's laptop");
+      await owner.close();
+
+      // Someone with the password signs in elsewhere and adds a passkey of their own.
+      const intruder = await passkeyBrowser(browser, h.baseUrl);
+      const seen = mailSeen(h);
+      await disarmAutofillOnce(intruder.page);
+      await logInWithPassword(intruder, user.email, user.password);
+      await addPasskey(intruder, user.password, 'Intruder key');
+      const notice = await mailArriving(h, seen, (m) => m.subject === ADDED && m.text.includes('Intruder key'));
+
+      const secured = await h.request().post('/account/secure').type('form').send({ token: tokenOf(linkIn(notice as never, '/account/secure')) });
+      expect(secured.status).toBe(303);
+      const names = (await h.orm.em.fork().find(Passkey, { user: user.id })).map((p) => p.name);
+      expect(names).toEqual(["Owner's laptop"]);
+      const reset = await mailArriving(h, seen, (m) => m.subject === 'Reset your Inkwell password' && m.to.includes(user.email));
+      expect(reset.text).toContain("Owner's laptop");
+      expect(reset.text).not.toContain('Intruder key');
+      // The intruder's session ended with every other, and its passkey signs in no more.
+      await intruder.go('/login');
+      await expect.poll(() => intruder.page.locator('[data-passkey-message]').textContent()).toContain('not on any Inkwell account');
+      await intruder.close();
     });
 
     it('a two-step account signs in with its passkey without a code, and finishes a password sign-in with it', { timeout: 180_000 }, async () => {

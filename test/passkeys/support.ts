@@ -47,12 +47,13 @@ export async function logOut(b: PasskeyBrowser): Promise<void> {
 }
 
 /** Adds a passkey on /account/security, typing the password if the page asks (no recent confirmation). */
-export async function addPasskey(b: PasskeyBrowser, password?: string): Promise<void> {
+export async function addPasskey(b: PasskeyBrowser, password?: string, name?: string): Promise<void> {
   await b.go('/account/security');
   const form = b.page.locator('#add-passkey');
   await expect.poll(() => form.isVisible()).toBe(true);
   const field = form.getByLabel('Current password');
   if (await field.count()) await field.fill(password ?? '');
+  if (name) await form.getByLabel('Name (optional)').fill(name);
   await form.getByRole('button', { name: 'Add a passkey' }).click();
   await b.page.waitForURL(/\/account\/security\?notice=passkey_added/);
 }
