@@ -43,7 +43,7 @@
       }
       const answer = await postJson('/api/auth/passkey', { response });
       if (answer.ok) {
-        const next = scope.querySelector('input[name="next"]');
+        const next = scope.querySelector('input[name="next"]') || document.querySelector('input[name="next"]');
         window.location.assign(localPath(next && next.value) || '/account');
         return;
       }
@@ -57,9 +57,9 @@
     }
   }
 
-  /** Buttons and forms that need WebAuthn are rendered hidden; they appear here (again after htmx swaps). */
+  /** What needs WebAuthn is rendered hidden; it appears here. */
   function reveal() {
-    for (const el of document.querySelectorAll('[data-passkey-sign-in], [data-passkey-add]')) el.hidden = false;
+    for (const el of document.querySelectorAll('[data-passkey-reveal], [data-passkey-add], [data-passkey-confirm]')) el.hidden = false;
   }
 
   document.addEventListener('click', (event) => {
@@ -67,7 +67,34 @@
     if (!button) return;
     event.preventDefault();
     webauthn.WebAuthnAbortService.cancelCeremony();
-    signIn(button.closest('form, [data-passkey-scope]') || document, false);
+    signIn(button.closest('[data-passkey-scope]') || document, false);
+  });
+
+  /** "Confirm it's you" with one of the account's passkeys; the page then asks for no password. */
+  async function confirmIt(scope) {
+    try {
+      const options = await postJson('/api/auth/confirm/passkey/options');
+      if (!options.ok) throw new Error('no options');
+      let response;
+      try {
+        response = await webauthn.startAuthentication({ optionsJSON: options.body });
+      } catch (err) {
+        if (quiet(err)) return;
+        throw err;
+      }
+      const answer = await postJson('/api/auth/confirm/passkey', { response });
+      if (answer.ok) return window.location.reload();
+      say(scope, (answer.body.error && answer.body.error.message) || 'That passkey did not work. Use your password instead.');
+    } catch (err) {
+      say(scope, 'That passkey did not work. Use your password instead.');
+    }
+  }
+
+  document.addEventListener('click', (event) => {
+    const button = event.target instanceof Element && event.target.closest('[data-passkey-confirm]');
+    if (!button) return;
+    event.preventDefault();
+    confirmIt(button.closest('[data-passkey-scope]') || document);
   });
 
   document.addEventListener('submit', async (event) => {
@@ -105,7 +132,6 @@
     }
   });
 
-  document.addEventListener('htmx:after:swap', reveal);
 
   async function start() {
     reveal();
@@ -117,7 +143,7 @@
     }
     // Autofill: only on a page with a field for it, where the browser offers conditional mediation.
     const field = document.querySelector('input[autocomplete~="webauthn"]');
-    if (field && (await webauthn.browserSupportsWebAuthnAutofill())) signIn(field.closest('form') || document, true);
+    if (field && (await webauthn.browserSupportsWebAuthnAutofill())) signIn(document, true);
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
   else start();

@@ -3,7 +3,7 @@
 // The app runs at http://localhost:<port> (Chromium refuses 127.0.0.1 as an rpID) with APP_BASE_URL to match.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Passkey } from '../../src/db/entities.ts';
+import { Passkey, Session } from '../../src/db/entities.ts';
 import { launchChromium } from '../support/browser.ts';
 import { dialects, mailArriving, mailSeen, registeredUser, startHarness, type Harness } from '../support/harness.ts';
 import { linkIn, tokenOf } from '../support/smtp.ts';
@@ -11,6 +11,15 @@ import { codeFor, turnOnTwoStep } from '../two-step/support.ts';
 import { addPasskey, disarmAutofillOnce, logInWithPassword, logOut, passkeyBrowser, watchPasskeySignIns } from './support.ts';
 
 const ADDED = 'A passkey was added to your Inkwell account';
+
+/** Ends the user's "confirm it's you" window in their sessions' stored data, as 10 minutes passing would. */
+async function endConfirmation(h: Harness, userId: number): Promise<void> {
+  const em = h.orm.em.fork();
+  for (const row of await em.find(Session, { user: userId })) {
+    const data = JSON.parse(row.data);
+    await em.nativeUpdate(Session, { sidHash: row.sidHash }, { data: JSON.stringify({ ...data, confirmedUntil: 0 }) });
+  }
+}
 const REMOVED = 'A passkey was removed from your Inkwell account';
 const CLONED = 'A copy of one of your Inkwell passkeys may exist';
 
@@ -69,7 +78,14 @@ describe.skipIf(!inject('browser'))('passkeys in Chromium', () => {
       await expect.poll(() => answers.at(-1)).toEqual({ status: 200 });
       expect((await b.page.request.get(b.url('/api/users/me/passkeys')).then((r) => r.json())).passkeys[0].last_used_at).not.toBeNull();
 
-      // Removing it: a passkey sign-in confirmed it's us a moment ago, so no password is asked.
+      // Confirm it's you with the passkey, once the sign-in's confirmation has run out (moved back here).
+      await endConfirmation(h, user.id);
+      await b.go('/account/security');
+      expect(await card.getByLabel('Current password').count()).toBeGreaterThan(0);
+      await card.getByRole('button', { name: "Confirm it's you with a passkey" }).click();
+      await expect.poll(() => card.getByLabel('Current password').count()).toBe(0);
+
+      // Removing it: confirmed a moment ago, so no password is asked.
       const [held] = await b.credentials();
       seen = mailSeen(h);
       await b.go('/account/security');
