@@ -5,6 +5,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Passkey, Session } from '../../src/db/entities.ts';
 import { launchChromium } from '../support/browser.ts';
+import { WITHOUT_JS, openSession } from '../support/browser-session.ts';
 import { dialects, mailArriving, mailSeen, registeredUser, startHarness, type Harness } from '../support/harness.ts';
 import { linkIn, tokenOf } from '../support/smtp.ts';
 import { codeFor, turnOnTwoStep } from '../two-step/support.ts';
@@ -212,6 +213,51 @@ describe.skipIf(!inject('browser'))('passkeys in Chromium', () => {
       await intruder.go('/login');
       await expect.poll(() => intruder.page.locator('[data-passkey-message]').textContent()).toContain('not on any Inkwell account');
       await intruder.close();
+    });
+
+    it('without JavaScript the card lists, renames and removes passkeys (with the password), and nothing asks for WebAuthn', { timeout: 180_000 }, async () => {
+      const user = await registeredUser(h, `nojs-${dialect}`);
+      // A passkey as a synced one from Google Password Manager would be stored (this browser cannot make one).
+      await h.orm.em.fork().insert(Passkey, {
+        user: user.id, credentialId: `nojs-${dialect}`, publicKey: 'AAAA', counter: 0, transports: 'hybrid,internal', deviceType: 'multiDevice',
+        backedUp: true, aaguid: 'ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4', name: 'Google Password Manager', createdAt: new Date(), lastUsedAt: null,
+      });
+      const b = await openSession(browser, WITHOUT_JS, h.baseUrl);
+      await b.go('/login');
+      expect(await b.page.getByRole('button', { name: 'Sign in with a passkey' }).isVisible()).toBe(false);
+      const form = b.page.locator('#login-form');
+      await form.getByLabel('Email').fill(user.email);
+      await form.getByLabel('Password').fill(user.password);
+      await b.submit(form, 'Log in', '/login');
+      await b.page.waitForURL(b.url('/account'));
+      await endConfirmation(h, user.id);
+
+      await b.go('/account/security');
+      const card = b.page.locator('#passkeys');
+      expect(await card.locator('li.session strong').textContent()).toBe('Google Password Manager');
+      expect(await card.textContent()).toContain('Synced');
+      expect(await card.getByRole('button', { name: 'Add a passkey' }).isVisible()).toBe(false);
+      await b.check('passkeys-card-no-js');
+
+      await card.getByText('Rename or remove').click();
+      const rename = card.locator('form[action$="/name"]');
+      await rename.getByLabel('Name').fill('Phone');
+      await b.submit(rename, 'Rename', (await rename.getAttribute('action'))!);
+      await b.page.waitForURL(/notice=passkey_renamed/);
+      expect(await card.locator('li.session strong').textContent()).toBe('Phone');
+
+      await card.getByText('Rename or remove').click();
+      const remove = card.locator('form[action$="/remove"]');
+      await remove.getByLabel('Current password').fill('not my password');
+      const wrong = await b.submit(remove, 'Remove Phone', (await remove.getAttribute('action'))!);
+      expect(wrong.status()).toBe(422);
+      await b.expectFieldError(b.page.locator('#passkeys form[action$="/remove"]'), 'Current password', /not correct/);
+      await b.page.locator('#passkeys form[action$="/remove"]').getByLabel('Current password').fill(user.password);
+      await b.page.locator('#passkeys form[action$="/remove"]').getByRole('button', { name: 'Remove Phone' }).click();
+      await b.page.waitForURL(/notice=passkey_removed/);
+      expect(await card.textContent()).toContain('You have no passkeys yet.');
+      expect(b.problems.join('\n')).toBe('');
+      await b.close();
     });
 
     it('a two-step account signs in with its passkey without a code, and finishes a password sign-in with it', { timeout: 180_000 }, async () => {
