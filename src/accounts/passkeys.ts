@@ -14,7 +14,8 @@ import {
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { Passkey, PasskeyUser, User } from '../db/entities.ts';
 import type { createActivity, EventKind } from './activity.ts';
-import { describeDevice, type Client } from './clients.ts';
+import type { Client } from './clients.ts';
+import { defaultPasskeyName } from './passkey-names.ts';
 import { queue as queueEmail, type EmailPayloads } from './notifier.ts';
 import { CHALLENGE_TTL_MS, claimChallenge, deleteExpiredChallenges, issueChallenge, type Ceremony } from './passkey-challenges.ts';
 import type { SignInPipeline, SignInStep } from './sign-in.ts';
@@ -36,20 +37,6 @@ export type Assertion = { ok: true; userId: number } | Refused;
 export type PasskeySignIn = { ok: true; step: SignInStep } | Refused;
 export type PasskeyChange = EmailPayloads['passkey-changed']['change'];
 
-// Names for the passkey providers people use most, by AAGUID (passkeydeveloper/passkey-authenticator-aaguids);
-// for display only, never for a security decision. Others are named after the browser that added them.
-const PROVIDERS: Record<string, string> = {
-  'ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4': 'Google Password Manager',
-  'fbfc3007-154e-4ecc-8c0b-6e020557d7bd': 'Apple Passwords',
-  'dd4ec289-e01d-41c9-bb89-70fa845d4bf2': 'iCloud Keychain (Managed)',
-  'adce0002-35bc-c60a-648b-0b25f1f05503': 'Chrome on Mac',
-  '08987058-cadc-4b81-b6e1-30de50dcbe96': 'Windows Hello',
-  '9ddd1817-af5a-4672-a2b9-3e3dd95000a9': 'Windows Hello',
-  '6028b017-b1d4-4c02-b4b3-afcdafc96bb2': 'Windows Hello',
-  'bada5566-a7aa-401f-bd96-45619a55120d': '1Password',
-  'd548826e-79b4-db40-a3d8-11116f7e8349': 'Bitwarden',
-  '531126d6-e717-415c-9320-3d9aa6981239': 'Dashlane',
-};
 export const PASSKEY_NAME_MAX = 64;
 // ES256, EdDSA and RS256: what authenticators implement. The library would also offer ML-DSA-44 on Node 24,
 // whose Web Crypto support is still experimental there (a warning on every start); add it once it is stable.
@@ -60,7 +47,7 @@ type Deps = {
   now: () => Date;
   relyingParty: RelyingParty;
   activity: ReturnType<typeof createActivity>;
-  signIn: Pick<SignInPipeline, 'beginSignIn' | 'pendingSignIn' | 'completeSecondStep'>;
+  signIn: Pick<SignInPipeline, 'beginSignIn' | 'pendingSignIn' | 'completeSecondStep' | 'cancelPending'>;
 };
 
 export function createPasskeys({ orm, now, relyingParty: rp, activity, signIn }: Deps) {
@@ -108,7 +95,7 @@ export function createPasskeys({ orm, now, relyingParty: rp, activity, signIn }:
     if (!verification?.verified || !verification.registrationInfo.userVerified) return invalid;
     const info = verification.registrationInfo;
     const at = now();
-    const name = input.name?.trim() || providerName(info.aaguid, info.passkeyProviderMetadata?.friendlyNames) || deviceName(client);
+    const name = input.name?.trim() || defaultPasskeyName(info.aaguid, info.passkeyProviderMetadata?.friendlyNames, client);
     try {
       const id = await db.transactional(async (tx) => {
         const id = await tx.insert(Passkey, {
@@ -164,6 +151,8 @@ export function createPasskeys({ orm, now, relyingParty: rp, activity, signIn }:
       const done = await signIn.completeSecondStep(pendingId, { passkeyUserId: checked.userId });
       if (done.ok) return { ok: true, step: { signedIn: done.signedIn } };
     }
+    // Another account's half-finished sign-in in this browser is dropped: the session is about to be replaced.
+    if (pendingId !== undefined) await signIn.cancelPending(pendingId);
     const user = await em().findOneOrFail(User, { id: checked.userId }, { fields: ['credentialVersion'] });
     return { ok: true, step: await signIn.beginSignIn({ id: user.id, credentialVersion: user.credentialVersion }, 'passkey', { userVerified: true }) };
   }
@@ -286,12 +275,4 @@ function viewOf(p: Passkey): PasskeyView {
 
 function transportsOf(stored: string | null | undefined): AuthenticatorTransport[] | undefined {
   return stored ? (stored.split(',') as AuthenticatorTransport[]) : undefined;
-}
-
-function providerName(aaguid: string, friendlyNames?: Record<string, string>): string | undefined {
-  return (friendlyNames && Object.values(friendlyNames)[0]) || PROVIDERS[aaguid.toLowerCase()];
-}
-
-function deviceName(client: Client | null): string {
-  return client ? `Passkey on ${describeDevice(client.userAgent)}` : 'Passkey';
 }
