@@ -83,7 +83,7 @@
         throw err;
       }
       const answer = await postJson('/api/auth/confirm/passkey', { response });
-      if (answer.ok) return window.location.reload();
+      if (answer.ok) return window.location.assign(`${window.location.pathname}?notice=confirmed`);
       say(scope, (answer.body.error && answer.body.error.message) || 'That passkey did not work. Use your password instead.');
     } catch (err) {
       say(scope, 'That passkey did not work. Use your password instead.');

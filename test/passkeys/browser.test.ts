@@ -84,7 +84,8 @@ describe.skipIf(!inject('browser'))('passkeys in Chromium', () => {
       await b.go('/account/security');
       expect(await card.getByLabel('Current password').count()).toBeGreaterThan(0);
       await card.getByRole('button', { name: "Confirm it's you with a passkey" }).click();
-      await expect.poll(() => card.getByLabel('Current password').count()).toBe(0);
+      await b.page.waitForURL(/notice=confirmed/);
+      expect(await card.getByLabel('Current password').count()).toBe(0);
 
       // Removing it: confirmed a moment ago, so no password is asked.
       const [held] = await b.credentials();

@@ -13,6 +13,7 @@ const NOTICES: Record<string, string> = {
   passkey_added: 'Passkey added. You can sign in with it now.',
   passkey_removed: 'Passkey removed. It no longer signs in.',
   passkey_renamed: 'Passkey renamed.',
+  confirmed: "Confirmed: for the next 10 minutes you won't be asked for your password here.",
 };
 
 export function passkeyPages({ accounts }: { accounts: Accounts }) {
