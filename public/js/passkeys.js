@@ -22,6 +22,8 @@
     const box = scope.querySelector('[data-passkey-message]');
     if (!box) return;
     box.textContent = text;
+    // Styled as a message only once it says something (an empty one is no message to find or announce).
+    box.className = 'message error';
     box.hidden = false;
     box.focus();
   }
@@ -57,7 +59,7 @@
     }
   }
 
-  /** What needs WebAuthn is rendered hidden; it appears here. */
+  /** What needs WebAuthn is rendered hidden; it appears here (again in what htmx swaps in). */
   function reveal() {
     for (const el of document.querySelectorAll('[data-passkey-reveal], [data-passkey-add], [data-passkey-confirm]')) el.hidden = false;
   }
@@ -132,6 +134,8 @@
     }
   });
 
+
+  document.addEventListener('htmx:after:swap', reveal);
 
   async function start() {
     reveal();

@@ -283,6 +283,13 @@ describe.skipIf(!inject('browser'))('passkeys in Chromium', () => {
       await disarmAutofillOnce(b.page);
       await logInWithPassword(b, user.email, user.password, '/login/two-step');
       expect((await b.page.request.get(b.url('/api/users/me'))).status()).toBe(401);
+      // A wrong code first: the page that says so still offers the passkey.
+      const codeAgain = b.page.locator('#two-step-form form').first();
+      const right = [codeFor(secret, -1), codeFor(secret), codeFor(secret, 1)];
+      await codeAgain.getByLabel('Code from your authenticator app').fill(right.includes('000000') ? '111111' : '000000');
+      const wrong = await b.submit(codeAgain, 'Verify', '/login/two-step');
+      expect(wrong.status()).toBe(401);
+      await b.page.locator('#two-step-form').getByText('That code is not right').waitFor();
       await b.check('two-step-with-passkey');
       await b.page.getByRole('button', { name: 'Use a passkey instead' }).click();
       await b.page.waitForURL(b.url('/account'));
