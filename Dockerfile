@@ -30,11 +30,14 @@ VOLUME ["/data"]
 USER node
 EXPOSE 3000
 # No curl in a slim image: Node's own fetch asks /readyz, which answers within 2 s and is 503 when the
-# database does not answer in time, so an instance with a wedged pool turns unhealthy and gets restarted.
+# database does not answer in time (or the instance is stopping), so a wedged instance turns unhealthy.
+# Docker and compose only report that: they never restart an unhealthy container (moby/moby #28400).
+# The proxy's own /readyz check (deploy/Caddyfile) or an orchestrator takes it out of rotation.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/readyz`, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# Node itself, not npm or a shell, so SIGTERM reaches src/main.ts: it stops taking connections,
-# finishes requests and queued mail (10 s at most, 12 s hard limit) and exits 0. Give `docker stop`
+# Node itself, not npm or a shell, so SIGTERM reaches src/main.ts: it drains (/readyz 503 for
+# DRAIN_SECONDS), stops taking connections, finishes requests and queued mail (10 s at most in all,
+# 10.5 s hard limit) and exits 0. Give `docker stop`
 # more than its default 10 s (`--stop-timeout 15`, compose: stop_grace_period).
 STOPSIGNAL SIGTERM
 CMD ["node", "src/main.ts"]

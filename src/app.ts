@@ -1,20 +1,19 @@
 // buildApp: middleware and routes around the account system, without listening (tests use it directly).
 import { fileURLToPath } from 'node:url';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import nunjucks from 'nunjucks';
-import { pinoHttp } from 'pino-http';
 import { createAccounts, type Accounts } from './accounts/index.ts';
-import { createNotifier } from './accounts/notifier.ts';
+import { createNotifier, EMAILS_WITH_ADDRESSES } from './accounts/notifier.ts';
 import type { Config } from './config.ts';
 import type { Orm } from './db/orm.ts';
 import { DatabaseSessionStore, SESSION_TTL_MS } from './db/session-store.ts';
-import { redactUrl, type Logger } from './log.ts';
+import type { Logger } from './log.ts';
 import { JobRunner, type RetryPolicy } from './jobs/runner.ts';
 import type { Mailer } from './mail/mailer.ts';
 import {
-  createLimiters, dependencyLog, handleErrors, loadUser, notFound, refuseCrossSite, sessionCookieName, uncachedWhenSignedIn,
+  createLimiters, currentUser, dependencyLog, handleErrors, loadUser, notFound, refuseCrossSite, sessionCookieName, uncachedWhenSignedIn,
 } from './web/middleware.ts';
 import { emailJobs } from './mail/outbox.ts';
 import { createMetrics } from './metrics.ts';
@@ -25,8 +24,11 @@ import { createLoginThrottle } from './limits/login-throttle.ts';
 import { deleteExpiredHits } from './limits/rate-limit-store.ts';
 import { createLimitReport } from './limits/report.ts';
 import { createPosts } from './posts/index.ts';
-import { PageCache, serveCachedPages } from './web/page-cache.ts';
+import { PageCache, StaticPages, serveCachedPages } from './web/page-cache.ts';
+import { absoluteFrom, postPath } from './web/posts/links.ts';
+import { xmlText } from './web/posts/feeds.ts';
 import { createLinkCookies } from './web/token-links.ts';
+import { logRequests } from './web/request-log.ts';
 import { routes } from './web/routes.ts';
 import { exactTime, timeAgo } from './web/time.ts';
 
@@ -36,7 +38,7 @@ const BODY_LIMIT = '16kb';
 const READY_DEADLINE_MS = 2_000;
 // Except a post: 100,000 characters, which percent-encoding can triple and UTF-8 can quadruple.
 const POST_BODY_LIMIT = '1.5mb';
-const POST_WRITES = ['/posts', '/api/posts'];
+const POST_WRITES = /^\/(api\/)?posts(\/|$)/;
 
 export type AppDeps = {
   config: Config;
@@ -74,6 +76,7 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
     orm,
     resetThrottleSeconds: config.resetThrottleSeconds,
     signupThrottleSeconds: config.signupThrottleSeconds,
+    signInLinkThrottleSeconds: config.signInLinkThrottleSeconds,
     loginThrottle,
     mfaKeys: config.mfaKeys,
     relyingParty: { id: config.appBaseUrl.hostname, origin: config.appBaseUrl.origin, name: 'Inkwell' },
@@ -87,10 +90,12 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   });
   const jobs = new JobRunner({ orm, log, metrics, retry, now });
   jobs.register(accounts.jobs);
-  jobs.register(emailJobs(notifier, mailer));
+  jobs.register(emailJobs(notifier, mailer, EMAILS_WITH_ADDRESSES));
   const sessions = new DatabaseSessionStore(orm, now);
   const later = new AfterAnswer(log, jobs);
-  const pageCache = new PageCache();
+  // On the app's clock: a cached page expires when a scheduled post becomes public on that clock.
+  const pageCache = new PageCache(() => now().getTime());
+  const staticPages = new StaticPages(sessionCookieName(production));
   // Every change to a post empties the cache of anonymous pages at once.
   const posts = createPosts({ orm, now, onChange: () => pageCache.clear() });
   const app = express();
@@ -102,28 +107,14 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   views.addGlobal('devMailbox', Boolean(mailer.mailbox) && !production);
   views.addFilter('ago', (date: Date) => timeAgo(date, now()));
   views.addFilter('exactTime', exactTime);
+  const absolute = absoluteFrom(config.appBaseUrl);
+  views.addGlobal('absolute', absolute);
+  views.addGlobal('postPath', postPath);
+  views.addFilter('xml', xmlText);
 
-  app.use(
-    pinoHttp({
-      logger: log,
-      serializers: {
-        // Method, path and client only: no headers (cookies, authorization), and no token in the URL.
-        // The client is req.ip as TRUST_PROXY resolves it (behind a proxy the socket is the proxy's).
-        req: (req) => ({ id: req.id, method: req.method, url: redactUrl(req.url), ip: (req.raw as express.Request).ip }),
-        res: (res) => ({ statusCode: res.statusCode }),
-      },
-      // Who asked, by id only (never the email or the session id), read once the answer is done:
-      // the session holds it after a login, res.locals after a logout.
-      customProps: (req, res) => {
-        const userId = (req as express.Request).session?.userId ?? (res as express.Response).locals?.user?.id;
-        return userId === undefined ? {} : { user_id: userId };
-      },
-      // A 5xx line without pino-http's made-up error and its stack: the cause is logged once where it
-      // is known (handleErrors, or once per interval for an unavailable database).
-      customErrorObject: (_req, _res, _err, value) => ({ res: value.res, responseTime: value.responseTime }),
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-    }),
-  );
+  // Who asked, by id only (never the email or the session id); the client is req.ip as TRUST_PROXY
+  // resolves it (behind a proxy the socket is the proxy's). No headers: cookies and authorization stay out.
+  app.use(logRequests(log, (req) => req.url === '/healthz' || req.url === '/readyz'));
   if (config.metricsToken) app.use(measureRequests(metrics));
   app.use(
     helmet({
@@ -182,10 +173,13 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   // Readers without a session cookie get the feed, posts and author pages from here: no body
   // parsing, no session, no rendering (GET only, so nothing here changes state).
   app.use(serveCachedPages(pageCache, sessionCookieName(production)));
-  // A parsed body is not parsed again, so these larger limits hold for the post routes only.
-  app.use(POST_WRITES, express.urlencoded({ extended: false, limit: POST_BODY_LIMIT }), express.json({ limit: POST_BODY_LIMIT }));
-  app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
-  app.use(express.json({ limit: BODY_LIMIT }));
+  // And the log-in, sign-up and forgot-password forms and the API reference, the same for them all.
+  app.use(staticPages.serve);
+  // Post writes are parsed further down, once the writer is known; every other body here, small.
+  const exceptPostWrites = (parse: RequestHandler): RequestHandler => (req, res, next) =>
+    POST_WRITES.test(req.path) ? next() : parse(req, res, next);
+  app.use(exceptPostWrites(express.urlencoded({ extended: false, limit: BODY_LIMIT })));
+  app.use(exceptPostWrites(express.json({ limit: BODY_LIMIT })));
   app.use(refuseCrossSite(config.appBaseUrl.origin));
   app.use(
     session({
@@ -198,6 +192,11 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
     }),
   );
   app.use(loadUser(accounts));
+  // Up to 1.5 MB, so only for a signed-in writer: an anonymous request is refused (401, or sent to
+  // log in) without its body ever being read.
+  const signedIn = (parse: RequestHandler): RequestHandler => (req, res, next) =>
+    POST_WRITES.test(req.path) && currentUser(res) ? parse(req, res, next) : next();
+  app.use(signedIn(express.urlencoded({ extended: false, limit: POST_BODY_LIMIT })), signedIn(express.json({ limit: POST_BODY_LIMIT })));
   app.use(uncachedWhenSignedIn);
   app.use((req, res, next) => {
     res.locals.path = req.path; // the header marks the current page
@@ -213,6 +212,9 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
       mailbox: production ? null : mailer.mailbox,
       posts,
       pageCache,
+      absolute,
+      staticPages,
+      log,
     }),
   );
   app.use(notFound);
@@ -223,7 +225,9 @@ export function buildApp({ config, orm, log, mailer, retry, now: clock }: AppDep
   const housekeeping = async () => {
     await Promise.all([
       sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.deleteExpiredAccountTokens(),
-      accounts.deleteExpiredSignups(), accounts.deleteExpiredPendingSignIns(), accounts.deleteExpiredPasskeyChallenges(), accounts.pruneOldActivity(), limits.pruneExpired(), jobs.deleteOld(),
+      accounts.deleteExpiredSignups(), accounts.deleteExpiredPendingSignIns(), accounts.deleteExpiredPasskeyChallenges(), accounts.advanceTwoStepRemovals(), accounts.pruneOldActivity(), limits.pruneExpired(), jobs.deleteOld(),
+      // Posts an older renderer made (after an upgrade), a batch at a time; a read renders any left first.
+      posts.renderStale(),
     ]);
   };
   return { app, sessions, accounts, jobs, later, limits, housekeeping };

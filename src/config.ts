@@ -8,14 +8,23 @@ export type Config = Readonly<{
   host: string;
   databaseUrl: string;
   appBaseUrl: URL;
+  /** No APP_BASE_URL was given: `appBaseUrl` is http://localhost with the port the server binds (see withBoundPort). */
+  appBaseUrlFromPort: boolean;
   sessionSecret: string;
   smtpUrl: string | undefined;
   mailFrom: string;
   resetTokenTtlMinutes: number;
   resetThrottleSeconds: number;
   signupThrottleSeconds: number;
+  signInLinkThrottleSeconds: number;
   rateLimits: boolean;
   trustProxy: boolean | number | string | undefined;
+  /**
+   * How long a stop keeps serving with /readyz at 503 before it closes anything, so the proxy's health
+   * check takes the instance out first (a rolling restart then drops nothing): longer than the
+   * proxy's health-check interval. Part of the 10 s stop deadline, hence at most 5 s.
+   */
+  drainMs: number;
   /** When set, GET /metrics answers requests bearing it (Authorization: Bearer …); 404 otherwise. */
   metricsToken: string | undefined;
   /** Keys for two-step secrets at rest (AES-256-GCM): the first encrypts, every one decrypts (rotation). */
@@ -32,6 +41,9 @@ export class ConfigError extends Error {
     this.problems = problems;
   }
 }
+
+// Three of deploy/Caddyfile's 1 s health checks: one to notice, two to spare on a busy machine.
+const DEFAULT_PRODUCTION_DRAIN_SECONDS = 3;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -54,8 +66,11 @@ const schema = z.object({
   RESET_TOKEN_TTL_MINUTES: integer(1, 24 * 60).default(60),
   RESET_THROTTLE_SECONDS: integer(0, 24 * 3600).default(60),
   SIGNUP_THROTTLE_SECONDS: integer(0, 24 * 3600).default(60),
+  SIGN_IN_LINK_THROTTLE_SECONDS: integer(0, 24 * 3600).default(60),
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   TRUST_PROXY: z.string().min(1).optional(),
+  // Default: 3 s in production (deploy/Caddyfile checks every 1 s), none elsewhere (Ctrl-C stops at once).
+  DRAIN_SECONDS: integer(0, 5).optional(),
   METRICS_TOKEN: z
     .string()
     .regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters without spaces')
@@ -100,6 +115,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!bad('MFA_ENCRYPTION_KEY') && !v.MFA_ENCRYPTION_KEY) {
       problems.push('MFA_ENCRYPTION_KEY: required in production (ID:BASE64 of 32 random bytes, e.g. k1:$(openssl rand -base64 32))');
     }
+    // Express's `true` believes the leftmost X-Forwarded-For, which the client writes itself: every
+    // request could pick its own address and walk past the per-IP limits (docs/instances.md).
+    if (v.TRUST_PROXY === 'true') {
+      problems.push('TRUST_PROXY: true lets clients choose their own address in production; set how many proxies are in front (1 behind one proxy, 2 behind a CDN and a proxy) or their addresses');
+    }
   }
   if (!bad('APP_BASE_URL') && v.APP_BASE_URL) {
     const url = new URL(v.APP_BASE_URL);
@@ -115,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: v.HOST,
     databaseUrl: v.DATABASE_URL,
     appBaseUrl,
+    appBaseUrlFromPort: v.APP_BASE_URL === undefined,
     // A per-boot secret in development: sessions simply end on restart.
     sessionSecret: v.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
     smtpUrl: v.SMTP_URL,
@@ -122,8 +143,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     resetTokenTtlMinutes: v.RESET_TOKEN_TTL_MINUTES,
     resetThrottleSeconds: v.RESET_THROTTLE_SECONDS,
     signupThrottleSeconds: v.SIGNUP_THROTTLE_SECONDS,
+    signInLinkThrottleSeconds: v.SIGN_IN_LINK_THROTTLE_SECONDS,
     rateLimits: v.RATE_LIMITS === 'on',
     trustProxy: parseTrustProxy(v.TRUST_PROXY),
+    drainMs: (v.DRAIN_SECONDS ?? (v.NODE_ENV === 'production' ? DEFAULT_PRODUCTION_DRAIN_SECONDS : 0)) * 1000,
     metricsToken: v.METRICS_TOKEN,
     // Development derives a key per database, so two-step survives restarts; it is no secret, which is
     // why production must configure its own.
@@ -131,6 +154,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       Object.freeze({ id: 'dev', key: createHash('sha256').update(`inkwell development two-step key:${v.DATABASE_URL}`).digest() }),
     ],
   });
+}
+
+/**
+ * The configuration once the server is listening on `port`: without APP_BASE_URL, links name the
+ * port actually bound (PORT=0 lets the kernel pick one), not `http://localhost:0`.
+ */
+export function withBoundPort(config: Config, port: number): Config {
+  if (!config.appBaseUrlFromPort || port === config.port) return config;
+  return Object.freeze({ ...config, port, appBaseUrl: new URL(`http://localhost:${port}`) });
 }
 
 /** Express accepts true, a hop count, or a list of addresses/subnets; we accept the same words. */

@@ -1,15 +1,23 @@
 // Start-up: config → database (migrated) → app → listen; SIGTERM/SIGINT stop it gracefully.
-// First, before any module can start libuv's thread pool: it sizes the pool.
-import './thread-pool.ts';
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
-import { buildApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
-import { migrate, openDatabase } from './db/orm.ts';
-import { within } from './deadline.ts';
-import { createProcessLogger, describeError } from './log.ts';
-import { Mailer } from './mail/mailer.ts';
-import { createHttpServer } from './web/server.ts';
+import { enableCompileCache } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+// V8's compiled code (and Node's type stripping) of every module loaded from here on is kept on disk,
+// so a start after the first skips most of the module loading, its largest cost (docs/benchmarks.md).
+// In a folder the installing user owns (NODE_COMPILE_CACHE overrides it), not a shared /tmp; where it
+// cannot be written (the container's root-owned /app), Node simply runs without it. Static imports
+// would be loaded before this line runs, so the rest of the program is imported below it.
+enableCompileCache(process.env.NODE_COMPILE_CACHE ?? fileURLToPath(new URL('../node_modules/.cache/node-compile-cache', import.meta.url)));
+// First, before any module can start libuv's thread pool: it sizes the pool.
+await import('./thread-pool.ts');
+const [{ buildApp }, { ConfigError, loadConfig, withBoundPort }, { migrate, openDatabase }, { within }, { createProcessLogger, describeError }, { Mailer }, { createHttpServer }] =
+  await Promise.all([
+    import('./app.ts'), import('./config.ts'), import('./db/orm.ts'), import('./deadline.ts'), import('./log.ts'), import('./mail/mailer.ts'),
+    import('./web/server.ts'),
+  ]);
 
 // A stop ends within this, whatever requests, mail, the database or the log reader do: requests and
 // mail get what is left after the last two steps' budgets, closing the database and writing the
@@ -42,7 +50,18 @@ if (process.argv[2] === 'migrate') {
 }
 
 const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom });
+// The port is bound before the app is built, so that with PORT=0 and no APP_BASE_URL every link names
+// the port the kernel picked. No request can reach `serve` unset: connections are accepted only after
+// the code below has run (buildApp is synchronous, and nothing awaits in between).
+let serve: RequestListener | undefined;
+// Behind a trusted proxy every connection comes from the proxy: a per-address cap would cap it.
+const web = createHttpServer((req, res) => serve!(req, res), log, { capPerAddress: config.trustProxy === undefined });
+await web.listen(config.port, config.host);
+// The bound port, not the configured one: PORT=0 lets the kernel pick (tests, benchmarks) and the log line reports it.
+const { port } = web.server.address() as AddressInfo;
+config = withBoundPort(config, port);
 const { app, jobs, later, housekeeping } = buildApp({ config, orm, log, mailer });
+serve = app;
 // Sends queued email and runs accepted requests, including those a crashed instance left behind.
 jobs.start();
 
@@ -51,18 +70,14 @@ const pruning = setInterval(() => {
 }, PRUNE_EVERY_MS);
 pruning.unref();
 
-const web = createHttpServer(app, log);
-await web.listen(config.port, config.host);
-// The bound port, not the configured one: PORT=0 lets the kernel pick (tests, benchmarks) and this line reports it.
-const { port } = web.server.address() as AddressInfo;
 log.info({ url: config.appBaseUrl.href, listening: `${config.host}:${port}`, port, env: config.env }, 'Inkwell is listening');
 if (mailer.mailbox) log.info(`no SMTP_URL: emails go to ${new URL('/dev/mailbox', config.appBaseUrl).href}`);
 
+const { drainMs } = config;
 let stopping = false;
 async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, 'stopping: no new connections, finishing requests and mail');
   const deadline = Date.now() + SHUTDOWN_DEADLINE_MS - CLOSE_DATABASE_MS - FLUSH_LOGS_MS;
   // Nothing below can block the event loop (logging included), so this timer always gets to run.
   const giveUp = setTimeout(() => {
@@ -70,6 +85,13 @@ async function stop(signal: string): Promise<void> {
     process.exit(1);
   }, SHUTDOWN_DEADLINE_MS + 500);
   giveUp.unref();
+  // The proxy takes us out of rotation before anything is closed: closing at once lost the request
+  // a proxy had just sent on an idle keep-alive connection (one POST per rolling restart).
+  if (drainMs > 0) {
+    log.info({ signal, drainMs }, 'draining: /readyz answers 503, requests are still served');
+    await web.drain(drainMs);
+  }
+  log.info({ signal }, 'stopping: no new connections, finishing requests and mail');
   const cut = await web.stop(deadline);
   if (cut > 0) log.error({ cut }, 'requests still unanswered at the deadline were cut');
   await later.settle(Math.max(0, deadline - Date.now()));

@@ -28,7 +28,7 @@ describe.each(dialects())('accounts on %s', (dialect) => {
     h.jobs.wake(); // as the handler does once its answer is out
     const to = input.email.trim().toLowerCase();
     const mail = await h.sink.waitFor((m) => h.sink.messages.indexOf(m) >= seen && recipients(m).includes(to) && m.subject === CONFIRM_SUBJECT);
-    return h.accounts.confirmSignup(tokenOf(confirmationLinkIn(mail)));
+    return h.accounts.confirmSignup(tokenOf(confirmationLinkIn(mail)), { password: input.password });
   }
 
   describe('recordSignup and confirmSignup', () => {

@@ -62,4 +62,19 @@ describe('loadConfig', () => {
     expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
     expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8');
   });
+
+  it('refuses TRUST_PROXY=true in production, where a client could pick its own address; a hop count or addresses pass', () => {
+    expect(() => loadConfig({ ...production, TRUST_PROXY: 'true' })).toThrow(/^TRUST_PROXY: true lets clients choose their own address/);
+    expect(loadConfig({ ...production, TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ ...production, TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ ...production, TRUST_PROXY: '10.0.0.5' }).trustProxy).toBe('10.0.0.5');
+  });
+
+  it('drains for 3 s at a stop in production and not at all elsewhere, unless DRAIN_SECONDS says otherwise', () => {
+    expect(loadConfig({ ...production }).drainMs).toBe(3_000);
+    expect(loadConfig({}).drainMs).toBe(0);
+    expect(loadConfig({ ...production, DRAIN_SECONDS: '0' }).drainMs).toBe(0);
+    expect(loadConfig({ DRAIN_SECONDS: '5' }).drainMs).toBe(5_000);
+    expect(() => loadConfig({ DRAIN_SECONDS: '6' })).toThrow(/^DRAIN_SECONDS: /);
+  });
 });

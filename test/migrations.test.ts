@@ -34,8 +34,8 @@ describe.each(dialects())('migrations on %s', (dialect) => {
     await orm.migrator.down({ to: 0 });
     const tables = await orm.em.getConnection().execute(
       dialect === 'sqlite'
-        ? "select name from sqlite_master where type = 'table' and name in ('user', 'session', 'password_reset_token', 'post', 'signup', 'signup_throttle', 'job', 'security_event', 'account_token', 'rate_limit_hit', 'login_throttle')"
-        : "select table_name from information_schema.tables where table_schema = 'public' and table_name in ('user', 'session', 'password_reset_token', 'post', 'signup', 'signup_throttle', 'job', 'security_event', 'account_token', 'rate_limit_hit', 'login_throttle')",
+        ? "select name from sqlite_master where type = 'table' and name in ('user', 'session', 'password_reset_token', 'post', 'signup', 'signup_throttle', 'job', 'security_event', 'account_token', 'rate_limit_hit', 'login_throttle', 'email_change_throttle', 'post_search')"
+        : "select table_name from information_schema.tables where table_schema = 'public' and table_name in ('user', 'session', 'password_reset_token', 'post', 'signup', 'signup_throttle', 'job', 'security_event', 'account_token', 'rate_limit_hit', 'login_throttle', 'email_change_throttle', 'post_search')",
     );
     expect(tables).toEqual([]);
   });

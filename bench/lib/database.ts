@@ -2,6 +2,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { mintToken } from '../../src/accounts/tokens.ts';
+import { renderedBody } from '../../src/posts/reads.ts';
 import { isPostgres, migrate, openDatabase, type Orm } from '../../src/db/orm.ts';
 import { startCluster, withClient, type Cluster } from '../../test/support/postgres.ts';
 
@@ -61,7 +62,10 @@ type BenchDb = {
     created_at: When; updated_at: When;
   };
   password_reset_token: { user_id: number; token_hash: string; expires_at: When; created_at: When };
-  post: { id: number; author_id: number; title: string; body: string; excerpt: string; created_at: When; updated_at: When };
+  post: {
+    id: number; author_id: number; title: string; body: string; excerpt: string; created_at: When; updated_at: When;
+    html: string; rendered_with: number; status: string; published_at: When; slug: string;
+  };
 };
 
 /** A datetime written the way MikroORM writes it: epoch ms on SQLite, timestamptz on Postgres. */
@@ -118,6 +122,14 @@ export async function insertResetTokens(url: string, userIds: number[]): Promise
  * Inserts posts 1…`count`, spread over authors 1…`authors` (who must exist), one second apart and
  * ending now, so the newest has the highest id. Each transaction holds 100,000 rows.
  */
+const TOPICS = ['ink', 'paper', 'sessions', 'passwords', 'gardens', 'trains', 'coffee', 'rain'];
+// Rendered once and filled in per post: the words change, the Markdown's structure does not.
+const SAMPLE_BODY = 'Post number NUMBER: a few words of *Markdown* on TOPIC, as a short post would have. Tag tNUMBER.';
+const SAMPLE = { body: SAMPLE_BODY, ...renderedBody(SAMPLE_BODY) };
+
+/** Where post `i` (as insertPosts writes it) lives. */
+export const benchPostPath = (i: number) => `/posts/${i}-post-${i}-on-${TOPICS[i % TOPICS.length]}`;
+
 export async function insertPosts(url: string, count: number, authors: number): Promise<void> {
   const end = Date.now();
   await withOrm(url, async (orm) => {
@@ -128,8 +140,15 @@ export async function insertPosts(url: string, count: number, authors: number): 
           const rows = [];
           for (let i = start; i < Math.min(start + BATCH, count + 1); i++) {
             const at = when(url, new Date(end - (count - i) * 1000));
-            const body = `Post number ${i}: a few words of *Markdown*, as a short post would have.`;
-            rows.push({ id: i, author_id: 1 + (i % authors), title: `Post ${i}`, body, excerpt: body, created_at: at, updated_at: at });
+            // `t<i>` is a word only this post has (what the search section looks for), the others are shared.
+            const topic = TOPICS[i % TOPICS.length];
+            const fill = (text: string) => text.replaceAll('NUMBER', String(i)).replaceAll('TOPIC', topic);
+            const [body, html, excerpt] = [SAMPLE.body, SAMPLE.html, SAMPLE.excerpt].map(fill);
+            const rendered_with = SAMPLE.rendered_with;
+            rows.push({
+              id: i, author_id: 1 + (i % authors), title: `Post ${i} on ${topic}`, body, excerpt, html, rendered_with,
+              status: 'published', published_at: at, slug: `post-${i}-on-${topic}`, created_at: at, updated_at: at,
+            });
           }
           await db.insertInto('post').values(rows).execute();
         }

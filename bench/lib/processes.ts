@@ -30,6 +30,7 @@ export function appEnv(port: number, databaseUrl: string, smtpUrl: string): Reco
     RATE_LIMITS: 'off',
     RESET_THROTTLE_SECONDS: '0',
     SIGNUP_THROTTLE_SECONDS: '0',
+    SIGN_IN_LINK_THROTTLE_SECONDS: '0',
   };
 }
 

@@ -1,21 +1,18 @@
-// feed: what the blog costs its anonymous readers. `ratio` and `post_ratio` compare GET / and
-// GET /posts/:id with a bare Express "hello" as `pages` does; `scale_ratio` compares the feed's
+// feed: what the blog costs its anonymous readers. GET / and GET /posts/:id against a bare Express
+// "hello" as `pages` does (the targets on the CPU ratios, `cpu_ratio` and `post_cpu_ratio`, with the
+// req/s ratios `ratio` and `post_ratio` beside them); `scale_ratio` compares the feed's
 // latency with 1,000 and with 1,000,000 posts (both servers up, sampled in random order).
 import { randomInt } from 'node:crypto';
 import { fixed, launchApp, type Context, type Outcome } from '../lib/context.ts';
-import { insertPosts, insertUsers } from '../lib/database.ts';
+import { benchPostPath, insertPosts, insertUsers } from '../lib/database.ts';
 import { connect, type Connection } from '../lib/http.ts';
 import { startBare } from '../lib/processes.ts';
 import { median, round } from '../lib/stats.ts';
-import { load, measure } from './pages.ts';
+import { compare, comparisonRows, rounds, type Side } from './pages.ts';
 
-const ROUNDS = 6;
-const WARMUP_S = 2;
 const AUTHORS = 1_000;
 const SIZES = [1_000, 1_000_000] as const;
 const SAMPLES = 300;
-
-type Side = { server: Awaited<ReturnType<typeof startBare>>; url: string; rps: number[]; cpuUs: number[] };
 
 export async function feed(ctx: Context): Promise<Outcome> {
   const throughput = await compareWithBare(ctx);
@@ -24,12 +21,9 @@ export async function feed(ctx: Context): Promise<Outcome> {
   return {
     results: { feed: result },
     rows: [
-      ['feed: GET / (anonymous) req/s', String(result.feed_rps), '', null],
-      ['feed: GET /posts/:id (anonymous) req/s', String(result.post_rps), '', null],
-      ['feed: bare Express req/s', String(result.bare_rps), '', null],
-      ['feed: ratio GET / / bare (median of rounds)', fixed(result.ratio, 2), '>= 0.5', result.ratio >= 0.5],
-      ['feed: post_ratio GET /posts/:id / bare', fixed(result.post_ratio, 2), '>= 0.5', result.post_ratio >= 0.5],
-      ['feed: server CPU µs per answer (feed / post / bare)', `${fixed(result.feed_cpu_us_per_request ?? NaN)} / ${fixed(result.post_cpu_us_per_request ?? NaN)} / ${fixed(result.bare_cpu_us_per_request ?? NaN)}`, '', null],
+      ['feed: bare Express req/s / server CPU µs per answer', `${result.bare_rps} / ${fixed(result.bare_cpu_us_per_request ?? NaN)}`, '', null],
+      ...comparisonRows('feed: GET / (anonymous)', result.comparisons.feed),
+      ...comparisonRows('feed: GET /posts/:id (anonymous)', result.comparisons.post),
       ['feed: first page p50 ms (1k / 1M posts)', `${fixed(result.first_page_p50_ms[0], 2)} / ${fixed(result.first_page_p50_ms[1], 2)}`, '', null],
       ['feed: older page (uncached) p50 ms (1k / 1M posts)', `${fixed(result.older_page_p50_ms[0], 2)} / ${fixed(result.older_page_p50_ms[1], 2)}`, '', null],
       ['feed: scale_ratio 1M / 1k (worst)', fixed(result.scale_ratio, 2), '<= 1.2', result.scale_ratio <= 1.2],
@@ -46,25 +40,24 @@ async function compareWithBare(ctx: Context) {
   const bare = await startBare(ctx.dir);
   try {
     const home: Side = { server: app, url: `${app.origin}/`, rps: [], cpuUs: [] };
-    const post: Side = { server: app, url: `${app.origin}/posts/20`, rps: [], cpuUs: [] };
+    const post: Side = { server: app, url: `${app.origin}${benchPostPath(20)}`, rps: [], cpuUs: [] };
     const hello: Side = { server: bare, url: bare.origin, rps: [], cpuUs: [] };
-    for (const side of [home, post, hello]) await load(side.url, WARMUP_S);
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const side of round % 2 === 0 ? [home, hello, post] : [post, hello, home]) await measure(side);
-      ctx.say(`feed round ${round + 1}: / ${home.rps.at(-1)!.toFixed(0)}, /posts/20 ${post.rps.at(-1)!.toFixed(0)}, bare ${hello.rps.at(-1)!.toFixed(0)} req/s`);
-    }
-    const ratio = (side: Side) => round(median(side.rps.map((rps, i) => rps / hello.rps[i])), 3);
-    const cpu = (side: Side) => (side.cpuUs.length ? round(median(side.cpuUs), 1) : null);
+    await rounds(ctx, 'feed', [home, post, hello]);
+    const feed = compare(home, hello);
+    const onePost = compare(post, hello);
     return {
-      feed_rps: Math.round(median(home.rps)),
-      post_rps: Math.round(median(post.rps)),
+      feed_rps: feed.rps,
+      post_rps: onePost.rps,
       bare_rps: Math.round(median(hello.rps)),
-      ratio: ratio(home),
-      post_ratio: ratio(post),
-      round_ratios: home.rps.map((rps, i) => round(rps / hello.rps[i], 3)),
-      feed_cpu_us_per_request: cpu(home),
-      post_cpu_us_per_request: cpu(post),
-      bare_cpu_us_per_request: cpu(hello),
+      ratio: feed.ratio,
+      post_ratio: onePost.ratio,
+      round_ratios: feed.round_ratios,
+      feed_cpu_us_per_request: feed.cpu_us_per_request,
+      post_cpu_us_per_request: onePost.cpu_us_per_request,
+      bare_cpu_us_per_request: hello.cpuUs.length ? round(median(hello.cpuUs), 1) : null,
+      cpu_ratio: feed.cpu_ratio,
+      post_cpu_ratio: onePost.cpu_ratio,
+      comparisons: { feed, post: onePost },
     };
   } finally {
     await app.stop();

@@ -1,4 +1,4 @@
-// forgot_timing, signup_timing and login_timing: does an answer's timing tell whether an account exists? Tested as dudect does:
+// forgot_timing, signup_timing, email_link_timing and login_timing: does an answer's timing tell whether an account exists? Tested as dudect does:
 // two classes of input, the class drawn at random for every request, Welch's t on raw and cropped timings.
 import { randomBytes, randomInt } from 'node:crypto';
 import { fixed, launchApp, type Context, type Outcome } from '../lib/context.ts';
@@ -38,6 +38,22 @@ export async function forgotTiming(ctx: Context): Promise<Outcome> {
     status: 202,
     request: (cls) => ({
       path: '/forgot-password',
+      form: { email: cls === 0 ? emailOf(1 + randomInt(KNOWN_USERS)) : unknownEmailOf(randomInt(1_000_000)) },
+    }),
+  });
+}
+
+/** "Email me a sign-in link": recorded before the answer like a forgot request, the account looked at after it. */
+export async function emailLinkTiming(ctx: Context): Promise<Outcome> {
+  return run(ctx, {
+    name: 'email_link_timing',
+    classes: ['known email', 'unknown email'],
+    perClass: 2_500,
+    warmup: 300,
+    boundSeconds: 150,
+    status: 202,
+    request: (cls) => ({
+      path: '/login/email',
       form: { email: cls === 0 ? emailOf(1 + randomInt(KNOWN_USERS)) : unknownEmailOf(randomInt(1_000_000)) },
     }),
   });

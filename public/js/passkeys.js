@@ -85,7 +85,8 @@
         throw err;
       }
       const answer = await postJson('/api/auth/confirm/passkey', { response });
-      if (answer.ok) return window.location.assign(`${window.location.pathname}?notice=confirmed`);
+      // Back where the confirmation was asked for (/account/confirm says where), or this page again.
+      if (answer.ok) return window.location.assign(localPath(scope.dataset && scope.dataset.passkeyNext) || `${window.location.pathname}?notice=confirmed`);
       say(scope, (answer.body.error && answer.body.error.message) || 'That passkey did not work. Use your password instead.');
     } catch (err) {
       say(scope, 'That passkey did not work. Use your password instead.');

@@ -1,15 +1,29 @@
-// Tokens for the account page's emails: confirming a new address ('email_change') and "This wasn't me"
-// ('secure'). Minted when the email is sent, stored only as SHA-256, claimed at most once.
+// Tokens for the account page's emails: confirming a new address ('email_change'), "This wasn't me"
+// ('secure') and starting the removal of a lost second factor ('two_step_removal'). Minted when the email is sent, stored only as SHA-256, claimed at most once.
 import type { EntityManager } from '../db/orm.ts';
-import { AccountToken } from '../db/entities.ts';
+import { AccountToken, EmailChangeThrottle } from '../db/entities.ts';
 import { claimRow, expiresAfter, lockAccount, mintToken } from './tokens.ts';
 
-export type Purpose = 'email_change' | 'secure';
+export type Purpose = 'email_change' | 'secure' | 'two_step_removal' | 'sign_in';
 
 // A new address is confirmed within a day, as a sign-up is.
 export const EMAIL_CHANGE_TTL_MS = 24 * 3600_000;
 // Long enough for someone back from a week away to act on a notice.
 export const SECURE_TTL_MS = 7 * 24 * 3600_000;
+
+// A lost-factor link starts a removal that itself waits 72 hours; a day to open it is plenty.
+export const TWO_STEP_REMOVAL_TTL_MS = 24 * 3600_000;
+
+/** A link that starts removing two-step verification; the newest email's link is the one that works. */
+export async function mintTwoStepRemovalToken(tx: EntityManager, userId: number, at: Date): Promise<string> {
+  const { token, tokenHash } = mintToken();
+  await lockAccount(tx, userId);
+  await tx.nativeDelete(AccountToken, { user: userId, purpose: 'two_step_removal' });
+  await tx.insert(AccountToken, {
+    user: userId, purpose: 'two_step_removal', tokenHash, email: null, createdAt: at, expiresAt: expiresAfter(at, TWO_STEP_REMOVAL_TTL_MS),
+  });
+  return token;
+}
 
 /** A pending change of address: one per account, a newer request replaces the older. Returns its id. */
 export async function recordEmailChange(tx: EntityManager, userId: number, newEmail: string, at: Date): Promise<number> {
@@ -23,6 +37,24 @@ export async function recordEmailChange(tx: EntityManager, userId: number, newEm
   return Number(id);
 }
 
+/**
+ * Takes the target address's window for a confirmation email in one statement (insert it, or take it
+ * over once it has run out), as sign-up does: of concurrent requests for one address one gets it.
+ * `seconds` 0 turns the window off.
+ */
+export async function claimAddressWindow(tx: EntityManager, email: string, at: Date, seconds: number): Promise<boolean> {
+  if (seconds === 0) return true;
+  const until = new Date(at.getTime() + seconds * 1000);
+  const result = await tx
+    .createQueryBuilder(EmailChangeThrottle)
+    .insert({ email, expiresAt: until })
+    .onConflict('email')
+    .merge({ expiresAt: until })
+    .where({ expiresAt: { $lte: at } })
+    .execute('run');
+  return result.affectedRows === 1;
+}
+
 /** Gives a pending change a fresh token (the newest email's link is the one that works) and returns it. */
 export async function mintForEmailChange(tx: EntityManager, changeId: number, at: Date): Promise<string> {
   const { token, tokenHash } = mintToken();
@@ -31,15 +63,29 @@ export async function mintForEmailChange(tx: EntityManager, changeId: number, at
 }
 
 /**
- * A "This wasn't me" token for a notice sent to `sentTo` about an event at `reportedAt` (default: now);
+* A "This wasn't me" token for a notice sent to `sentTo`, which was the account's address at
+ * `emailVersion` (the user's counter of address changes), about an event at `reportedAt` (default: now);
  * returns the raw token for the email.
  */
-export async function mintSecureToken(tx: EntityManager, userId: number, sentTo: string, at: Date, reportedAt: Date = at): Promise<string> {
+export async function mintSecureToken(tx: EntityManager, userId: number, sentTo: string, emailVersion: number, at: Date, reportedAt: Date = at): Promise<string> {
   const { token, tokenHash } = mintToken();
   await tx.insert(AccountToken, {
-    user: userId, purpose: 'secure', tokenHash, email: sentTo, createdAt: at, expiresAt: expiresAfter(at, SECURE_TTL_MS), reportedAt,
+    user: userId, purpose: 'secure', tokenHash, email: sentTo, emailVersion, createdAt: at, expiresAt: expiresAfter(at, SECURE_TTL_MS), reportedAt,
   });
   return token;
+}
+
+/**
+ * Until when a "This wasn't me" link sent to an address the account had before its current one
+ * (`emailVersion` below the account's) stays live, or null when none does.
+ */
+export async function earlierAddressLinkLiveUntil(em: EntityManager, userId: number, emailVersion: number, at: Date): Promise<Date | null> {
+  const [newest] = await em.find(
+    AccountToken,
+    { user: userId, purpose: 'secure', emailVersion: { $lt: emailVersion }, expiresAt: { $gt: at } },
+    { orderBy: { expiresAt: 'desc' }, limit: 1, fields: ['expiresAt'] },
+  );
+  return newest?.expiresAt ?? null;
 }
 
 /** The live token with this hash, without consuming it (a GET must never spend a link). */
@@ -53,10 +99,23 @@ export async function claim(tx: EntityManager, purpose: Purpose, tokenHash: stri
   return row && (await claimRow(tx, AccountToken, { id: row.id, tokenHash }, at)) ? row : null;
 }
 
-export function deleteAllOf(tx: EntityManager, userId: number, purpose?: Purpose) {
-  return tx.nativeDelete(AccountToken, purpose ? { user: userId, purpose } : { user: userId });
+export function deleteAllOf(tx: EntityManager, userId: number, purpose: Purpose) {
+  return tx.nativeDelete(AccountToken, { user: userId, purpose });
 }
 
-export function deleteExpired(em: EntityManager, at: Date) {
+/**
+ * What a "This wasn't me" link voids: every pending change of address, and the "This wasn't me" links
+ * of its own address and of every later one. Links sent to an address the account had before stay:
+ * whoever took the account over from a later address cannot take the owner's way back away.
+ */
+export function voidFrom(tx: EntityManager, userId: number, emailVersion: number) {
+  return tx.nativeDelete(AccountToken, {
+    user: userId,
+    $or: [{ purpose: 'email_change' }, { purpose: 'secure', emailVersion: { $gte: emailVersion } }],
+  });
+}
+
+export async function deleteExpired(em: EntityManager, at: Date) {
+  await em.nativeDelete(EmailChangeThrottle, { expiresAt: { $lte: at } });
   return em.nativeDelete(AccountToken, { expiresAt: { $lte: at } });
 }

@@ -3,7 +3,7 @@
 import { raw } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { SecurityEvent, User } from '../db/entities.ts';
-import { describeDevice, type Client } from './clients.ts';
+import { describeDevice, shownDevice, type Client } from './clients.ts';
 
 export const EVENT_KINDS = [
   'sign_in',
@@ -11,10 +11,13 @@ export const EVENT_KINDS = [
   'password_changed',
   'password_reset_requested',
   'password_reset_completed',
+  'sign_in_link_requested',
   'email_change_requested',
   'email_changed',
   'session_revoked',
   'account_secured',
+  // A wrong current password on the account page (change password or email, delete): a stolen session guessing.
+  'password_check_failed',
   'second_step_failed',
   'two_step_enabled',
   'two_step_disabled',
@@ -66,26 +69,20 @@ export function createActivity({ orm, now }: { orm: Orm; now: () => Date }) {
     if (counted === 0) await record(user.id, 'sign_in_failed', client);
   }
 
-  /**
-   * Whether this account signed in from this device family and address range in the retention
-   * window; `first` when it never signed in at all (nothing to compare with, so nothing to warn of).
-   */
-  async function signInFamiliarity(userId: number, client: Client): Promise<'familiar' | 'new' | 'first'> {
-    const db = em();
+  /** Whether this account signed in from this device family and address range in the retention window. */
+  async function isFamiliarSignIn(userId: number, client: Client): Promise<boolean> {
     const signIns = { user: userId, kind: 'sign_in', at: { $gt: new Date(now().getTime() - EVENT_RETENTION_MS) } };
-    // The usual case, a known device, takes one query.
-    if (await db.count(SecurityEvent, { ...signIns, ip: client.ip, device: describeDevice(client.userAgent) })) return 'familiar';
-    return (await db.count(SecurityEvent, signIns)) === 0 ? 'first' : 'new';
+    return (await em().count(SecurityEvent, { ...signIns, ip: client.ip, device: describeDevice(client.userAgent) })) > 0;
   }
 
   async function list(userId: number, limit = EVENTS_SHOWN): Promise<ActivityEntry[]> {
     const rows = await em().find(SecurityEvent, { user: userId }, { orderBy: { at: 'desc', id: 'desc' }, limit });
-    return rows.map(({ kind, at, device, ip, count }) => ({ kind: kind as EventKind, at, device: device ?? null, ip: ip ?? null, count }));
+    return rows.map(({ kind, at, device, ip, count }) => ({ kind: kind as EventKind, at, device: shownDevice(device ?? null), ip: ip ?? null, count }));
   }
 
   function prune(): Promise<number> {
     return em().nativeDelete(SecurityEvent, { at: { $lte: new Date(now().getTime() - EVENT_RETENTION_MS) } });
   }
 
-  return { record, recordFailedSignIn, signInFamiliarity, list, prune };
+  return { record, recordFailedSignIn, isFamiliarSignIn, list, prune };
 }

@@ -31,12 +31,39 @@ function expandIPv6(ip: string): string[] {
   return [...left, ...Array(Math.max(0, missing)).fill('0'), ...right].map((group) => group.replace(/^0+(?=.)/, '').toLowerCase());
 }
 
-/** "Firefox on Linux", "Safari on iOS", or a plain fallback. */
+// The only names a device is ever described by. bowser's fallback takes a User-Agent's leading text
+// as the browser's name, so anyone could write a sentence ("Inkwell security: call …") into a victim's
+// activity and new-sign-in email; a name outside these lists is not shown (issue 30, finding 7).
+const KNOWN_BROWSERS = new Set([
+  'Chrome', 'Chromium', 'Firefox', 'Safari', 'Microsoft Edge', 'Opera', 'Brave', 'Vivaldi', 'Samsung Internet for Android',
+  'Yandex Browser', 'DuckDuckGo', 'UC Browser', 'Android Browser', 'Internet Explorer', 'LibreWolf', 'Epiphany', 'Focus',
+  'Opera Coast', 'NAVER Whale Browser', 'QQ Browser', 'Electron',
+]);
+const KNOWN_SYSTEMS = new Set(['Android', 'iOS', 'macOS', 'Windows', 'Linux', 'Chrome OS', 'HarmonyOS', 'Windows Phone']);
+
+/** "Firefox on Linux", "Safari on iOS", "Windows" or "Unknown device": names from the lists above only. */
 export function describeDevice(userAgent: string | null): string {
   if (!userAgent) return 'Unknown device';
   const parsed = Bowser.parse(userAgent);
-  const browser = parsed.browser.name;
-  const os = parsed.os.name;
+  const browser = known(KNOWN_BROWSERS, parsed.browser.name);
+  const os = known(KNOWN_SYSTEMS, parsed.os.name);
   if (browser && os) return `${browser} on ${os}`;
   return browser || os || 'Unknown device';
+}
+
+/**
+ * A stored description as it may be shown: rows written before the lists existed may hold a forged
+ * name, so anything that is not a description describeDevice could give reads "Unknown device".
+ */
+export function shownDevice(stored: string | null): string | null {
+  if (stored === null) return null;
+  const [browser, os, ...rest] = stored.split(' on ');
+  const fits = rest.length === 0 && (os === undefined
+    ? KNOWN_BROWSERS.has(browser) || KNOWN_SYSTEMS.has(browser)
+    : KNOWN_BROWSERS.has(browser) && KNOWN_SYSTEMS.has(os));
+  return fits ? stored : 'Unknown device';
+}
+
+function known(names: Set<string>, name: string | undefined): string | null {
+  return name !== undefined && names.has(name) ? name : null;
 }

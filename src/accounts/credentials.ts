@@ -2,13 +2,13 @@
 // reset and "This wasn't me" revoke exactly the same things.
 import { raw } from '@mikro-orm/core';
 import type { EntityManager } from '../db/orm.ts';
-import { Session, User } from '../db/entities.ts';
+import { AccountToken, Session, User } from '../db/entities.ts';
 import { deleteTokensOf } from './reset-tokens.ts';
 
 /**
  * Applies `changes` to the user and bumps the credential version (a session opened under the old one
- * is logged out on its next request, even one that was mid-login), then deletes every session and
- * reset link. With `expectedVersion`, does nothing unless the credentials are still that version.
+ * is logged out on its next request, even one that was mid-login), then deletes every session, reset
+ * link and sign-in link. With `expectedVersion`, does nothing unless the credentials are still that version.
  * Returns whether it did.
  */
 export async function revokeCredentials(
@@ -25,6 +25,8 @@ export async function revokeCredentials(
   );
   if (written !== 1) return false;
   await deleteTokensOf(tx, userId);
+  // A sign-in link is a way in as good as the old password: it goes with it.
+  await tx.nativeDelete(AccountToken, { user: userId, purpose: 'sign_in' });
   await tx.nativeDelete(Session, { user: userId });
   return true;
 }

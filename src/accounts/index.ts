@@ -14,13 +14,15 @@ import { hashIfWellFormed } from './tokens.ts';
 import { revokeCredentials } from './credentials.ts';
 import { createSessions } from './sessions.ts';
 import { createSecretBox } from './secret-box.ts';
-import { createSecondStep } from './second-step.ts';
+import { createSecondStep, type SecondFactorProof } from './second-step.ts';
 import { createSignIn, type SignInStep } from './sign-in.ts';
 import { createTwoStep } from './two-step.ts';
 import { createPasskeys, type RelyingParty } from './passkeys.ts';
+import { createTwoStepRemoval } from './two-step-removal.ts';
 import { queue as queueTwoStepEmail } from './notifier.ts';
 import type { MfaKey } from '../config.ts';
 import { createSignups } from './signups.ts';
+import { createSignInLinks } from './sign-in-links.ts';
 import { normalizeEmail, type FieldErrors, type Profile, type SessionUser } from './values.ts';
 
 export { normalizeEmail, type FieldErrors, type Profile, type SessionUser };
@@ -47,14 +49,22 @@ export type PasswordChange =
   | { ok: false; reason: 'changed_meanwhile' }
   | Throttled;
 export type ResetRequest = 'sent' | 'unknown_email' | 'throttled';
-export type Reset = { ok: true; userId: number } | { ok: false; reason: 'invalid_token' } | { ok: false; reason: 'invalid'; fields: FieldErrors };
+export type Reset =
+  | { ok: true; userId: number }
+  | { ok: false; reason: 'invalid_token' }
+  | { ok: false; reason: 'invalid'; fields: FieldErrors }
+  // Two-step accounts: the second factor is asked inside the reset; the link is not used up meanwhile.
+  | { ok: false; reason: 'second_step_required' | 'invalid_code' }
+  | { ok: false; reason: 'locked'; retryAfterSeconds: number };
 
 export type AccountsOptions = {
   orm: Orm;
   resetThrottleSeconds: number;
-  /** Counts failed password checks per email (login and change password together). */
+  /** Counts failed password checks per email (login and every current-password check together). */
   loginThrottle: LoginThrottleApi;
   signupThrottleSeconds: number;
+  /** At most one sign-in link email per account in this window (silently); SIGN_IN_LINK_THROTTLE_SECONDS. */
+  signInLinkThrottleSeconds?: number;
   /** MFA_ENCRYPTION_KEY: seals two-step secrets at rest. */
   mfaKeys: readonly MfaKey[];
   /** Passkeys: APP_BASE_URL's host (rpID) and origin, never a request's. Without it no passkey verifies. */
@@ -71,17 +81,24 @@ const NO_RELYING_PARTY: RelyingParty = { id: 'passkeys.invalid', origin: 'https:
 // The job that carries a recorded forgot-password request to its work.
 const RESET_REQUEST_JOB = 'password-reset-request';
 
-export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, loginThrottle, mfaKeys, relyingParty = NO_RELYING_PARTY, now = () => new Date() }: AccountsOptions) {
+export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSeconds, signInLinkThrottleSeconds = 60, loginThrottle, mfaKeys, relyingParty = NO_RELYING_PARTY, now = () => new Date() }: AccountsOptions) {
   const em = () => orm.em.fork();
   const sessions = createSessions({ orm, now });
   const activity = createActivity({ orm, now });
-  const changes = createAccountChanges({ orm, now, activity });
   // Sign-up (signups.ts): its functions join this API, and its jobs join this domain's jobs.
   const { jobs: signupJobs, confirmSignup: confirmSignupLink, ...signups } = createSignups({ orm, throttleSeconds: signupThrottleSeconds, now });
   const box = createSecretBox(mfaKeys);
   const secondStep = createSecondStep({ orm, now, box });
   // The one sign-in pipeline (sign-in.ts): every first factor below ends in signIn.beginSignIn.
   const twoStep = createTwoStep({ orm, now, box, secondStep, activity, loginThrottle });
+  // Lost factor: a removal in 72 hours that a full sign-in or "This wasn't me" cancels.
+  const removal = createTwoStepRemoval({
+    orm, now, secondStep, changed: twoStep.changed,
+    pendingUser: async (pendingId) => (await signIn.pendingSignIn(pendingId))?.userId ?? null,
+  });
+  const changes = createAccountChanges({
+    orm, now, activity, loginThrottle, addressWindowSeconds: signupThrottleSeconds,
+    onSecured: (tx, userId, client) => removal.cancelTwoStepRemoval(userId, client, tx) });
   const signIn = createSignIn({
     orm,
     now,
@@ -94,11 +111,21 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
       }
     },
     onRecoveryCodeUsed: (userId, left) => em().transactional((tx) => twoStep.changed(tx, userId, 'recovery_code_used', 'code_used', null, left)),
+    // Any full sign-in means the owner still has a way in: a lost-factor removal stops.
+    onSignedIn: async ({ user, methods }) => {
+      // One factor alone (password, link) is a full sign-in only for accounts without two-step: nothing to cancel.
+      if (methods.length > 1 || methods[0] === 'passkey') await removal.cancelTwoStepRemoval(user.id, null);
+    },
+  });
+
+  // Sign-in links (sign-in-links.ts): a first factor like the password, ending in the same pipeline.
+  const { jobs: signInLinkJobs, ...signInLinks } = createSignInLinks({
+    orm, now, throttleSeconds: signInLinkThrottleSeconds, activity, beginSignIn: (user, method) => signIn.beginSignIn(user, method),
   });
   const passkeys = createPasskeys({ orm, now, relyingParty, activity, signIn });
 
   /** Creates the account from its sign-up link, and signs in through the pipeline like any first factor. */
-  async function confirmSignup(token: unknown, choice: { username?: string } = {}): Promise<SignupConfirmation> {
+  async function confirmSignup(token: unknown, choice: { password: string; username?: string }): Promise<SignupConfirmation> {
     const outcome = await confirmSignupLink(token, choice);
     if (!outcome.ok) return outcome;
     return { ok: true, step: await signIn.beginSignIn(outcome.user, 'signup_link') };
@@ -152,6 +179,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     userId: number,
     input: { currentPassword: string; newPassword: string },
     signal?: AbortSignal,
+    client: Client | null = null,
   ): Promise<PasswordChange> {
     const user = await em().findOne(User, { id: userId });
     if (!user) return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
@@ -162,6 +190,7 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
     const attempt = await loginThrottle.attempt(user.email);
     if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
     if (!(await verifyPassword(user.passwordHash, input.currentPassword, signal)).ok) {
+      await activity.record(userId, 'password_check_failed', client);
       return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
     }
     await loginThrottle.clear(user.email);
@@ -204,18 +233,34 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
 
   /** Whether a reset link is live. Never consumes it: mail scanners open links too. */
   async function checkResetToken(token: unknown): Promise<boolean> {
-    const tokenHash = hashIfWellFormed(token);
-    return tokenHash !== null && (await tokens.findLiveToken(em(), tokenHash, now())) !== null;
+    return (await resetLinkStatus(token)) !== 'invalid';
   }
 
-  /** Sets a new password with a reset link. Ends every session; does not log anyone in. */
-  async function resetPassword(token: unknown, newPassword: string): Promise<Reset> {
+  /** A live reset link, and whether its reset will ask for the second factor (two-step accounts). */
+  async function resetLinkStatus(token: unknown): Promise<'invalid' | 'live' | 'needs_second_step'> {
+    const tokenHash = hashIfWellFormed(token);
+    const owner = tokenHash === null ? null : await tokens.findLiveToken(em(), tokenHash, now());
+    if (owner === null) return 'invalid';
+    return (await secondStep.isOn(owner)) ? 'needs_second_step' : 'live';
+  }
+
+  /**
+   * Sets a new password with a reset link. Ends every session; does not log anyone in. For a two-step
+   * account the second factor comes with it (a mailbox alone must not take the account over, nor end
+   * its owner's sessions), checked before the link is used; two-step stays on.
+   */
+  async function resetPassword(token: unknown, newPassword: string, proof?: SecondFactorProof): Promise<Reset> {
     const tokenHash = hashIfWellFormed(token);
     const ownerId = tokenHash === null ? null : await tokens.findLiveToken(em(), tokenHash, now());
     if (tokenHash === null || ownerId === null) return { ok: false, reason: 'invalid_token' };
     const account = await em().findOne(User, { id: ownerId });
     const problem = passwordProblem(newPassword, account ?? {});
     if (problem) return { ok: false, reason: 'invalid', fields: { new_password: problem } };
+    if (await secondStep.isOn(ownerId)) {
+      if (!proof) return { ok: false, reason: 'second_step_required' };
+      const checked = await secondStep.check(ownerId, proof, { recoveryCodes: true });
+      if (!checked.ok) return checked.reason === 'locked' ? checked : { ok: false, reason: 'invalid_code' };
+    }
 
     const passwordHash = await hashPassword(newPassword);
     const user = await em().transactional(async (tx) => {
@@ -249,12 +294,14 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
 
   /**
    * Records a sign-in, and emails the owner when it came from a device family and address range
-   * the account has not signed in from lately. Callers run this after answering.
+   * the account has not signed in from lately, a dormant account's too (no sign-in on record is the
+   * credential-stuffing case, not a reason for silence). Only the sign-up's own first sign-in is the
+   * baseline that warns of nothing. Callers run this after answering.
    */
-  async function noteSignIn(userId: number, client: Client): Promise<void> {
-    const familiarity = await activity.signInFamiliarity(userId, client);
+  async function noteSignIn(userId: number, client: Client, how: { signUp?: boolean } = {}): Promise<void> {
+    const familiar = await activity.isFamiliarSignIn(userId, client);
     await activity.record(userId, 'sign_in', client);
-    if (familiarity !== 'new') return;
+    if (familiar || how.signUp) return;
     const signIn = { userId, device: describeDevice(client.userAgent), ip: client.ip, at: now().toISOString() };
     await em().transactional((tx) => queueEmail(tx, 'new-sign-in', signIn));
   }
@@ -304,19 +351,21 @@ export function createAccounts({ orm, resetThrottleSeconds, signupThrottleSecond
   };
 
   return {
-    findUser, logIn, confirmSignup, changePassword, recordResetRequest, requestPasswordReset, checkResetToken,
+    findUser, logIn, confirmSignup, changePassword, recordResetRequest, requestPasswordReset, checkResetToken, resetLinkStatus,
     resetPassword, deleteExpiredResetTokens, noteSignIn, noteFailedSignIn, noteEvent, pruneOldActivity,
     securityOverview,
     ...changes,
     ...signups,
+    ...signInLinks,
     ...twoStep,
     ...passkeys,
+    ...removal,
     beginSignIn: signIn.beginSignIn,
     pendingSignIn: signIn.pendingSignIn,
     completeSecondStep: signIn.completeSecondStep,
     cancelPendingSignIn: signIn.cancelPending,
     deleteExpiredPendingSignIns: signIn.deleteExpiredPending,
-    jobs: { ...jobs, ...signupJobs },
+    jobs: { ...jobs, ...signupJobs, ...signInLinkJobs },
     listActivity: activity.list,
     listSessions: sessions.list,
     endSession: sessions.end,

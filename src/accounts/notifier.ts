@@ -8,6 +8,7 @@ import * as accountTokens from './account-tokens.ts';
 import * as tokens from './reset-tokens.ts';
 import { mintSignupLink, SIGNUP_TTL_HOURS } from './signup-tokens.ts';
 import { passkeyNames } from './passkeys.ts';
+import { mintSignInLink, SIGN_IN_LINK_TTL_MS } from './sign-in-links.ts';
 
 /** What each email's job carries: ids and plain values, never a link, a token or an address typed by a visitor. */
 export type EmailPayloads = {
@@ -18,7 +19,8 @@ export type EmailPayloads = {
   // Whether the new address is free is decided at send time: a confirmation link, or a note without one.
   'confirm-email': { changeId: number };
   // Both addresses belonged to the account; the old one is told, with a way to undo.
-  'email-changed': { userId: number; oldEmail: string; newEmail: string };
+  // emailVersion: the account's while oldEmail was its address (User.emailVersion).
+  'email-changed': { userId: number; oldEmail: string; newEmail: string; emailVersion: number };
   // The account is gone by the time this is sent, so the payload carries what the email needs.
   goodbye: { email: string; username: string };
   'signup-confirmation': { signupId: number };
@@ -26,13 +28,23 @@ export type EmailPayloads = {
   // Every change to the second factor, and every use or wrong try of it; `left` is recovery codes left.
   'two-step-changed': {
     userId: number;
-    change: 'enabled' | 'disabled' | 'codes_renewed' | 'code_used' | 'second_step_failed' | 'removal_started' | 'removal_cancelled' | 'removal_finished';
+    change: 'enabled' | 'disabled' | 'codes_renewed' | 'code_used' | 'second_step_failed' | 'removal_started' | 'removal_soon' | 'removal_cancelled' | 'removal_finished';
     left?: number;
   };
   // A passkey added or removed, or refused because its counter went backwards (a cloned key); `at` is when.
   'passkey-changed': { userId: number; change: 'added' | 'removed' | 'counter_regressed'; name: string; at: string };
+  // Lost factor: the link that starts the 72-hour removal, minted when the email is sent.
+  'two-step-removal-link': { userId: number };
+  // "Email me a sign-in link": minted when the email is sent; `next` is a local path, checked before it was recorded.
+  'sign-in-link': { userId: number; next?: string };
 };
 export type EmailKind = keyof EmailPayloads;
+
+/**
+ * The emails whose payload holds addresses (email or network, however truncated): their job row is
+ * deleted once sent (or given up), instead of being kept a day (a week if undeliverable) like the rest.
+ */
+export const EMAILS_WITH_ADDRESSES: readonly EmailKind[] = ['email-changed', 'goodbye', 'new-sign-in'];
 
 /** Links in emails, built by the web layer from APP_BASE_URL only. */
 export type EmailLinks = {
@@ -40,6 +52,8 @@ export type EmailLinks = {
   confirmEmail: (token: string) => string;
   confirmSignup: (token: string) => string;
   secure: (token: string) => string;
+  removeTwoStep: (token: string) => string;
+  signIn: (token: string, next?: string) => string;
   forgotPassword: string;
   logIn: string;
 };
@@ -53,8 +67,8 @@ export function queue<K extends EmailKind>(em: EntityManager, kind: K, payload: 
 
 export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOptions): { [K in EmailKind]: Composer<EmailPayloads[K]> } {
   /** Every security notice carries its own "This wasn't me" link, minted as the notice is sent. */
-  const secureLink = async (em: EntityManager, userId: number, sentTo: string, reportedAt?: Date) =>
-    links.secure(await accountTokens.mintSecureToken(em, userId, sentTo, now(), reportedAt));
+  const secureLink = async (em: EntityManager, userId: number, sentTo: string, emailVersion: number, reportedAt?: Date) =>
+    links.secure(await accountTokens.mintSecureToken(em, userId, sentTo, emailVersion, now(), reportedAt));
 
   return {
     /**
@@ -82,7 +96,7 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
         username: user.username,
         how,
         forgotLink: links.forgotPassword,
-        secureLink: await secureLink(em, userId, user.email),
+        secureLink: await secureLink(em, userId, user.email, user.emailVersion),
         secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
       });
       return { to: user.email, subject: 'Your Inkwell password was changed', ...body };
@@ -96,7 +110,7 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
         device,
         ip: ip ?? 'an unknown address',
         at: new Date(at).toUTCString(),
-        secureLink: await secureLink(em, userId, user.email, new Date(at)),
+        secureLink: await secureLink(em, userId, user.email, user.emailVersion, new Date(at)),
         secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
       });
       return { to: user.email, subject: 'New sign-in to your Inkwell account', ...body };
@@ -122,14 +136,15 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
       return { to, subject: 'Confirm your new Inkwell email address', ...body };
     },
 
-    async 'email-changed'({ userId, oldEmail, newEmail }, em) {
+    async 'email-changed'({ userId, oldEmail, newEmail, emailVersion }, em) {
       const user = await em.findOne(User, { id: userId });
       if (!user) return null;
       const body = renderEmail('email-changed', {
         username: user.username,
         newEmail: maskEmail(newEmail),
         at: now().toUTCString(),
-        secureLink: await secureLink(em, userId, oldEmail),
+        // A job queued before addresses were ordered has none: the oldest order, so it wins as it did then.
+        secureLink: await secureLink(em, userId, oldEmail, emailVersion ?? 0),
         secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
       });
       return { to: oldEmail, subject: 'The email address of your Inkwell account was changed', ...body };
@@ -160,7 +175,7 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
         change,
         left: left ?? 0,
         at: now().toUTCString(),
-        secureLink: await secureLink(em, userId, user.email),
+        secureLink: await secureLink(em, userId, user.email, user.emailVersion),
         secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
       });
       return { to: user.email, subject: TWO_STEP_SUBJECTS[change], ...body };
@@ -175,10 +190,35 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
         change,
         name,
         at: new Date(at).toUTCString(),
-        secureLink: await secureLink(em, userId, user.email, new Date(at)),
+        secureLink: await secureLink(em, userId, user.email, user.emailVersion, new Date(at)),
         secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
       });
       return { to: user.email, subject: PASSKEY_SUBJECTS[change], ...body };
+    },
+
+    async 'two-step-removal-link'({ userId }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
+      const token = await em.transactional((tx) => accountTokens.mintTwoStepRemovalToken(tx, userId, now()));
+      const body = renderEmail('two-step-removal-link', {
+        username: user.username,
+        link: links.removeTwoStep(token),
+        lifetime: lifetime(accountTokens.TWO_STEP_REMOVAL_TTL_MS / 60_000),
+      });
+      return { to: user.email, subject: 'Remove two-step verification from your Inkwell account?', ...body };
+    },
+
+    /** Minted now, like reset links; a retried send mints again and the older link dies. */
+    async 'sign-in-link'({ userId, next }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
+      const token = await em.transactional((tx) => mintSignInLink(tx, userId, now()));
+      const body = renderEmail('sign-in-link', {
+        username: user.username,
+        link: links.signIn(token, next),
+        lifetime: lifetime(SIGN_IN_LINK_TTL_MS / 60_000),
+      });
+      return { to: user.email, subject: 'Your Inkwell sign-in link', ...body };
     },
 
     /** To the owner of an address someone tried to sign up with: no confirmation link, only the ways in. */
@@ -198,6 +238,7 @@ const TWO_STEP_SUBJECTS: Record<EmailPayloads['two-step-changed']['change'], str
   code_used: 'A recovery code of your Inkwell account was used',
   second_step_failed: 'A wrong two-step code was entered for your Inkwell account',
   removal_started: 'Two-step verification will be removed from your Inkwell account in 72 hours',
+  removal_soon: 'Two-step verification will be removed from your Inkwell account in 24 hours',
   removal_cancelled: 'The removal of two-step verification was cancelled',
   removal_finished: 'Two-step verification was removed from your Inkwell account',
 };
@@ -209,7 +250,7 @@ const PASSKEY_SUBJECTS: Record<EmailPayloads['passkey-changed']['change'], strin
 };
 
 /** "n•••••@example.com": enough for the owner to recognise, not enough to hand an address to a stranger. */
-function maskEmail(email: string): string {
+export function maskEmail(email: string): string {
   const at = email.lastIndexOf('@');
   const local = email.slice(0, at);
   return `${local.slice(0, 1)}${'•'.repeat(Math.max(3, local.length - 1))}${email.slice(at)}`;

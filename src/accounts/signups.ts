@@ -7,7 +7,7 @@ import { enqueue } from '../jobs/queue.ts';
 import type { JobHandler } from '../jobs/runner.ts';
 import { normalizeEmail, type FieldErrors, type SessionUser } from './values.ts';
 import { queue as queueEmail } from './notifier.ts';
-import { hashPassword, passwordProblem } from './passwords.ts';
+import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import { claimRow, hashIfWellFormed } from './tokens.ts';
 import { signupExpiry } from './signup-tokens.ts';
 
@@ -20,6 +20,8 @@ export type SignupProcessing = 'confirmation_queued' | 'account_exists_queued' |
 export type SignupConfirmation =
   | { ok: true; user: SessionUser }
   | { ok: false; reason: 'invalid_token' }
+  // Not the password chosen at sign-up: the link stays usable, for whoever did choose it.
+  | { ok: false; reason: 'wrong_password'; username: string }
   | { ok: false; reason: 'username_taken'; username: string }
   | { ok: false; reason: 'email_taken' };
 
@@ -72,21 +74,29 @@ export function createSignups({ orm, throttleSeconds, now }: { orm: Orm; throttl
     return 'confirmation_queued';
   }
 
-  /** Whether a confirmation link is live. Never consumes it: mail scanners open links too. */
-  async function checkSignupToken(token: unknown): Promise<boolean> {
+  /**
+   * The username a live confirmation link would create, shown on its page so that a link to someone
+   * else's sign-up is recognised as such; null when the link is not live. Never consumes it.
+   */
+  async function pendingSignup(token: unknown): Promise<{ username: string } | null> {
     const tokenHash = hashIfWellFormed(token);
-    return tokenHash !== null && (await em().count(Signup, { tokenHash, expiresAt: { $gt: now() } })) > 0;
+    const signup = tokenHash === null ? null : await em().findOne(Signup, { tokenHash, expiresAt: { $gt: now() } }, { fields: ['username'] });
+    return signup && { username: signup.username };
   }
 
   /**
-   * Creates the account from a confirmed sign-up, with the password hash taken at sign-up. When the
-   * username was taken meanwhile the link stays usable, so its owner can pick another one.
+   * Creates the account from a confirmed sign-up, with the password hash taken at sign-up. The link
+   * proves the inbox; the password proves the person who chose it. Without it, a stranger whose later
+   * sign-up replaced the owner's would get an account on the owner's address, with the stranger's
+   * password, as soon as the owner clicked the only live link. When the username was taken meanwhile
+   * the link stays usable, so its owner can pick another one.
    */
-  async function confirmSignup(token: unknown, choice: { username?: string } = {}): Promise<SignupConfirmation> {
+  async function confirmSignup(token: unknown, choice: { password: string; username?: string }): Promise<SignupConfirmation> {
     const tokenHash = hashIfWellFormed(token);
     if (tokenHash === null) return { ok: false, reason: 'invalid_token' };
     const signup = await em().findOne(Signup, { tokenHash, expiresAt: { $gt: now() } });
     if (!signup) return { ok: false, reason: 'invalid_token' };
+    if (!(await verifyPassword(signup.passwordHash, choice.password)).ok) return { ok: false, reason: 'wrong_password', username: signup.username };
     const username = choice.username ?? signup.username;
     try {
       const userId = await em().transactional(async (tx) => {
@@ -147,5 +157,5 @@ export function createSignups({ orm, throttleSeconds, now }: { orm: Orm; throttl
     },
   };
 
-  return { recordSignup, checkSignupToken, confirmSignup, deleteExpiredSignups, jobs };
+  return { recordSignup, pendingSignup, confirmSignup, deleteExpiredSignups, jobs };
 }

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { wrap, type EntityClass } from '@mikro-orm/core';
 import { entities } from './entities.ts';
-import { isPostgres, migrate, openDatabase, type EntityManager, type Orm } from './orm.ts';
+import { isPostgres, migrate, openDatabase, pendingMigrations, type EntityManager, type Orm } from './orm.ts';
 import { progressTo, type Progress } from './progress.ts';
 
 // Every table, in entities.ts's order (parents first, so every foreign key holds as rows arrive). So
@@ -28,7 +28,7 @@ export async function copyDatabase(fromUrl: string, toUrl: string, now = new Dat
   let to: Orm | undefined;
   try {
     // The tool reads the source, never migrates it: a backup must stay what it was.
-    const pending = await from.migrator.getPending();
+    const pending = await pendingMigrations(from);
     if (pending.length > 0) {
       throw new CopyRefused(`${redact(fromUrl)} has migrations not yet applied; run \`npm run migrate\` on it first`);
     }
@@ -56,6 +56,9 @@ export async function copyDatabase(fromUrl: string, toUrl: string, now = new Dat
         if (arrived !== rows.length) throw new Error(`${tableOf(tx, entity)}: ${rows.length} rows read, ${arrived} arrived`);
       }
       if (isPostgres(toUrl)) await resetSequences(target, tx);
+      // Post search: Postgres computes its column from the rows; SQLite's triggers filled FTS5 row by
+      // row, and a rebuild makes sure the index matches the table exactly (migrations/…_post_search.ts).
+      else await tx.execute(`insert into post_search(post_search) values ('rebuild')`);
       return tables.map(({ entity, rows, expired }) => ({ table: tableOf(tx, entity), copied: rows.length, expired }));
     });
   } finally {

@@ -11,8 +11,13 @@ const UserSchema = defineEntity({
     passwordHash: p.string().length(255),
     // Bumped by every password change; sessions opened under an older value are logged out.
     credentialVersion: p.integer().default(1),
+    // Bumped by every change of address (confirmed or restored): orders the addresses the account has
+    // had, so a "This wasn't me" link from a later address cannot void one sent to an earlier address.
+    emailVersion: p.integer().default(0),
     // When the last reset email was sent: the throttle window is claimed by one conditional update.
     resetRequestedAt: p.datetime().nullable(),
+    // When the last sign-in link was sent: its throttle window, claimed the same way.
+    signInLinkRequestedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },
@@ -81,12 +86,14 @@ const AccountTokenSchema = defineEntity({
   properties: {
     id: p.integer().primary(),
     user: () => p.manyToOne(User).deleteRule('cascade').index().ref(),
-    // 'email_change' (confirm a new address) or 'secure' ("This wasn't me").
+    // 'email_change' (confirm a new address), 'secure' ("This wasn't me"), 'two_step_removal' or 'sign_in' (a sign-in link).
     purpose: p.string().length(20),
     // SHA-256 of the emailed token, set when the email is sent; null until then.
     tokenHash: p.string().length(64).nullable().unique(),
     // email_change: the new address; secure: the address the notice went to (restored if changed away).
     email: p.string().length(254).nullable(),
+    // secure: the account's emailVersion when the notice's address was the account's (see User).
+    emailVersion: p.integer().default(0),
     expiresAt: p.datetime().index(),
     createdAt: p.datetime(),
     // secure: when the event the notice reports happened; "This wasn't me" removes passkeys added since.
@@ -159,13 +166,22 @@ const PostSchema = defineEntity({
     body: p.text(),
     // Plain text for lists, made once on write so the feed never reads (or renders) whole bodies.
     excerpt: p.string().length(300),
+    // The body rendered when it was written, so no reader ever makes the server render Markdown;
+    // `renderedWith` is the renderer's version then: an older one is rendered again (src/posts/markdown.ts).
+    html: p.text().default(''),
+    renderedWith: p.integer().default(0),
+    // 'draft' or 'published'; a published post is public from `publishedAt` on (later = scheduled).
+    status: p.string().length(16).default('published'),
+    publishedAt: p.datetime().nullable(),
+    // The readable part of /posts/:id-:slug; the id decides, so a changed slug only redirects.
+    slug: p.string().length(100).default('post'),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },
   // Newest first, with the id breaking ties: the feed and an author's page each walk one index (keyset).
   indexes: [
-    { name: 'post_created_at_id_index', properties: ['createdAt', 'id'] },
-    { name: 'post_author_id_created_at_id_index', properties: ['author', 'createdAt', 'id'] },
+    { name: 'post_published_at_id_index', properties: ['publishedAt', 'id'] },
+    { name: 'post_author_id_published_at_id_index', properties: ['author', 'publishedAt', 'id'] },
   ],
 });
 export class Post extends PostSchema.class {}
@@ -206,6 +222,18 @@ const SignupThrottleSchema = defineEntity({
 export class SignupThrottle extends SignupThrottleSchema.class {}
 SignupThrottleSchema.setClass(SignupThrottle);
 
+// The same window for email-change confirmations: at most one per target address per window, silently,
+// so the account page cannot be used to flood a stranger's inbox (issue 30, finding 6).
+const EmailChangeThrottleSchema = defineEntity({
+  name: 'EmailChangeThrottle',
+  tableName: 'email_change_throttle',
+  properties: {
+    email: p.string().length(254).primary(),
+    expiresAt: p.datetime().index(),
+  },
+});
+export class EmailChangeThrottle extends EmailChangeThrottleSchema.class {}
+EmailChangeThrottleSchema.setClass(EmailChangeThrottle);
 /**
  * An account's authenticator (TOTP): one row once setup starts; two-step is on once `enabledAt` is set
  * (only after a correct code). The second-step limits live here too, per account, shared by instances.
@@ -336,6 +364,7 @@ PasskeyChallengeSchema.setClass(PasskeyChallenge);
 // Parents before children: db:copy inserts in this order, so every foreign key holds as rows arrive.
 export const entities = [
   User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle, Post, Signup, SignupThrottle,
+  EmailChangeThrottle,
   TwoStep, RecoveryCode, PendingSignIn,
   PasskeyUser, Passkey, PasskeyChallenge,
 ];

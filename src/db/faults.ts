@@ -1,9 +1,7 @@
 // Database faults: telling "the database is unavailable right now" from a bug, and making sure a
-// transaction whose ROLLBACK fails gives its connection back instead of wedging the pool.
-import { CompiledQuery, type DatabaseConnection, type Dialect, type Driver, type PostgresDialect } from 'kysely';
-import { PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { SqliteConnection, SqliteDriver } from '@mikro-orm/sqlite';
-import type { Configuration, Dictionary } from '@mikro-orm/core';
+// transaction whose ROLLBACK fails gives its connection back instead of wedging the pool (each
+// dialect's driver, in postgres-driver.ts and sqlite-driver.ts, applies it).
+import { CompiledQuery, type DatabaseConnection, type Dialect, type Driver } from 'kysely';
 
 // Socket errors, Postgres SQLSTATEs (class 08 connection, 57P0x shutdown, 53xxx out of resources)
 // and SQLite result codes that mean "cannot serve now", not "this request is wrong".
@@ -44,7 +42,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
  * A failed BEGIN is not rethrown (Kysely would keep the connection): the transaction's first
  * statement fails on the broken connection instead, and the ROLLBACK that follows releases it.
  */
-function releasingFailedTransactions<D extends Dialect>(dialect: D, onFailure: (what: string, err: Error) => void, postgres: boolean): D {
+export function releasingFailedTransactions<D extends Dialect>(dialect: D, onFailure: (what: string, err: Error) => void, postgres: boolean): D {
   const createDriver = dialect.createDriver.bind(dialect);
   return new Proxy(dialect, {
     get(target, prop, receiver) {
@@ -75,33 +73,5 @@ function releasingFailedTransactions<D extends Dialect>(dialect: D, onFailure: (
   });
 }
 
-const transactionFailed = (logger: { error: (ns: string, msg: string) => void }) => (what: string, err: Error) =>
+export const transactionFailed = (logger: { error: (ns: string, msg: string) => void }) => (what: string, err: Error) =>
   logger.error('query', `${what} failed (${err.message}); the transaction's connection is released`);
-
-class SafePostgreSqlConnection extends PostgreSqlConnection {
-  override createKyselyDialect(overrides: Dictionary): PostgresDialect {
-    return releasingFailedTransactions(super.createKyselyDialect(overrides), transactionFailed(this.logger), true);
-  }
-}
-
-class SafeSqliteConnection extends SqliteConnection {
-  override createKyselyDialect(options: Dictionary): Dialect {
-    return releasingFailedTransactions(super.createKyselyDialect(options), transactionFailed(this.logger), false);
-  }
-}
-
-// MikroORM's drivers build their connection class in the constructor; these replace it with the safe one.
-// (Typed as the drivers they extend, so the ORM's types stay those of the stock drivers.)
-export const SafePostgreSqlDriver: typeof PostgreSqlDriver = class extends PostgreSqlDriver {
-  constructor(config: Configuration) {
-    super(config);
-    Reflect.set(this, 'connection', new SafePostgreSqlConnection(this.config));
-  }
-};
-
-export const SafeSqliteDriver: typeof SqliteDriver = class extends SqliteDriver {
-  constructor(config: Configuration) {
-    super(config);
-    Reflect.set(this, 'connection', new SafeSqliteConnection(this.config));
-  }
-};

@@ -1,7 +1,8 @@
 // The job table's statements: enqueue inside the caller's transaction, claim with a lease, finish, retry, bury.
 // Hand-written rather than a queue library: none runs on both SQLite and Postgres inside MikroORM's transaction.
 import type { EventManager } from '@mikro-orm/core';
-import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
+// The base of @mikro-orm/postgresql's platform: importing that package would load the Postgres dialect on SQLite too.
+import { BasePostgreSqlPlatform } from '@mikro-orm/sql';
 import { fromDatabaseDate, toDatabaseDate } from '../db/dates.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { Job } from '../db/entities.ts';
@@ -61,7 +62,7 @@ export function listenForJobs(em: EntityManager, wake: () => void): void {
  * SQLite has one writer at a time, so the same statement without the lock is already exclusive.
  */
 export async function claim(em: EntityManager, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedJob[]> {
-  const postgres = em.getPlatform() instanceof PostgreSqlPlatform;
+  const postgres = em.getPlatform() instanceof BasePostgreSqlPlatform;
   const rows = await em.execute<Record<string, unknown>[]>(
     `update job set run_at = ?, attempts = attempts + 1
      where id in (

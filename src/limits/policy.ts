@@ -6,13 +6,26 @@ export const RATE_LIMITS = {
   login: { limit: 10, windowMinutes: 5 },
   register: { limit: 5, windowMinutes: 60 }, // mass sign-ups
   forgot: { limit: 5, windowMinutes: 15 }, // mail bombing someone's inbox
-  reset: { limit: 10, windowMinutes: 15 }, // guessing tokens (hopeless at 256 bits, but cheap to stop)
-  // The account page's changes (email, "This wasn't me", delete): guessing the current password, mail bombing.
+  // Each emailed link's route has its own budget, so spending one (say, on reset links) never closes
+  // another. Guessing tokens is hopeless at 256 bits, but cheap to stop.
+  reset: { limit: 10, windowMinutes: 15 },
+  signupConfirm: { limit: 10, windowMinutes: 15 }, // also guessing the password chosen at sign-up
+  emailConfirm: { limit: 10, windowMinutes: 15 },
+  secure: { limit: 10, windowMinutes: 15 },
+  // The account page's changes (email, delete): guessing the current password, mail bombing.
   account: { limit: 10, windowMinutes: 15 },
   // Two-step codes from one network (the per-account limits in accounts/second-step.ts are the real guard).
   twoStep: { limit: 20, windowMinutes: 5 },
   // Passkey ceremonies: each options call stores a challenge (assertions cannot be guessed; this stops floods).
   passkey: { limit: 60, windowMinutes: 5 },
+  // "Email me a sign-in link": mail bombing someone's inbox, like forgot.
+  emailLink: { limit: 5, windowMinutes: 15 },
+  // Using sign-in links: guessing tokens (hopeless at 256 bits, but cheap to stop), like reset.
+  emailLinkConfirm: { limit: 10, windowMinutes: 15 },
+  // Rendering a post's Markdown (a 100,000-character body can take half a second): ample for writing.
+  preview: { limit: 30, windowMinutes: 5 },
+  // Searching (page and API): each is a full-text query; a person types far fewer.
+  search: { limit: 60, windowMinutes: 1 },
 } as const;
 
 export type RateLimitName = keyof typeof RATE_LIMITS;

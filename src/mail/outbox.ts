@@ -19,13 +19,17 @@ export function queueEmail(em: EntityManager, kind: string, payload: object): Pr
   return enqueue(em, `email:${kind}`, payload);
 }
 
-/** One job handler per email kind: compose, then send; a failure is retried by the runner. */
-export function emailJobs(composers: Record<string, Composer<any>>, mailer: Mailer): Record<string, JobHandler> {
+/**
+ * One job handler per email kind: compose, then send; a failure is retried by the runner. The kinds in
+ * `forget` carry personal data in their payload (addresses): their row is deleted as soon as they end.
+ */
+export function emailJobs(composers: Record<string, Composer<any>>, mailer: Mailer, forget: readonly string[] = []): Record<string, JobHandler> {
   return Object.fromEntries(
     Object.entries(composers).map(([kind, compose]): [string, JobHandler] => [
       `email:${kind}`,
       {
         mail: kind,
+        forget: forget.includes(kind),
         async run(payload, em) {
           const message = await compose(payload, em);
           if (message) await mailer.send(message);

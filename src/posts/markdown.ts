@@ -42,8 +42,23 @@ md.renderer.rules.image = (tokens, i) => {
   return `<a href="${href}" rel="${LINK_REL}">Image: ${alt}</a>`;
 };
 
+/**
+ * Bump whenever a change here changes what a body renders to (HTML or excerpt): posts are rendered
+ * when written and stored, and any post rendered by an older version is rendered again.
+ * 1: rendered at write time; headings end a sentence in excerpts.
+ */
+export const RENDER_VERSION = 1;
+
 export function renderMarkdown(body: string): string {
   return md.render(body);
+}
+
+// Silent reading speed of adult readers (Brysbaert 2019: ~238 words a minute for non-fiction).
+const WORDS_PER_MINUTE = 238;
+
+/** Minutes to read the body, at least 1. Counts words of the Markdown, which is close enough. */
+export function readingMinutes(body: string): number {
+  return Math.max(1, Math.round((body.match(/[\p{L}\p{N}]+/gu)?.length ?? 0) / WORDS_PER_MINUTE));
 }
 
 /** The post's text without Markdown, whitespace collapsed, cut at a word to at most `max` characters. */
@@ -62,6 +77,8 @@ function plainText(tokens: Token[]): string {
     else if (token.type === 'text' || token.type === 'code_inline' || token.type === 'code_block' || token.type === 'fence') {
       text += token.content;
     } else if (token.type === 'softbreak' || token.type === 'hardbreak') text += ' ';
+    // A heading ends its sentence: "What you can write. Posts are…", not "What you can write Posts are…".
+    if (token.type === 'heading_close' && /[\p{L}\p{N}]\s*$/u.test(text)) text += '.';
     if (token.block && token.type.endsWith('_close')) text += ' ';
   }
   return text;

@@ -51,13 +51,25 @@ export const LoginForm = z.object({
   next: single(2048, 'a return address').optional(),
 });
 export const ForgotForm = z.object({ email });
+export const EmailLinkForm = z.object({ email });
+// The page's form may say where to go after signing in (kept only if it is a local path).
+export const EmailLinkPageForm = EmailLinkForm.extend({ next: single(2048, 'a return address').optional() });
+export const SignInLinkForm = z.object({
+  token: single(128, 'the sign-in token').optional(),
+  next: single(2048, 'a return address').optional(),
+});
 export const ResetForm = z.object({
   token: single(128, 'the reset token').optional(),
   new_password: newPassword('a new password'),
+  // Two-step accounts: the second factor, inside the reset (one of the two).
+  code: single(16, 'the 6-digit code from your authenticator app').optional(),
+  recovery_code: single(64, 'a recovery code').optional(),
 });
-// The username is only sent when the one chosen at sign-up was taken before the link was used.
+// The password chosen at sign-up binds the link to the person who chose it (issue 30, finding 5). The
+// username is only sent when the one chosen at sign-up was taken before the link was used.
 export const ConfirmSignupForm = z.object({
   token: single(128, 'the confirmation token').optional(),
+  password: password('the password you chose when signing up'),
   username: username.optional(),
 });
 export const ChangePasswordForm = z.object({

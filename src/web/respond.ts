@@ -23,7 +23,13 @@ export function show(
 ): void {
   res.vary('HX-Request');
   const template = view.fragment && wantsFragment(req) ? `partials/${view.fragment}.njk` : `pages/${view.page}.njk`;
-  res.status(view.status ?? 200).render(template, { title: view.title, ...context });
+  const status = view.status ?? 200;
+  // A page the same for every anonymous visitor is kept for the next one (StaticPages, page-cache.ts).
+  const keep = res.locals.keepPage as ((html: string) => void) | undefined;
+  if (keep && status === 200) {
+    return res.render(template, { title: view.title, ...context }, (err, html) => (err ? req.next!(err) : keep(html)));
+  }
+  res.status(status).render(template, { title: view.title, ...context });
 }
 
 /** 303 for a plain form; for htmx a full navigation, since the login state in the header changes. */

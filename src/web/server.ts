@@ -20,6 +20,18 @@ export const SERVER_LIMITS = {
   maxRequestsPerSocket: 0,
   /** Open connections; more are refused at once instead of exhausting file descriptors. */
   maxConnections: 1_000,
+  /**
+   * Open connections from one address (an IPv6 /64), when no proxy is trusted: one client holding
+   * idle sockets could otherwise take all of `maxConnections` and refuse everyone. A browser opens
+   * at most 6 per site, so this is ~16 busy browsers behind one NAT. Off behind a proxy, which
+   * connects from one address for everybody (the proxy limits its clients instead).
+   */
+  maxConnectionsPerAddress: 100,
+  /**
+   * How often Node looks for connections past `headersTimeout`/`requestTimeout` (Node: 30 s, which
+   * let silent sockets live 10–40 s instead of 10).
+   */
+  connectionsCheckingIntervalMs: 1_000,
   /** Requests one connection may have waiting for their answers (pipelining); beyond it, it is cut. */
   maxUnanswered: 2,
   /** Answer bytes a connection may leave unread; beyond it, or unread for `stalledMs`, it is cut. */
@@ -36,6 +48,12 @@ export type HttpServer = {
   server: Server;
   listen: (port: number, host: string) => Promise<void>;
   /**
+   * The first step of a stop: `/readyz` answers 503 at once, so the proxy's next health check takes
+   * this instance out of rotation, while every other request is still served as usual, for `ms`.
+   * Answers carry `Connection: close` meanwhile, so the proxy's pooled connections wind down one by one.
+   */
+  drain: (ms: number) => Promise<void>;
+  /**
    * Stops listening, lets requests already received finish, and closes every other connection
    * (idle, slow to send, not reading) after a short grace. Resolves when no connection is left,
    * or at `deadline` (epoch ms) after cutting the rest; returns how many requests were cut.
@@ -43,10 +61,12 @@ export type HttpServer = {
   stop: (deadline: number) => Promise<number>;
 };
 
-export function createHttpServer(app: RequestListener, log: Logger): HttpServer {
+export function createHttpServer(app: RequestListener, log: Logger, options: { capPerAddress: boolean }): HttpServer {
   const limits = SERVER_LIMITS;
   const connections = new Map<Socket, Connection>();
+  const openPerAddress = new Map<string, number>();
   const throttle = new LogThrottle();
+  let draining = false;
   let stopping = false;
 
   const cut = (socket: Socket, reason: string) => {
@@ -64,7 +84,11 @@ export function createHttpServer(app: RequestListener, log: Logger): HttpServer 
     connection.exchanges.add(exchange);
     res.once('close', () => connection.exchanges.delete(exchange));
     // A keep-alive client told `Connection: close` lets go as soon as its answer is out.
-    if (stopping) res.setHeader('Connection', 'close');
+    if (draining || stopping) res.setHeader('Connection', 'close');
+    if (draining && req.url === '/readyz') {
+      res.writeHead(503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end('{"status":"stopping"}');
+      return;
+    }
     app(req, res);
   };
 
@@ -73,6 +97,7 @@ export function createHttpServer(app: RequestListener, log: Logger): HttpServer 
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
       keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
     },
     guarded,
   );
@@ -80,6 +105,23 @@ export function createHttpServer(app: RequestListener, log: Logger): HttpServer 
   server.maxConnections = limits.maxConnections;
 
   server.on('connection', (socket: Socket) => {
+    if (options.capPerAddress) {
+      const address = clientKey(socket.remoteAddress);
+      const open = openPerAddress.get(address) ?? 0;
+      if (open >= limits.maxConnectionsPerAddress) {
+        throttle.run('address cap', (suppressed) =>
+          log.warn({ max: limits.maxConnectionsPerAddress, suppressed }, 'connection refused: too many open from one address'),
+        );
+        socket.destroy();
+        return;
+      }
+      openPerAddress.set(address, open + 1);
+      socket.once('close', () => {
+        const left = (openPerAddress.get(address) ?? 1) - 1;
+        if (left > 0) openPerAddress.set(address, left);
+        else openPerAddress.delete(address);
+      });
+    }
     connections.set(socket, { exchanges: new Set(), lastWritten: 0, stalledSince: undefined });
     socket.once('close', () => connections.delete(socket));
   });
@@ -114,7 +156,13 @@ export function createHttpServer(app: RequestListener, log: Logger): HttpServer 
     });
   }
 
+  async function drain(ms: number): Promise<void> {
+    draining = true;
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
   async function stop(deadline: number): Promise<number> {
+    draining = false;
     stopping = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
@@ -135,5 +183,17 @@ export function createHttpServer(app: RequestListener, log: Logger): HttpServer 
     return cutRequests;
   }
 
-  return { server, listen, stop };
+  return { server, listen, drain, stop };
+}
+
+/** An IPv4 address as is; an IPv6 one by its /64, the block one subscriber usually holds whole. */
+export function clientKey(address: string | undefined): string {
+  if (!address) return '';
+  if (address.startsWith('::ffff:') && address.includes('.')) return address.slice('::ffff:'.length);
+  if (!address.includes(':')) return address;
+  const [head, tail = ''] = address.split('::');
+  const left = head ? head.split(':') : [];
+  const right = address.includes('::') && tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':') + '::/64';
 }

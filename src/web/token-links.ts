@@ -2,6 +2,7 @@
 // me"): on first load the token moves from the address bar into a short-lived cookie, so it is in
 // no history, bookmark or Referer. email-links.ts builds the links themselves, from APP_BASE_URL only.
 import type { Request, RequestHandler, Response } from 'express';
+import { localPath } from './forms.ts';
 
 export type TokenLinks = ReturnType<typeof createTokenLinks>;
 
@@ -21,12 +22,14 @@ export function createTokenLinks(production: boolean, where: { path: string; coo
   return {
     /**
      * In the route table before the page (after `noStore`): a link's first load stores its token and
-     * answers 303 to the clean address, before anything else, a login included.
+     * answers 303 to the clean address, before anything else, a login included. A local `next` (where
+     * a sign-in link goes afterwards) stays in the address: it is no secret.
      */
     fromAddressBar: ((req, res, next) => {
       if (req.query.token === undefined) return next();
       remember(res, req.query.token);
-      res.redirect(303, path);
+      const then = localPath(typeof req.query.next === 'string' ? req.query.next : undefined);
+      res.redirect(303, then ? `${path}?next=${encodeURIComponent(then)}` : path);
     }) satisfies RequestHandler as RequestHandler,
 
     /**
@@ -54,6 +57,9 @@ export function createLinkCookies(production: boolean) {
     // Confirming may take a login first.
     emailChange: createTokenLinks(production, { path: '/account/email/confirm', cookie: 'inkwell_email_change', cookieMinutes: 15 }),
     secure: createTokenLinks(production, { path: '/account/secure', cookie: 'inkwell_secure', cookieMinutes: 15 }),
+    twoStepRemoval: createTokenLinks(production, { path: '/login/two-step/remove', cookie: 'inkwell_two_step_removal', cookieMinutes: 15 }),
+    // As long as the link itself lives.
+    signIn: createTokenLinks(production, { path: '/login/email/confirm', cookie: 'inkwell_sign_in', cookieMinutes: 10 }),
   };
 }
 export type LinkCookies = ReturnType<typeof createLinkCookies>;

@@ -101,6 +101,41 @@ describe.each(dialects())('security activity on %s', (dialect) => {
     expect(newSignInNotices(user.email)).toHaveLength(1);
   });
 
+  it('a User-Agent cannot write text into the owner\'s activity or emails: only known names, else "Unknown device"', async () => {
+    const user = await registeredUser(h, nextName());
+    const forged = 'Inkwell security: your account is locked, call 555-0100/1 (x)';
+    await login(user.email, 'a wrong guess', forged, '203.0.113.77').expect(401);
+    await login(user.email, user.password, forged, '203.0.113.77').expect(200);
+    await h.tasks.drain();
+    const page = await user.agent.get('/account').expect(200);
+    const events = (await user.agent.get('/api/users/me/events').expect(200)).body.events as { kind: string; device: string; ip: string }[];
+    const notice = await h.sink.waitFor((m) => recipients(m).includes(user.email) && /New sign-in/.test(m.subject ?? ''));
+    for (const text of [page.text, JSON.stringify(events), notice.text ?? '', notice.html || '']) {
+      expect(text).not.toContain('call 555-0100');
+    }
+    expect(events.filter((e) => e.ip === '203.0.113.x').map((e) => [e.kind, e.device])).toEqual([['sign_in', 'Unknown device'], ['sign_in_failed', 'Unknown device']]);
+    expect(notice.text).toContain('Unknown device');
+    // A real browser still reads as one, and half-known agents say only what is known.
+    await login(user.email, user.password, FIREFOX, '203.0.113.77').expect(200);
+    await login(user.email, user.password, 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Inkwell notice: call us', '203.0.113.77').expect(200);
+    await h.tasks.drain();
+    const devices = ((await user.agent.get('/api/users/me/events').expect(200)).body.events as { device: string }[]).map((e) => e.device);
+    expect(devices.slice(0, 2)).toEqual(['Windows', 'Firefox on Linux']);
+  });
+
+  it('a dormant account is told of a new sign-in: only the sign-up\'s own first sign-in is the baseline', async () => {
+    const user = await registeredUser(h, nextName());
+    await until(async () => (await kindsOf(user.id)).includes('sign_in'), 'the confirmation to be on record');
+    await h.tasks.drain();
+    // A hundred days without a sign-in: the confirmation's record has aged out of the retention window.
+    await h.orm.em.fork().nativeUpdate(SecurityEvent, { user: user.id }, { at: new Date(Date.now() - 100 * 24 * 3600_000) });
+    await h.accounts.pruneOldActivity();
+    expect(await eventsOf(user.id)).toEqual([]);
+    await login(user.email, user.password, SAFARI, '198.51.100.40').expect(200);
+    const notice = await h.sink.waitFor((m) => recipients(m).includes(user.email) && /New sign-in/.test(m.subject ?? ''));
+    expect(notice.text).toContain('Safari on iOS');
+  });
+
   it('events older than 90 days are pruned, newer ones kept', async () => {
     const user = await registeredUser(h, nextName());
     await login(user.email, user.password, FIREFOX, '203.0.113.1').expect(200);

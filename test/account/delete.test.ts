@@ -1,8 +1,8 @@
 // Deleting the account: the current password, everything of the user gone in one go, the address free again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccountToken, PasswordResetToken, SecurityEvent, Session, User } from '../../src/db/entities.ts';
+import { AccountToken, Job, PasswordResetToken, SecurityEvent, Session, User } from '../../src/db/entities.ts';
 import { dialects, registeredUser, requestResetToken, startHarness, type Harness } from '../support/harness.ts';
-import { recipients } from '../support/smtp.ts';
+import { linkIn, recipients, tokenOf } from '../support/smtp.ts';
 
 describe.each(dialects())('deleting the account on %s', (dialect) => {
   let h: Harness;
@@ -53,6 +53,28 @@ describe.each(dialects())('deleting the account on %s', (dialect) => {
     // The address and the name are free again.
     const again = await registeredUser(h, user.email.split('@')[0]);
     expect(again.id).not.toBe(user.id);
+  });
+
+  it('leaves neither its addresses nor its username nor its id in the job table', async () => {
+    const user = await registeredUser(h, nextName());
+    const moved = `${nextName()}-moved@example.com`;
+    await user.agent.post('/api/users/me/email').send({ new_email: moved, current_password: user.password }).expect(202);
+    const confirm = await h.sink.waitFor((m) => recipients(m).includes(moved));
+    await user.agent.post('/api/users/me/email/confirm').send({ token: tokenOf(linkIn(confirm, '/account/email/confirm')) }).expect(200);
+    await h.sink.waitFor((m) => recipients(m).includes(user.email) && /was changed/.test(m.subject ?? ''));
+    await h.request().post('/api/auth/login').set('User-Agent', 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0')
+      .send({ email: moved, password: user.password }).expect(200);
+    await h.tasks.drain();
+    // A week on: the old address's "This wasn't me" link, which holds a deletion back, has expired.
+    await h.orm.em.fork().nativeUpdate(AccountToken, { user: user.id, purpose: 'secure' }, { expiresAt: new Date(Date.now() - 1000) });
+    await user.agent.delete('/api/users/me').send({ current_password: user.password }).expect(204);
+    await h.sink.waitFor((m) => recipients(m).includes(moved) && /deleted/.test(m.subject ?? ''));
+    await h.tasks.drain();
+    const payloads = (await h.orm.em.fork().find(Job, {})).map((job) => job.payload);
+    const username = user.email.split('@')[0];
+    for (const trace of [user.email, moved, `"${username}"`, `"userId":${user.id},`, `"userId":${user.id}}`]) {
+      expect(payloads.filter((payload) => payload.includes(trace))).toEqual([]);
+    }
   });
 
   it('with htmx, a wrong password swaps the form with its error; the API answers 204', async () => {

@@ -145,3 +145,31 @@ describe.each(dialects())('changing the email address on %s', (dialect) => {
     expect((await browser.get('/account?notice=email_changed')).text).toContain('Your email address has been changed');
   });
 });
+
+// Issue 30, finding 6: email change mailed any address without a limit (15 requests, 15 emails).
+describe.each(dialects())('the per-address window of email change on %s', (dialect) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(dialect, { env: { SIGNUP_THROTTLE_SECONDS: '60' } });
+  });
+  afterAll(() => h.close());
+
+  it('fifteen requests for one address deliver one email, each answered the same 202', async () => {
+    const user = await registeredUser(h, 'flooder');
+    const target = 'someone-else@example.com';
+    const answers = [];
+    for (let i = 0; i < 15; i++) {
+      answers.push(await user.agent.post('/api/users/me/email').send({ new_email: target, current_password: user.password }));
+    }
+    expect(new Set(answers.map((a) => `${a.status} ${a.text}`))).toEqual(new Set([answers[0].status + ' ' + answers[0].text]));
+    expect(answers[0].status).toBe(202);
+    await h.tasks.drain();
+    expect(h.sink.messages.filter((m) => recipients(m).includes(target))).toHaveLength(1);
+    // The one email's link still works: a silent repeat replaced nothing.
+    const mail = h.sink.messages.find((m) => recipients(m).includes(target))!;
+    await user.agent.post('/api/users/me/email/confirm').send({ token: tokenOf(linkIn(mail, '/account/email/confirm')) }).expect(200);
+    // Another address has a window of its own.
+    await user.agent.post('/api/users/me/email').send({ new_email: 'a-third@example.com', current_password: user.password }).expect(202);
+    await h.sink.waitFor((m) => recipients(m).includes('a-third@example.com'));
+  });
+});

@@ -77,6 +77,8 @@ describe.skipIf(!inject('browser'))('in Chromium', () => {
         expect(answer.headers()['referrer-policy']).toBe('no-referrer');
         expect(answer.headers()['cache-control']).toBe('no-store');
       }
+      await expect(page.locator('#confirm-form strong').textContent()).resolves.toBe(username);
+      await page.locator('#confirm-form').getByLabel('The password you chose when signing up').fill(STRONG_PASSWORD);
       await b.check('02b-register-confirm');
       response = await b.submit(page.locator('#confirm-form'), 'Create my account', '/register/confirm');
       b.expectRedirect(response, '/account');

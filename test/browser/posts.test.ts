@@ -2,6 +2,7 @@
 // without (plain forms); reading logged out; a post full of hostile Markdown runs nothing.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Post } from '../../src/db/entities.ts';
 import { registeredUser, startHarness, type Harness } from '../support/harness.ts';
 import { launchChromium, saveScreenshot } from '../support/browser.ts';
 import { SCREENSHOTS, WITHOUT_JS, WITH_JS, openSession, type Mode } from '../support/browser-session.ts';
@@ -65,7 +66,7 @@ describe.skipIf(!inject('browser'))('the blog in Chromium', () => {
       await form.getByLabel('Title').fill('   ');
       await form.getByLabel('Post', { exact: true }).fill('Kept while I fix the title.');
       await b.markPage();
-      let response = await b.submit(form, 'Publish', '/posts');
+      let response = await b.submit(form, 'Publish now', '/posts');
       expect(response.status()).toBe(422);
       await form.locator('#post-title-error').waitFor();
       await b.expectFieldError(form, 'Title', /Give the post a title/);
@@ -87,23 +88,43 @@ describe.skipIf(!inject('browser'))('the blog in Chromium', () => {
       expect(await preview.getByRole('link', { name: 'links' }).getAttribute('rel')).toBe('nofollow ugc noopener');
       await b.check('posts-03-preview');
 
-      response = await b.submit(form, 'Publish', '/posts');
+      // A draft first: saved, marked, seen by nobody else.
+      response = await b.submit(form, 'Save draft', '/posts');
       const location = mode.javaScript ? response.headers()['hx-redirect'] : response.headers()['location'];
-      expect(location).toMatch(/^\/posts\/\d+$/);
+      expect(location).toMatch(/^\/posts\/\d+-notes-from-the-inkwell$/);
+      const edit = `${location.replace(/-[^/]*$/, '')}/edit`;
+      b.expectRedirect(response, location);
+      await page.waitForURL(b.url(location));
+      await page.getByText('Draft: only you can see this post.').waitFor();
+      await page.getByRole('link', { name: 'Edit' }).click();
+      await page.waitForURL(b.url(edit));
+      form = page.locator('#post-form');
+      await form.getByText('This post is a draft').waitFor();
+      await form.getByLabel(/Schedule for/).fill('2031-03-04T09:30');
+      await b.check('posts-04-editor-draft-schedule');
+      response = await b.submit(form, 'Publish now', edit);
       b.expectRedirect(response, location);
       await page.waitForURL(b.url(location));
       expect(await page.locator('h1').textContent()).toBe('Notes from the inkwell');
       expect(await page.locator('h1').count()).toBe(1);
+      await page.locator('.reading-time', { hasText: 'min read' }).waitFor();
       await b.check('posts-04-published');
+      // POST/redirect/GET: reloading the post's page asks for the page again; nothing is posted twice.
+      const posted: string[] = [];
+      page.on('request', (request) => void (request.method() === 'POST' && posted.push(request.url())));
+      await page.reload();
+      await page.waitForURL(b.url(location));
+      expect(posted).toEqual([]);
+      expect(await h.orm.em.fork().count(Post, { title: 'Notes from the inkwell' })).toBe(1);
 
       // Edit: the form comes back filled in; saving returns to the post.
       await page.getByRole('link', { name: 'Edit' }).click();
-      await page.waitForURL(b.url(`${location}/edit`));
+      await page.waitForURL(b.url(edit));
       form = page.locator('#post-form');
       expect(await form.getByLabel('Title').inputValue()).toBe('Notes from the inkwell');
       await b.check('posts-05-edit');
       await form.getByLabel('Title').fill('Notes from the inkwell, revised');
-      response = await b.submit(form, 'Save changes', `${location}/edit`);
+      response = await b.submit(form, 'Save changes', edit);
       b.expectRedirect(response, location);
       await page.waitForURL(b.url(location));
       expect(await page.locator('h1').textContent()).toBe('Notes from the inkwell, revised');
@@ -127,7 +148,7 @@ describe.skipIf(!inject('browser'))('the blog in Chromium', () => {
         dialogs.push(dialog.message());
         void dialog.accept();
       });
-      response = await b.submit(page.locator('.post-actions'), 'Delete', `${location}/delete`);
+      response = await b.submit(page.locator('.post-actions'), 'Delete', edit.replace(/edit$/, 'delete'));
       b.expectRedirect(response, '/');
       await page.waitForURL(b.url('/'));
       expect(dialogs).toEqual(mode.javaScript ? ['Delete this post? This cannot be undone.'] : []);
@@ -147,7 +168,7 @@ describe.skipIf(!inject('browser'))('the blog in Chromium', () => {
     for (const title of TITLE_PAYLOADS) await user.agent.post('/api/posts').send({ title, body: 'x' }).expect(201);
     const id = res.body.post.id;
 
-    for (const path of [`/posts/${id}`, '/', '/users/mallory', `/posts/${id}/edit`]) {
+    for (const path of [`/posts/${id}-${res.body.post.slug}`, '/', '/users/mallory', `/posts/${id}/edit`]) {
       await b.go(path);
       await b.page.waitForLoadState('load');
       // Hover and focus everything a handler could hang on, and give timers a moment to fire.
@@ -184,8 +205,19 @@ describe.skipIf(!inject('browser'))('the blog in Chromium', () => {
       const reader = await openSession(browser, WITH_JS, blog.baseUrl);
       await reader.go('/');
       await saveScreenshot(reader.page, `${SCREENSHOTS}/readme/feed.png`);
-      await reader.go(`/posts/${post.body.post.id}`);
+      await reader.go(new URL(post.body.post.url).pathname);
+      await reader.page.locator('.reading-time').waitFor();
       await saveScreenshot(reader.page, `${SCREENSHOTS}/readme/post.png`);
+      // Search from the header (a plain GET form), then again on the page, where htmx swaps only the results.
+      await reader.page.getByRole('searchbox', { name: 'Search posts' }).fill('database');
+      await reader.page.getByRole('searchbox', { name: 'Search posts' }).press('Enter');
+      await reader.page.waitForURL(reader.url('/search?q=database'));
+      await reader.page.locator('.search-results mark').first().waitFor();
+      await reader.page.getByLabel('Search the posts').fill('ink');
+      await reader.page.getByRole('button', { name: 'Search' }).click();
+      await reader.page.getByText(/posts? match(es)? “ink”/).waitFor();
+      expect(await reader.page.locator('.search-results mark').count()).toBeGreaterThan(0);
+      await saveScreenshot(reader.page, `${SCREENSHOTS}/readme/search.png`);
       expect(reader.problems.join('\n')).toBe('');
       await reader.close();
     } finally {

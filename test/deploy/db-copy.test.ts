@@ -89,6 +89,8 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     });
     const aliceBrowser = client(app, alice.cookie);
     expect((await client(app).get(`/api/posts/${postId}`)).body.post).toMatchObject({ title: 'Moved with me', author: { username: 'alice' } });
+    // The search index came along (Postgres computes it from the copied rows).
+    expect((await client(app).get('/api/posts?q=moved')).body.posts.map((p: { id: number }) => p.id)).toEqual([postId]);
     const next = await aliceBrowser.post('/api/posts', { title: 'After the move', body: 'x' });
     expect(next.status).toBe(201);
     expect(next.body.post.id).toBe(postId + 1);
@@ -100,7 +102,7 @@ describe.skipIf(!inject('postgresUrl'))('db:copy from SQLite to Postgres', () =>
     }
     // Sequences were moved past the copied ids: a new account gets the next id instead of colliding.
     // A sign-up emailed before the move is confirmed after it.
-    const dora = await client(app).post('/api/users/confirm', { token: doraToken });
+    const dora = await client(app).post('/api/users/confirm', { token: doraToken, password: STRONG_PASSWORD });
     expect(dora.status).toBe(201);
     expect(dora.body.user.id).toBe(3);
     const carol = await signUpThroughEmail(client(app), h.sink, { username: 'carol', email: 'carol@example.com', password: STRONG_PASSWORD });

@@ -9,6 +9,7 @@ const MISSING = [
   ['APP_BASE_URL', { APP_BASE_URL: '' }],
   ['APP_BASE_URL', { APP_BASE_URL: 'http://inkwell.test' }],
   ['SESSION_SECRET', { SESSION_SECRET: 'too-short' }],
+  ['TRUST_PROXY', { TRUST_PROXY: 'true' }],
 ] as const;
 
 describe.skipIf(!inject('postgresUrl'))('production start-up checks', () => {

@@ -59,7 +59,7 @@ describe('SIGKILL right after sign-up answers (SQLite)', () => {
         DELIVERY_BOUND_MS,
       );
       for (const name of fresh) {
-        const confirmed = await client(second).post('/api/users/confirm', { token: tokenOf(confirmationLinkIn(mailTo(name, CONFIRM_SUBJECT)!)) });
+        const confirmed = await client(second).post('/api/users/confirm', { token: tokenOf(confirmationLinkIn(mailTo(name, CONFIRM_SUBJECT)!)), password: STRONG_PASSWORD });
         expect(confirmed.status, `${name}: ${JSON.stringify(confirmed.body)}`).toBe(201);
         expect(confirmed.body.user.username).toBe(name);
       }

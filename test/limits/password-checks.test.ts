@@ -66,3 +66,72 @@ describe.each(dialects())('password checks when changing the password on %s', (d
     expect((await change(carol, carol.password)).status).toBe(200);
   });
 });
+
+// Issue 28 and issue 30 finding 2: every check of the current password counts, not only the password form's.
+describe.each(dialects())('password checks outside login on %s', (dialect) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(dialect, { env: { RATE_LIMITS: 'on', TRUST_PROXY: '1' } });
+  });
+  afterAll(() => h.close());
+
+  let nextAddress = 1;
+  const fresh = () => {
+    const n = nextAddress++;
+    return `172.17.${(n >> 8) & 255}.${n & 255}`;
+  };
+  type User = Awaited<ReturnType<typeof registeredUser>>;
+  const change = (user: User, current: string, ip = fresh()) =>
+    user.agent.patch('/api/users/me/password').set('X-Forwarded-For', ip)
+      .send({ current_password: current, new_password: 'another long passphrase' });
+
+  it('wrong current passwords on email change and account deletion add up with logins, then 429 everywhere', async () => {
+    const dave = await registeredUser(h, 'dave');
+    const half = LOGIN_THROTTLE.failures / 2;
+    for (let i = 0; i < half; i++) {
+      const res = await dave.agent.post('/api/users/me/email').set('X-Forwarded-For', fresh()).send({ new_email: `dave${i}@example.net`, current_password: `guess ${i}` });
+      expect(res.status).toBe(422);
+    }
+    for (let i = 0; i < half; i++) {
+      expect((await dave.agent.delete('/api/users/me').set('X-Forwarded-For', fresh()).send({ current_password: `guess ${i}` })).status).toBe(422);
+    }
+    const email = await dave.agent.post('/api/users/me/email').set('X-Forwarded-For', fresh()).send({ new_email: 'dave@example.net', current_password: dave.password });
+    expect(email.status).toBe(429);
+    expect(email.body.error.code).toBe('login_throttled');
+    expect(Number(email.headers['retry-after'])).toBeGreaterThan(0);
+    const deletion = await dave.agent.delete('/api/users/me').set('X-Forwarded-For', fresh()).send({ current_password: dave.password });
+    expect(deletion.status).toBe(429);
+    expect(Number(deletion.headers['retry-after'])).toBeGreaterThan(0);
+    const login = await h.request().post('/api/auth/login').set('X-Forwarded-For', fresh()).send({ email: dave.email, password: dave.password });
+    expect(login.status).toBe(429);
+    // The forms say so too, and nothing was deleted.
+    const page = await dave.agent.post('/account/delete').set('X-Forwarded-For', fresh()).type('form').send({ current_password: dave.password });
+    expect(page.status).toBe(429);
+    expect(page.text).toContain('Too many wrong passwords were tried for this email address');
+    await dave.agent.get('/api/users/me').set('X-Forwarded-For', fresh()).expect(200);
+  });
+
+  it('the account\'s own address is answered like any other, right password or wrong', async () => {
+    const erin = await registeredUser(h, 'erin');
+    const ask = (new_email: string, current_password: string) =>
+      erin.agent.post('/api/users/me/email').set('X-Forwarded-For', fresh()).send({ new_email, current_password });
+    const [ownWrong, otherWrong] = [await ask(erin.email, 'not the password'), await ask('erin@example.net', 'not the password')];
+    expect(ownWrong.status).toBe(422);
+    expect(ownWrong.body).toEqual(otherWrong.body);
+    const [ownRight, otherRight] = [await ask(erin.email, erin.password), await ask('erin@example.net', erin.password)];
+    expect(ownRight.status).toBe(202);
+    expect(ownRight.text).toBe(otherRight.text);
+  });
+
+  it('a wrong current password is a security event the owner sees', async () => {
+    const frank = await registeredUser(h, 'frank');
+    await frank.agent.post('/api/users/me/email').set('X-Forwarded-For', fresh()).send({ new_email: 'frank@example.net', current_password: 'a wrong guess' }).expect(422);
+    await frank.agent.delete('/api/users/me').set('X-Forwarded-For', fresh()).send({ current_password: 'another wrong guess' }).expect(422);
+    await change(frank, 'a third wrong guess').expect(422);
+    await h.tasks.drain();
+    const events = (await frank.agent.get('/api/users/me/events').set('X-Forwarded-For', fresh()).expect(200)).body.events as { kind: string }[];
+    expect(events.filter((e) => e.kind === 'password_check_failed')).toHaveLength(3);
+    const page = await frank.agent.get('/account').set('X-Forwarded-For', fresh()).expect(200);
+    expect(page.text).toContain('Wrong current password');
+  });
+});

@@ -86,6 +86,17 @@ describe.skipIf(!inject('browser'))('passkeys in Chromium', () => {
       await card.getByRole('button', { name: "Confirm it's you with a passkey" }).click();
       await b.page.waitForURL(/notice=confirmed/);
       expect(await card.getByLabel('Current password').count()).toBe(0);
+      // One confirmation for the whole page: the two-step card asks for no password either.
+      const twoStepCard = b.page.locator('#two-step-card');
+      expect(await twoStepCard.getByRole('button', { name: 'Set up two-step verification' }).count()).toBe(1);
+      expect(await twoStepCard.getByLabel('Current password').count()).toBe(0);
+
+      // /account/confirm offers the passkey too, and goes on to `next`.
+      await endConfirmation(h, user.id);
+      await b.go('/account/confirm?next=/account/security');
+      await b.page.getByRole('button', { name: "Confirm it's you with a passkey" }).click();
+      await b.page.waitForURL(b.url('/account/security'));
+      expect(await twoStepCard.getByLabel('Current password').count()).toBe(0);
 
       // Removing it: confirmed a moment ago, so no password is asked.
       const [held] = await b.credentials();

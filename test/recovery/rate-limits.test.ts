@@ -16,8 +16,19 @@ describe.each(dialects())('rate limits on %s', (dialect) => {
     { name: 'login', ip: '203.0.113.1', limit: RATE_LIMITS.login.limit, page: '/login', api: '/api/auth/login', body: (i: number) => ({ email: `x${i}@example.com`, password: 'whatever it is' }) },
     { name: 'forgot', ip: '203.0.113.2', limit: RATE_LIMITS.forgot.limit, page: '/forgot-password', api: '/api/users/forgot-password', body: () => ({ email: 'x@example.com' }) },
     { name: 'reset', ip: '203.0.113.3', limit: RATE_LIMITS.reset.limit, page: '/reset-password', api: '/api/users/reset-password', body: () => ({ token: 'A'.repeat(43), new_password: 'some long passphrase' }) },
+    { name: 'signupConfirm', ip: '203.0.113.5', limit: RATE_LIMITS.signupConfirm.limit, page: '/register/confirm', api: '/api/users/confirm', body: () => ({ token: 'A'.repeat(43), password: 'whatever it is' }) },
     { name: 'register', ip: '203.0.113.4', limit: RATE_LIMITS.register.limit, page: '/register', api: '/api/users', body: () => ({ username: 'x', email: 'bad', password: 'p' }) },
   ];
+
+  it('the sign-up confirmation has a budget of its own: spending the reset links\' leaves it open', async () => {
+    const ip = '203.0.113.9';
+    for (let i = 0; i < RATE_LIMITS.reset.limit; i++) {
+      await h.request().post('/api/users/reset-password').set('X-Forwarded-For', ip).send({ token: 'A'.repeat(43), new_password: 'some long passphrase' }).expect(400);
+    }
+    await h.request().post('/api/users/reset-password').set('X-Forwarded-For', ip).send({ token: 'A'.repeat(43), new_password: 'some long passphrase' }).expect(429);
+    const confirm = await h.request().post('/api/users/confirm').set('X-Forwarded-For', ip).send({ token: 'A'.repeat(43), password: 'whatever it is' });
+    expect(confirm.status).toBe(400);
+  });
 
   for (const c of cases) {
     it(`${c.name}: after ${c.limit} attempts from one address, the next gets 429 with Retry-After`, async () => {

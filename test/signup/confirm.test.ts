@@ -34,7 +34,7 @@ describe.each(dialects())('confirming a sign-up on %s', (dialect) => {
     expect(h.sink.messages.slice(seen)).toEqual([]);
 
     const browser = h.request();
-    const confirmed = await browser.post('/api/users/confirm').send({ token });
+    const confirmed = await browser.post('/api/users/confirm').send({ token, password: STRONG_PASSWORD });
     expect(confirmed.status).toBe(201);
     expect(confirmed.body.user).toMatchObject({ username: name, email });
     expect(Object.keys(confirmed.body.user).sort()).toEqual(['created_at', 'email', 'id', 'username']);
@@ -48,9 +48,9 @@ describe.each(dialects())('confirming a sign-up on %s', (dialect) => {
 
   it('the link works once; garbage gets the same generic 400', async () => {
     const token = await signUp(fresh());
-    await h.request().post('/api/users/confirm').send({ token }).expect(201);
+    await h.request().post('/api/users/confirm').send({ token, password: STRONG_PASSWORD }).expect(201);
     for (const bad of [token, 'A'.repeat(43), 'not-a-token', token.slice(0, 42)]) {
-      const res = await h.request().post('/api/users/confirm').send({ token: bad });
+      const res = await h.request().post('/api/users/confirm').send({ token: bad, password: STRONG_PASSWORD });
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
         error: { code: 'invalid_token', message: 'This confirmation link is invalid or has expired. Sign up again.' },
@@ -65,7 +65,7 @@ describe.each(dialects())('confirming a sign-up on %s', (dialect) => {
     const name = fresh();
     const token = await signUp(name);
     await h.orm.em.fork().nativeUpdate(Signup, { email: `${name}@example.com` }, { expiresAt: new Date(Date.now() - 1) });
-    expect((await h.request().post('/api/users/confirm').send({ token })).status).toBe(400);
+    expect((await h.request().post('/api/users/confirm').send({ token, password: STRONG_PASSWORD })).status).toBe(400);
     expect(await h.orm.em.fork().count(User, { username: name })).toBe(0);
   });
 
@@ -74,17 +74,40 @@ describe.each(dialects())('confirming a sign-up on %s', (dialect) => {
     const older = await signUp(fresh(), email);
     const newerName = fresh();
     const newer = await signUp(newerName, email, 'the second passphrase');
-    expect((await h.request().post('/api/users/confirm').send({ token: older })).status).toBe(400);
-    const res = await h.request().post('/api/users/confirm').send({ token: newer });
+    expect((await h.request().post('/api/users/confirm').send({ token: older, password: STRONG_PASSWORD })).status).toBe(400);
+    const res = await h.request().post('/api/users/confirm').send({ token: newer, password: 'the second passphrase' });
     expect(res.status).toBe(201);
     expect(res.body.user.username).toBe(newerName);
     await h.request().post('/api/auth/login').send({ email, password: 'the second passphrase' }).expect(200);
   });
 
+  it('a stranger\'s sign-up that replaced the owner\'s cannot be confirmed by the owner: the page names the username and asks for its password', async () => {
+    const email = `${fresh()}@example.com`;
+    await signUp(fresh(), email, 'the owner\'s passphrase');
+    const strangerName = fresh();
+    const live = await signUp(strangerName, email, 'the stranger\'s passphrase');
+    // The owner opens the only live link, sees whose sign-up it is, and their password does not fit it.
+    const browser = h.request();
+    await browser.get(`/register/confirm?token=${live}`).expect(303);
+    const page = await browser.get('/register/confirm').expect(200);
+    expect(page.text).toContain(strangerName);
+    expect(page.text).toMatch(/type="password"/);
+    const refused = await browser.post('/register/confirm').type('form').send({ password: 'the owner\'s passphrase' });
+    expect(refused.status).toBe(422);
+    expect(refused.text).toContain('not the password chosen when signing up');
+    const json = await h.request().post('/api/users/confirm').send({ token: live, password: 'the owner\'s passphrase' });
+    expect(json.status).toBe(422);
+    expect(Object.keys(json.body.error.fields)).toEqual(['password']);
+    expect((await h.request().post('/api/users/confirm').send({ token: live })).status).toBe(422);
+    expect(await h.orm.em.fork().count(User, { email })).toBe(0);
+    // Nothing was used up: whoever chose the password (and reads the inbox) still can.
+    await h.request().post('/api/users/confirm').send({ token: live, password: 'the stranger\'s passphrase' }).expect(201);
+  });
+
   it('two concurrent confirmations of one link: exactly one creates the account', async () => {
     const name = fresh();
     const token = await signUp(name);
-    const answers = await Promise.all([1, 2, 3].map(() => h.request().post('/api/users/confirm').send({ token })));
+    const answers = await Promise.all([1, 2, 3].map(() => h.request().post('/api/users/confirm').send({ token, password: STRONG_PASSWORD })));
     expect(answers.map((a) => a.status).sort()).toEqual([201, 400, 400]);
     expect(await h.orm.em.fork().count(User, { username: name })).toBe(1);
   });
@@ -93,12 +116,12 @@ describe.each(dialects())('confirming a sign-up on %s', (dialect) => {
     const wanted = fresh();
     const token = await signUp(wanted, `${fresh()}@example.com`);
     await registeredUser(h, wanted);
-    const res = await h.request().post('/api/users/confirm').send({ token });
+    const res = await h.request().post('/api/users/confirm').send({ token, password: STRONG_PASSWORD });
     expect(res.status).toBe(422);
     expect(res.body.error.fields.username).toBe(`The username ${wanted} was taken before you confirmed. Choose another.`);
-    expect((await h.request().post('/api/users/confirm').send({ token, username: 'x' })).status).toBe(422);
+    expect((await h.request().post('/api/users/confirm').send({ token, password: STRONG_PASSWORD, username: 'x' })).status).toBe(422);
     const other = fresh();
-    const confirmed = await h.request().post('/api/users/confirm').send({ token, username: other });
+    const confirmed = await h.request().post('/api/users/confirm').send({ token, password: STRONG_PASSWORD, username: other });
     expect(confirmed.status).toBe(201);
     expect(confirmed.body.user.username).toBe(other);
   });
@@ -110,11 +133,11 @@ describe.each(dialects())('confirming a sign-up on %s', (dialect) => {
     // Meanwhile the address became an account another way (an email change, say): here, written straight into the table.
     const at = new Date();
     await h.orm.em.fork().insert(User, { username: name, email, passwordHash: 'x', credentialVersion: 1, createdAt: at, updatedAt: at });
-    const res = await h.request().post('/api/users/confirm').send({ token });
+    const res = await h.request().post('/api/users/confirm').send({ token, password: 'the first passphrase' });
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('email_taken');
     expect(await h.orm.em.fork().count(Signup, { email })).toBe(0);
-    expect((await h.request().post('/api/users/confirm').send({ token })).status).toBe(400);
+    expect((await h.request().post('/api/users/confirm').send({ token, password: 'the first passphrase' })).status).toBe(400);
   });
 
   it('expired sign-ups are pruned, live ones kept', async () => {
@@ -145,7 +168,7 @@ describe.each(dialects())('confirming a sign-up on %s', (dialect) => {
       }
       expect(await h.orm.em.fork().count(User, { username: name })).toBe(0);
 
-      const done = await browser.post('/register/confirm').type('form').send({});
+      const done = await browser.post('/register/confirm').type('form').send({ password: STRONG_PASSWORD });
       expect(done.status).toBe(303);
       expect(done.headers.location).toBe('/account');
       const account = await browser.get('/account').expect(200);
@@ -164,12 +187,12 @@ describe.each(dialects())('confirming a sign-up on %s', (dialect) => {
       const token = await signUp(wanted, `${fresh()}@example.com`);
       await registeredUser(h, wanted);
       const htmx = { 'HX-Request': 'true' };
-      const taken = await h.request().post('/register/confirm').set(htmx).type('form').send({ token });
+      const taken = await h.request().post('/register/confirm').set(htmx).type('form').send({ token, password: STRONG_PASSWORD });
       expect(taken.status).toBe(422);
       expect(taken.text.trimStart()).toMatch(/^<form id="confirm-form"/);
       expect(taken.text).toContain(`The username ${wanted} was taken before you confirmed. Choose another.`);
       expect(taken.text).toContain('aria-invalid="true"');
-      const picked = await h.request().post('/register/confirm').set(htmx).type('form').send({ token, username: fresh() });
+      const picked = await h.request().post('/register/confirm').set(htmx).type('form').send({ token, password: STRONG_PASSWORD, username: fresh() });
       expect(picked.status).toBe(204);
       expect(picked.headers['hx-redirect']).toBe('/account');
     });
@@ -178,7 +201,7 @@ describe.each(dialects())('confirming a sign-up on %s', (dialect) => {
       const none = await h.request().get('/register/confirm');
       expect(none.status).toBe(400);
       expect(none.text).toContain('<html');
-      const post = await h.request().post('/register/confirm').set('HX-Request', 'true').type('form').send({ token: 'A'.repeat(43) });
+      const post = await h.request().post('/register/confirm').set('HX-Request', 'true').type('form').send({ token: 'A'.repeat(43), password: STRONG_PASSWORD });
       expect(post.status).toBe(400);
       expect(post.text.trimStart()).toMatch(/^<div id="confirm-form"/);
       expect(post.text).toContain('Sign up again');

@@ -548,7 +548,7 @@ async function main(): Promise<void> {
       const mail = await sink.waitFor((m) => recipients(m).includes(email), 30_000);
       const token = /\/register\/confirm\?token=([A-Za-z0-9_-]+)/.exec(mail.text ?? '')?.[1];
       check(token, `no confirmation link in the sign-up email "${mail.subject}"`);
-      const confirmed = await fetch(`${url}/api/users/confirm`, { method: 'POST', headers: json, body: JSON.stringify({ token }) });
+      const confirmed = await fetch(`${url}/api/users/confirm`, { method: 'POST', headers: json, body: JSON.stringify({ token, password: 'an image check passphrase' }) });
       check(confirmed.ok, `POST /api/users/confirm answered ${confirmed.status}`);
     } else {
       check(registered.status === 201, `POST /api/users answered ${registered.status}: ${await registered.text()}`);

@@ -89,6 +89,7 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
     RATE_LIMITS: 'off',
     RESET_THROTTLE_SECONDS: '0',
     SIGNUP_THROTTLE_SECONDS: '0',
+    SIGN_IN_LINK_THROTTLE_SECONDS: '0',
     ...options.env,
   });
   const logs: string[] = [];
@@ -157,7 +158,7 @@ export async function registeredUser(h: Harness, name = 'alice', password = STRO
   const res = await agent.post('/api/users').send({ username: name, email, password });
   if (res.status !== 202) throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(res.body)}`);
   const mail = await mailArriving(h, seen, (m) => m.to.includes(email) && m.subject === CONFIRM_SUBJECT);
-  const confirmed = await agent.post('/api/users/confirm').send({ token: tokenOf(confirmationLinkIn(mail)) });
+  const confirmed = await agent.post('/api/users/confirm').send({ token: tokenOf(confirmationLinkIn(mail)), password });
   if (confirmed.status !== 201) throw new Error(`confirming the sign-up failed: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
   const cookie = String(confirmed.headers['set-cookie']?.[0] ?? '').split(';')[0];
   return { agent, cookie, email, password, id: confirmed.body.user.id as number };

@@ -11,7 +11,7 @@ const URL_ATTRIBUTES = ['href', 'src', 'action', 'formaction', 'xlink:href', 'da
 // Our own templates link to local paths; user links must be http(s) or mailto.
 const SAFE_URL = /^(https?:\/\/|mailto:|\/(?!\/)|#)/i;
 // Our own forms: the only places with state-changing actions.
-const OUR_FORMS = /^\/(logout|posts|posts\/preview|posts\/\d+\/(edit|delete))$/;
+const OUR_FORMS = /^\/(logout|search|posts|posts\/preview|posts\/\d+\/(edit|delete))$/;
 
 /** Every way the page could run or load something a user wrote; empty when it is inert. */
 export function activeContent(html: string): string[] {
@@ -25,7 +25,10 @@ export function activeContent(html: string): string[] {
       if (name === 'script' && !(OUR_SCRIPTS.has(el.attribs.src) && el.children.length === 0)) problems.push(`script: ${describe}`);
       if (FORBIDDEN.has(name)) problems.push(`element: ${describe}`);
       if (name === 'meta' && el.attribs['http-equiv']) problems.push(`meta refresh: ${describe}`);
-      if (name === 'link' && !['stylesheet', 'icon'].includes(el.attribs.rel)) problems.push(`link: ${describe}`);
+      // Ours: styles, the icon, and (absolute, to this site only) the canonical address and Atom feeds.
+      const ownLink = ['stylesheet', 'icon'].includes(el.attribs.rel) ||
+        (['canonical', 'alternate'].includes(el.attribs.rel) && (el.attribs.href ?? '').startsWith('https://inkwell.test/'));
+      if (name === 'link' && !ownLink) problems.push(`link: ${describe}`);
       if (name === 'form' && !OUR_FORMS.test(el.attribs.action ?? '')) problems.push(`form: ${describe}`);
       for (const [attribute, value] of Object.entries(el.attribs)) {
         const key = attribute.toLowerCase();

@@ -12,5 +12,5 @@ export async function signUpThroughEmail(c: Client, sink: Sink, user: { username
   const mail = await sink.waitFor(
     (m) => sink.messages.indexOf(m) >= seen && recipients(m).includes(user.email) && m.subject === CONFIRM_SUBJECT,
   );
-  return c.post('/api/users/confirm', { token: tokenOf(confirmationLinkIn(mail)) });
+  return c.post('/api/users/confirm', { token: tokenOf(confirmationLinkIn(mail)), password: user.password });
 }

@@ -4,8 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PendingSignIn, RecoveryCode, TwoStep } from '../../src/db/entities.ts';
-import { dialects, mailArriving, mailSeen, registeredUser, startHarness, type Harness } from '../support/harness.ts';
+import { dialects, mailArriving, mailSeen, registeredUser, requestResetToken, startHarness, type Harness } from '../support/harness.ts';
 import { withClient } from '../support/postgres.ts';
+import { until } from '../support/net.ts';
 import { codeFor, turnOnTwoStep } from './support.ts';
 
 describe.each(dialects())('two-step verification on %s', (dialect) => {
@@ -108,6 +109,28 @@ describe.each(dialects())('two-step verification on %s', (dialect) => {
     expect(await h.orm.em.fork().count(RecoveryCode, { user: user.id, usedAt: null })).toBe(8);
   });
 
+  // The race made certain: both uses are held at the row lock until both have read the code as unused,
+  // so a read-then-write use lets both in; only the conditional UPDATE (used_at is null, re-checked
+  // after the lock) lets exactly one in.
+  it.runIf(dialect === 'postgres')('two uses of one recovery code that meet at the row: exactly one wins', async () => {
+    const user = await twoStepUser();
+    const [x, y] = await Promise.all([passwordOnly(user), passwordOnly(user)]);
+    await withClient(h.db.url, async (c) => {
+      await c.query('begin');
+      await c.query('select id from recovery_code where user_id = $1 for update', [user.id]);
+      const answers = Promise.all([x, y].map((s) => s.agent.post('/api/auth/second-step').send({ recovery_code: user.recoveryCodes[3] })));
+      const waiting = async () => {
+        const { rows } = await c.query("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%recovery_code%'");
+        // Inside a transaction pg_stat_activity is a snapshot: take a fresh one each time.
+        await c.query('select pg_stat_clear_snapshot()');
+        return rows[0].n === 2;
+      };
+      await until(waiting, 'both uses waiting at the row lock');
+      await c.query('commit');
+      expect((await answers).map((r) => r.status).sort()).toEqual([200, 401]);
+    });
+  });
+
   it('five wrong codes end the pending sign-in; ten in a row lock the second step for 15 minutes, even with RATE_LIMITS=off', async () => {
     const user = await twoStepUser();
     const wrong = codeFor(user.secret, 5); // a real code, but 2.5 minutes away: never accepted now
@@ -181,5 +204,44 @@ describe.each(dialects())('two-step verification on %s', (dialect) => {
       expect(h.logs.some((line) => line.includes(needle))).toBe(false);
     }
     expect(dump.includes(secretBytes.toString('latin1'))).toBe(false);
+  });
+});
+
+describe.each(dialects())('a reset keeps the second step on %s', (dialect) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(dialect);
+  });
+  afterAll(() => h.close());
+
+  it('asks for the code without using up the link, refuses a wrong one, and leaves two-step on', async () => {
+    const user = await registeredUser(h, 'resetter');
+    const { secret } = await turnOnTwoStep(user.agent, user.password);
+    await h.tasks.drain(); // the "two-step is on" notice goes out first
+    const token = await requestResetToken(h, user.email);
+    const without = await h.request().post('/api/users/reset-password').send({ token, new_password: 'a brand new password' });
+    expect(without.status).toBe(401);
+    expect(without.body.error.code).toBe('second_step_required');
+    const wrong = await h.request().post('/api/users/reset-password').send({ token, new_password: 'a brand new password', code: codeFor(secret, 6) });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error.code).toBe('invalid_code');
+    // Nothing changed: the old password still gets to the second step, and the signed-in session lives.
+    await user.agent.get('/api/users/me').expect(200);
+    const right = await h.request().post('/api/users/reset-password').send({ token, new_password: 'a brand new password', code: codeFor(secret, 1) });
+    expect(right.status).toBe(200);
+    await user.agent.get('/api/users/me').expect(401);
+    const login = await h.request().post('/api/auth/login').send({ email: user.email, password: 'a brand new password' });
+    expect(login.body).toEqual({ second_step: { methods: ['totp', 'recovery_code'] } });
+  });
+
+  it('the reset page shows a code field for a two-step account', async () => {
+    const user = await registeredUser(h, 'pagereset');
+    await turnOnTwoStep(user.agent, user.password);
+    await h.tasks.drain();
+    const token = await requestResetToken(h, user.email);
+    const browser = h.request();
+    const moved = await browser.get(`/reset-password?token=${token}`);
+    const page = await browser.get(moved.headers.location ?? '/reset-password');
+    expect(page.text).toMatch(/name="code"[^>]*autocomplete="one-time-code"|autocomplete="one-time-code"[^>]*/);
   });
 });

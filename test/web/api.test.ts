@@ -19,7 +19,7 @@ describe.each(dialects())('JSON API on %s', (dialect) => {
       const mail = await mailArriving(h, seen, (m) => m.to.includes('api@example.com'));
       const agent = h.request();
       await agent.get('/api/users/me').expect(401);
-      const confirmed = await agent.post('/api/users/confirm').send({ token: tokenOf(confirmationLinkIn(mail)) });
+      const confirmed = await agent.post('/api/users/confirm').send({ token: tokenOf(confirmationLinkIn(mail)), password: STRONG_PASSWORD });
       expect(confirmed.status).toBe(201);
       expect(confirmed.body.user).toMatchObject({ username: 'api_user', email: 'api@example.com' });
       expect(Object.keys(confirmed.body.user).sort()).toEqual(['created_at', 'email', 'id', 'username']);

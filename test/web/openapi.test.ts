@@ -68,4 +68,15 @@ describe('the OpenAPI document', () => {
     expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)/);
     expect(res.text).not.toMatch(/\sstyle=/);
   });
+
+  it('the reference page shows code as code, and does not send its reader to the page they are on', async () => {
+    const res = await h.request().get('/docs/api').expect(200);
+    const main = res.text.slice(res.text.indexOf('<main'));
+    expect(main).not.toContain('`');
+    expect(main).toContain('<code>Retry-After</code>');
+    expect(main).toContain('<code>{&quot;error&quot;: {&quot;code&quot;, &quot;message&quot;, &quot;fields&quot;}}</code>');
+    expect(main).not.toContain('readable version');
+    // The JSON document, read elsewhere, still says where the readable one is.
+    expect((await h.request().get('/api/openapi.json')).body.info.description).toContain('/docs/api');
+  });
 });

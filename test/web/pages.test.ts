@@ -47,7 +47,7 @@ describe.each(dialects())('pages on %s', (dialect) => {
       const agent = h.request();
       await agent.get(link.pathname + link.search).expect(303);
       await agent.get('/register/confirm').expect(200);
-      const done = await agent.post('/register/confirm').type('form').send({});
+      const done = await agent.post('/register/confirm').type('form').send({ password: STRONG_PASSWORD });
       expect(done.status).toBe(303);
       expect(done.headers.location).toBe('/account');
       const account = await agent.get('/account').expect(200);
@@ -197,6 +197,50 @@ describe.each(dialects())('pages on %s', (dialect) => {
       expect(res.text).toContain('role="status"');
       const other = await h.request().get('/login?notice=<script>').expect(200);
       expect(other.text).not.toContain('<script>');
+    });
+  });
+
+  // Served from one rendered copy before the session middleware; the bench measures what that saves.
+  describe('pages the same for every anonymous visitor', () => {
+    const SAME_FOR_EVERYONE = ['/login', '/register', '/forgot-password', '/docs/api'];
+
+    it.each(SAME_FOR_EVERYONE)('%s: the copy has the same bytes and headers as the first rendering, and no cookie', async (path) => {
+      const first = await h.request().get(path).expect(200);
+      const again = await h.request().get(path).expect(200);
+      expect(again.text).toBe(first.text);
+      for (const header of ['content-security-policy', 'referrer-policy', 'content-type', 'vary', 'etag', 'x-frame-options']) {
+        expect(again.headers[header], header).toBe(first.headers[header]);
+      }
+      expect(again.headers['referrer-policy']).toBe('no-referrer');
+      expect(again.headers['cache-control']).toBeUndefined();
+      expect(again.headers['set-cookie']).toBeUndefined();
+      await h.request().get(path).set('If-None-Match', again.headers.etag).expect(304);
+    });
+
+    it('?next= and notices are still rendered for each request', async () => {
+      await h.request().get('/login').expect(200);
+      const back = await h.request().get('/login?next=%2Faccount').expect(200);
+      expect(back.text).toContain('name="next" value="/account"');
+      const notice = await h.request().get('/login?notice=password_reset').expect(200);
+      expect(notice.text).toContain('Your password has been reset.');
+      expect((await h.request().get('/login')).text).not.toContain('Your password has been reset.');
+    });
+
+    it('a signed-in visitor takes the usual path: /login sends them to their account, other pages name them', async () => {
+      await h.request().get('/login').expect(200);
+      await h.request().get('/register').expect(200);
+      const { agent } = await registeredUser(h, next());
+      await agent.get('/login').expect(303).expect('Location', '/account');
+      const page = await agent.get('/register').expect(200);
+      expect(page.text).toContain('Signed in as');
+      expect(page.headers['cache-control']).toBe('no-store');
+    });
+
+    it('htmx still gets the fragment', async () => {
+      await h.request().get('/login').expect(200);
+      const res = await h.request().get('/login').set(htmx).expect(200);
+      expect(res.text).not.toContain('<html');
+      expect(res.text).toContain('id="login-form"');
     });
   });
 });

@@ -21,8 +21,10 @@ describe.each(dialects())('posts routes on %s', (dialect) => {
   const publish = async (who: Writer, title = 'A post', body = 'Some *words*.') => {
     const res = await who.agent.post('/api/posts').send({ title, body });
     expect(res.status).toBe(201);
-    return res.body.post as { id: number; title: string; body: string; html: string; author: { username: string } };
+    return res.body.post as { id: number; title: string; body: string; html: string; url: string; slug: string; author: { username: string } };
   };
+  /** The post's one address, /posts/:id-:slug. */
+  const at = (post: { id: number; slug: string }) => `/posts/${post.id}-${post.slug}`;
   const stored = (id: number) => h.orm.em.fork().findOne(Post, { id });
 
   describe('reading', () => {
@@ -30,7 +32,7 @@ describe.each(dialects())('posts routes on %s', (dialect) => {
       const ids: number[] = [];
       for (let i = 0; i < 12; i++) ids.push((await publish(alice, `Feed post ${i}`, `Excerpt number ${i}, **plain**.`)).id);
       const first = await h.request().get('/').expect(200);
-      expect(first.text).toContain(`<a href="/posts/${ids[11]}">Feed post 11</a>`);
+      expect(first.text).toContain(`<a href="/posts/${ids[11]}-feed-post-11">Feed post 11</a>`);
       expect(first.text).toContain('<a href="/users/alice">alice</a>');
       expect(first.text).toContain('Excerpt number 11, plain.');
       expect(first.text).not.toContain('Feed post 1<');
@@ -78,7 +80,7 @@ describe.each(dialects())('posts routes on %s', (dialect) => {
 
     it('GET /posts/:id shows the rendered post; unknown and malformed ids are 404', async () => {
       const post = await publish(alice, 'Rendered', '## Part\n\nA [link](https://example.com).');
-      const res = await h.request().get(`/posts/${post.id}`).expect(200);
+      const res = await h.request().get(at(post)).expect(200);
       expect(res.text).toContain('<h1>Rendered</h1>');
       expect(res.text).toContain('<h3>Part</h3>');
       expect(res.text).toContain('<a href="https://example.com" rel="nofollow ugc noopener">link</a>');
@@ -101,9 +103,9 @@ describe.each(dialects())('posts routes on %s', (dialect) => {
 
     it('the author sees edit and delete on their post; others do not', async () => {
       const post = await publish(alice);
-      expect((await alice.agent.get(`/posts/${post.id}`)).text).toContain(`href="/posts/${post.id}/edit"`);
-      expect((await bob.agent.get(`/posts/${post.id}`)).text).not.toContain(`/posts/${post.id}/edit`);
-      expect((await bob.agent.get(`/posts/${post.id}`)).text).not.toContain(`/posts/${post.id}/delete`);
+      expect((await alice.agent.get(at(post))).text).toContain(`href="/posts/${post.id}/edit"`);
+      expect((await bob.agent.get(at(post))).text).not.toContain(`/posts/${post.id}/edit`);
+      expect((await bob.agent.get(at(post))).text).not.toContain(`/posts/${post.id}/delete`);
     });
   });
 
@@ -111,11 +113,11 @@ describe.each(dialects())('posts routes on %s', (dialect) => {
     it('POST /posts publishes and redirects to the post; with htmx, HX-Redirect', async () => {
       const plain = await alice.agent.post('/posts').type('form').send({ title: 'From a form', body: 'Hello' });
       expect(plain.status).toBe(303);
-      expect(plain.headers.location).toMatch(/^\/posts\/\d+$/);
+      expect(plain.headers.location).toMatch(/^\/posts\/\d+-from-a-form$/);
       expect((await h.request().get(plain.headers.location)).text).toContain('<h1>From a form</h1>');
       const swapped = await alice.agent.post('/posts').set(htmx).type('form').send({ title: 'From htmx', body: 'Hello' });
       expect(swapped.status).toBe(204);
-      expect(swapped.headers['hx-redirect']).toMatch(/^\/posts\/\d+$/);
+      expect(swapped.headers['hx-redirect']).toMatch(/^\/posts\/\d+-from-htmx$/);
     });
 
     it('a bad post is a 422 with field errors and what was typed; with htmx, only the form', async () => {
@@ -149,13 +151,13 @@ describe.each(dialects())('posts routes on %s', (dialect) => {
       expect(form.text).toContain('value="Before"');
       const edited = await alice.agent.post(`/posts/${post.id}/edit`).type('form').send({ title: 'After', body: 'new body' });
       expect(edited.status).toBe(303);
-      expect(edited.headers.location).toBe(`/posts/${post.id}`);
+      expect(edited.headers.location).toBe(`/posts/${post.id}-before`); // the slug stays when the title changes
       expect((await stored(post.id))!.title).toBe('After');
       const deleted = await alice.agent.post(`/posts/${post.id}/delete`).set(htmx);
       expect(deleted.status).toBe(204);
       expect(deleted.headers['hx-redirect']).toBe('/');
       expect(await stored(post.id)).toBeNull();
-      expect((await h.request().get(`/posts/${post.id}`)).status).toBe(404);
+      expect((await h.request().get(at(post))).status).toBe(404);
     });
 
     it('preview renders the Markdown: with htmx the fragment, without the whole editor with the preview', async () => {
@@ -202,7 +204,7 @@ describe.each(dialects())('posts routes on %s', (dialect) => {
 
     it('a forged author_id is ignored: the post belongs to whoever is logged in', async () => {
       const form = await bob.agent.post('/posts').type('form').send({ title: 'Forged', body: 'x', author_id: String(alice.id) });
-      const id = Number(form.headers.location.split('/').pop());
+      const id = Number(/\/posts\/(\d+)-/.exec(form.headers.location)![1]);
       expect((await stored(id))!.author.id).toBe(bob.id);
       const api = await bob.agent.post('/api/posts').send({ title: 'Forged', body: 'x', author_id: alice.id, author: { id: alice.id } });
       expect(api.body.post.author.username).toBe('bob');
@@ -249,14 +251,17 @@ describe.each(dialects())('posts routes on %s', (dialect) => {
       expect(created.status).toBe(201);
       const { post } = created.body;
       expect(created.headers.location).toBe(`/api/posts/${post.id}`);
-      expect(Object.keys(post).sort()).toEqual(['author', 'body', 'created_at', 'html', 'id', 'title', 'updated_at']);
+      expect(Object.keys(post).sort()).toEqual([
+        'author', 'body', 'created_at', 'excerpt', 'html', 'id', 'published_at', 'slug', 'status', 'title', 'updated_at', 'url',
+      ]);
+      expect(post).toMatchObject({ status: 'published', slug: 'api', url: `https://inkwell.test/posts/${post.id}-api` });
       expect(post).toMatchObject({ title: 'API', body: '**hi**', html: '<p><strong>hi</strong></p>\n', author: { username: 'alice' } });
       expect((await h.request().get(`/api/posts/${post.id}`).expect(200)).body.post).toEqual(post);
       const patched = await alice.agent.patch(`/api/posts/${post.id}`).send({ body: 'changed' });
       expect(patched.status).toBe(200);
       expect(patched.body.post).toMatchObject({ title: 'API', body: 'changed' });
       const list = await h.request().get('/api/posts').expect(200);
-      expect(Object.keys(list.body.posts[0]).sort()).toEqual(['author', 'created_at', 'excerpt', 'id', 'title', 'updated_at']);
+      expect(Object.keys(list.body.posts[0]).sort()).toEqual(['author', 'created_at', 'excerpt', 'id', 'published_at', 'slug', 'status', 'title', 'updated_at', 'url']);
       expect((await alice.agent.delete(`/api/posts/${post.id}`)).status).toBe(204);
       expect((await alice.agent.delete(`/api/posts/${post.id}`)).status).toBe(404);
       expect((await alice.agent.patch(`/api/posts/${post.id}`).send({ title: 'x' })).status).toBe(404);
@@ -279,7 +284,7 @@ describe.each(dialects())('posts routes on %s', (dialect) => {
     it('a visitor without a cookie gets pages without a session: no cookie set, no session row', async () => {
       const post = await publish(alice);
       const sessions = await h.orm.em.fork().count(Session, {});
-      for (const path of ['/', `/posts/${post.id}`, '/users/alice', '/', `/posts/${post.id}`]) {
+      for (const path of ['/', at(post), '/users/alice', '/', at(post)]) {
         const res = await h.request().get(path).expect(200);
         expect(res.headers['set-cookie'], path).toBeUndefined();
         expect(res.headers['content-security-policy']).toContain("script-src 'self'");
@@ -290,15 +295,15 @@ describe.each(dialects())('posts routes on %s', (dialect) => {
     it('every write shows at once: publish, edit and delete reach the anonymous feed and post page', async () => {
       const post = await publish(alice, 'Cached title');
       await h.request().get('/').expect(200);
-      await h.request().get(`/posts/${post.id}`).expect(200);
+      await h.request().get(at(post)).expect(200);
       await alice.agent.post(`/posts/${post.id}/edit`).type('form').send({ title: 'Edited title', body: 'x' }).expect(303);
       expect((await h.request().get('/')).text).toContain('Edited title');
-      expect((await h.request().get(`/posts/${post.id}`)).text).toContain('<h1>Edited title</h1>');
+      expect((await h.request().get(at(post))).text).toContain('<h1>Edited title</h1>');
       await alice.agent.delete(`/api/posts/${post.id}`).expect(204);
       expect((await h.request().get('/')).text).not.toContain('Edited title');
-      expect((await h.request().get(`/posts/${post.id}`)).status).toBe(404);
+      expect((await h.request().get(at(post))).status).toBe(404);
       const fresh = await publish(bob, 'Brand new');
-      expect((await h.request().get('/')).text).toContain(`href="/posts/${fresh.id}">Brand new</a>`);
+      expect((await h.request().get('/')).text).toContain(`href="${at(fresh)}">Brand new</a>`);
     });
 
     it('a logged-in reader never gets the anonymous page', async () => {

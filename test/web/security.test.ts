@@ -227,7 +227,7 @@ describe('production cookies', () => {
       .send({ username: 'prod', email: 'prod@example.com', password: STRONG_PASSWORD }).expect(202);
     const mail = await mailArriving(h, seen, (m) => m.to.includes('prod@example.com'));
     const res = await h.request().post('/api/users/confirm').set('X-Forwarded-Proto', 'https')
-      .send({ token: tokenOf(confirmationLinkIn(mail)) });
+      .send({ token: tokenOf(confirmationLinkIn(mail)), password: STRONG_PASSWORD });
     expect(res.status).toBe(201);
     const cookie = res.headers['set-cookie'][0];
     expect(cookie).toMatch(/^__Host-inkwell=/);

@@ -8,8 +8,8 @@ import { clientOfRequest } from '../middleware.ts';
 
 export function activityNotes(accounts: Accounts, later: AfterAnswer) {
   return {
-    noteSignIn: (req: Request, res: Response, userId: number) =>
-      later.run(res, 'security-event', () => accounts.noteSignIn(userId, clientOfRequest(req))),
+    noteSignIn: (req: Request, res: Response, userId: number, how: { signUp?: boolean } = {}) =>
+      later.run(res, 'security-event', () => accounts.noteSignIn(userId, clientOfRequest(req), how)),
     noteFailedSignIn: (req: Request, res: Response, email: string) =>
       later.run(res, 'security-event', () => accounts.noteFailedSignIn(email, clientOfRequest(req))),
     noteEvent: (req: Request, res: Response, userId: number, kind: EventKind) =>

@@ -9,7 +9,8 @@ import { signInSessions } from '../security/sign-in.ts';
 import { activityNotes } from './activity-notes.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
 import { invalidInput, jsonError } from '../respond.ts';
-import { SIGNUP_MESSAGE } from './signup-pages.ts';
+import { SIGNUP_MESSAGE, SIGNUP_PASSWORD_WRONG } from './signup-pages.ts';
+import { resetProofOf } from '../security/forms.ts';
 
 
 // Serialised once: every email gets exactly these bytes.
@@ -34,13 +35,15 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const confirmSignup: RequestHandler = async (req, res) => {
     const input = parse(ConfirmSignupForm.required({ token: true }), req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.confirmSignup(input.data.token, { username: input.data.username });
+    const outcome = await accounts.confirmSignup(input.data.token, { password: input.data.password, username: input.data.username });
     if (outcome.ok) {
       const started = await startSignIn(req, res, outcome.step);
       if (!started.signedIn) return res.status(201).json({ second_step: { methods: started.methods } });
       return res.status(201).json({ user: publicProfile((await accounts.findUser(started.userId))!) });
     }
     switch (outcome.reason) {
+      case 'wrong_password':
+        return invalidInput(res, { password: SIGNUP_PASSWORD_WRONG });
       case 'username_taken':
         return invalidInput(res, { username: `The username ${outcome.username} was taken before you confirmed. Choose another.` });
       case 'email_taken':
@@ -93,7 +96,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   const reset: RequestHandler = async (req, res) => {
     const input = parse(ResetForm.required({ token: true }), req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password);
+    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password, resetProofOf(input.data));
     if (outcome.ok) {
       noteEvent(req, res, outcome.userId, 'password_reset_completed');
       return res.json({ message: 'Your password has been reset. Log in with your new password.' });
@@ -103,6 +106,14 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
         return invalidInput(res, outcome.fields);
       case 'invalid_token':
         return jsonError(res, 400, 'invalid_token', 'This reset link is invalid or has expired. Ask for a new one.');
+      // The link is still good: the client asks for the factor and sends it all again.
+      case 'second_step_required':
+        return jsonError(res, 401, 'second_step_required', 'This account has two-step verification: send `code` (or `recovery_code`) with the new password.');
+      case 'invalid_code':
+        return jsonError(res, 401, 'invalid_code', 'That code is not right. The reset link still works.');
+      case 'locked':
+        setRetryAfter(res, outcome.retryAfterSeconds);
+        return jsonError(res, 429, 'second_step_locked', throttledMessage(outcome.retryAfterSeconds));
     }
   };
 
@@ -113,6 +124,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
       currentUser(res)!.id,
       { currentPassword: input.data.current_password, newPassword: input.data.new_password },
       clientGone(req, res),
+      clientOfRequest(req),
     );
     if (!outcome.ok) {
       switch (outcome.reason) {
@@ -135,6 +147,6 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   return { register, confirmSignup, login, logout, me, forgot, reset, changePassword };
 }
 
-function publicProfile({ id, username, email, createdAt }: Profile) {
+export function publicProfile({ id, username, email, createdAt }: Profile) {
   return { id, username, email, created_at: createdAt.toISOString() };
 }

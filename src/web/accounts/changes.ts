@@ -8,6 +8,7 @@ import { clientOfRequest, currentUser, logOutSession } from '../middleware.ts';
 import { invalidInput, jsonError, redirect, show } from '../respond.ts';
 import type { PageCache } from '../page-cache.ts';
 import type { LinkCookies } from '../token-links.ts';
+import { setRetryAfter, throttledMessage } from '../limits.ts';
 
 const EMAIL_CHANGE_MESSAGE =
   'Check the inbox of the new address: your email changes once you open the link we sent there.';
@@ -38,8 +39,8 @@ export function accountChanges({ accounts, links, pageCache }: {
       clientOfRequest(req),
     );
     if (!outcome.ok) {
-      const errors = emailChangeErrors(outcome.reason);
-      return showAccount(req, res, accounts, { ...emailView, status: 422 }, { emailErrors: errors, values: { new_email: input.data.new_email } });
+      const status = refusedPassword(res, outcome);
+      return showAccount(req, res, accounts, { ...emailView, status }, { emailErrors: passwordErrors(outcome), values: { new_email: input.data.new_email } });
     }
     await showAccount(req, res, accounts, { ...emailView, status: 202 }, { emailSent: EMAIL_CHANGE_MESSAGE });
   };
@@ -90,8 +91,11 @@ export function accountChanges({ accounts, links, pageCache }: {
   const deleteAccount: RequestHandler = async (req, res) => {
     const input = parse(DeleteAccountForm, req.body);
     if (!input.ok) return showAccount(req, res, accounts, { ...deleteView, status: 422 }, { deleteErrors: input.fields });
-    const outcome = await accounts.deleteAccount(currentUser(res)!.id, input.data.current_password);
-    if (!outcome.ok) return showAccount(req, res, accounts, { ...deleteView, status: 422 }, { deleteErrors: { current_password: WRONG_PASSWORD } });
+    const outcome = await accounts.deleteAccount(currentUser(res)!.id, input.data.current_password, clientOfRequest(req));
+    if (!outcome.ok && outcome.reason === 'address_recently_changed') {
+      return showAccount(req, res, accounts, { ...deleteView, status: 409 }, { deleteHeld: deletionHeld(outcome.until) });
+    }
+    if (!outcome.ok) return showAccount(req, res, accounts, { ...deleteView, status: refusedPassword(res, outcome) }, { deleteErrors: passwordErrors(outcome) });
     pageCache.clear();
     await logOutSession(req, res);
     redirect(req, res, '/');
@@ -105,7 +109,7 @@ export function accountChanges({ accounts, links, pageCache }: {
       { newEmail: input.data.new_email, currentPassword: input.data.current_password },
       clientOfRequest(req),
     );
-    if (!outcome.ok) return invalidInput(res, emailChangeErrors(outcome.reason));
+    if (!outcome.ok) return refuseJson(res, outcome);
     res.status(202).type('application/json').send(EMAIL_CHANGE_BODY);
   };
 
@@ -125,8 +129,11 @@ export function accountChanges({ accounts, links, pageCache }: {
   const deleteAccountJson: RequestHandler = async (req, res) => {
     const input = parse(DeleteAccountForm, req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.deleteAccount(currentUser(res)!.id, input.data.current_password);
-    if (!outcome.ok) return invalidInput(res, { current_password: WRONG_PASSWORD });
+    const outcome = await accounts.deleteAccount(currentUser(res)!.id, input.data.current_password, clientOfRequest(req));
+    if (!outcome.ok && outcome.reason === 'address_recently_changed') {
+      return jsonError(res, 409, 'address_recently_changed', deletionHeld(outcome.until));
+    }
+    if (!outcome.ok) return refuseJson(res, outcome);
     pageCache.clear();
     await logOutSession(req, res);
     res.status(204).end();
@@ -138,11 +145,35 @@ export function accountChanges({ accounts, links, pageCache }: {
   };
 }
 
-function emailChangeErrors(reason: 'wrong_password' | 'same_address'): FieldErrors {
-  switch (reason) {
+type PasswordRefusal = { reason: 'wrong_password' } | { reason: 'throttled'; retryAfterSeconds: number };
+
+/** The status of a refused current password (429 with Retry-After once the email's login throttle is on). */
+function refusedPassword(res: Response, refusal: PasswordRefusal): number {
+  if (refusal.reason === 'wrong_password') return 422;
+  setRetryAfter(res, refusal.retryAfterSeconds);
+  return 429;
+}
+
+function passwordErrors(refusal: PasswordRefusal): FieldErrors {
+  switch (refusal.reason) {
     case 'wrong_password':
       return { current_password: WRONG_PASSWORD };
-    case 'same_address':
-      return { new_email: 'This is already your address.' };
+    case 'throttled':
+      return { current_password: throttledMessage(refusal.retryAfterSeconds) };
   }
+}
+
+function refuseJson(res: Response, refusal: PasswordRefusal) {
+  switch (refusal.reason) {
+    case 'wrong_password':
+      return invalidInput(res, { current_password: WRONG_PASSWORD });
+    case 'throttled':
+      setRetryAfter(res, refusal.retryAfterSeconds);
+      return jsonError(res, 429, 'login_throttled', throttledMessage(refusal.retryAfterSeconds));
+  }
+}
+
+function deletionHeld(until: Date): string {
+  return `Your email address was changed recently, and whoever had the old address can still undo that until ${until.toUTCString()}. ` +
+    'The account can be deleted after that.';
 }

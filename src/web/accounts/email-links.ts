@@ -13,6 +13,12 @@ export function createEmailLinks(appBaseUrl: URL): EmailLinks {
     confirmEmail: withToken('/account/email/confirm'),
     confirmSignup: withToken('/register/confirm'),
     secure: withToken('/account/secure'),
+    removeTwoStep: withToken('/login/two-step/remove'),
+    signIn: (token, next) => {
+      const url = new URL(withToken('/login/email/confirm')(token));
+      if (next) url.searchParams.set('next', next);
+      return url.href;
+    },
     logIn: page('/login'),
     forgotPassword: page('/forgot-password'),
   };

@@ -7,6 +7,7 @@ import { ChangePasswordForm, ForgotForm, LoginForm, ResetForm, localPath, parse 
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
 import { clientOfRequest, continueSession, currentUser, logOutSession } from '../middleware.ts';
 import { signInSessions } from '../security/sign-in.ts';
+import { resetProofOf } from '../security/forms.ts';
 import { ACCOUNT_NOTICES, ACCOUNT_VIEW, lookUp, showAccount } from './view.ts';
 import { activityNotes } from './activity-notes.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
@@ -68,6 +69,7 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
       user.id,
       { currentPassword: input.data.current_password, newPassword: input.data.new_password },
       clientGone(req, res),
+      clientOfRequest(req),
     );
     if (!outcome.ok) {
       switch (outcome.reason) {
@@ -104,18 +106,32 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
   const resetView = { page: 'reset-password', fragment: 'reset-form', title: 'Choose a new password' };
   const invalidLinkView = { page: 'reset-invalid', fragment: 'reset-invalid', title: 'This link does not work', status: 400 };
   const showReset: RequestHandler = async (req, res) => {
-    if (!(await accounts.checkResetToken(resetLinks.recall(req)))) {
+    const status = await accounts.resetLinkStatus(resetLinks.recall(req));
+    if (status === 'invalid') {
       resetLinks.forget(res);
       return show(req, res, invalidLinkView);
     }
-    show(req, res, resetView);
+    // Two-step accounts: the page asks for the second factor with the new password.
+    show(req, res, resetView, { secondStep: status === 'needs_second_step' });
   };
   const reset: RequestHandler = async (req, res) => {
     const input = parse(ResetForm, req.body);
-    if (!input.ok) return show(req, res, { ...resetView, status: 422 }, { errors: input.fields });
-    const outcome = await accounts.resetPassword(input.data.token ?? resetLinks.recall(req), input.data.new_password);
-    if (!outcome.ok && outcome.reason === 'invalid') {
-      return show(req, res, { ...resetView, status: 422 }, { errors: outcome.fields });
+    const secondStep = req.body?.code !== undefined;
+    if (!input.ok) return show(req, res, { ...resetView, status: 422 }, { errors: input.fields, secondStep });
+    const outcome = await accounts.resetPassword(input.data.token ?? resetLinks.recall(req), input.data.new_password, resetProofOf(input.data));
+    if (!outcome.ok) {
+      switch (outcome.reason) {
+        case 'invalid':
+          return show(req, res, { ...resetView, status: 422 }, { errors: outcome.fields, secondStep });
+        case 'second_step_required':
+        case 'invalid_code':
+          return show(req, res, { ...resetView, status: 401 }, { errors: { code: outcome.reason === 'invalid_code' ? 'That code is not right.' : 'Enter the code from your authenticator app.' }, secondStep: true });
+        case 'locked':
+          setRetryAfter(res, outcome.retryAfterSeconds);
+          return show(req, res, { ...resetView, status: 429 }, { errors: { code: throttledMessage(outcome.retryAfterSeconds) }, secondStep: true });
+        case 'invalid_token':
+          break;
+      }
     }
     resetLinks.forget(res);
     if (!outcome.ok) return show(req, res, invalidLinkView);

@@ -8,6 +8,7 @@ import type { TokenLinks } from '../token-links.ts';
 import type { AfterAnswer } from '../after-answer.ts';
 
 export const SIGNUP_MESSAGE = 'Check your inbox to finish creating your account.';
+export const SIGNUP_PASSWORD_WRONG = 'This is not the password chosen when signing up. If you did not sign up with this name, ignore the email and its link.';
 
 export function signupPages(deps: { accounts: Accounts; later: AfterAnswer; confirmLinks: TokenLinks }) {
   const { startSignIn } = signInSessions(deps.accounts, deps.later);
@@ -30,17 +31,26 @@ export function signupPages(deps: { accounts: Accounts; later: AfterAnswer; conf
   const invalidView = { page: 'register-confirm-invalid', fragment: 'confirm-invalid', title: 'This link does not work', status: 400 };
   const showConfirm: RequestHandler = async (req, res) => {
     // A GET never uses the link up: mail scanners follow links too. Only the button does.
-    if (!(await accounts.checkSignupToken(confirmLinks.recall(req)))) {
+    const pending = await accounts.pendingSignup(confirmLinks.recall(req));
+    if (!pending) {
       confirmLinks.forget(res);
       return show(req, res, invalidView);
     }
-    show(req, res, confirmView);
+    // The username tells the owner whose sign-up this link finishes (a stranger's, if not theirs).
+    show(req, res, confirmView, { username: pending.username });
   };
   const confirm: RequestHandler = async (req, res) => {
     const input = parse(ConfirmSignupForm, req.body);
     if (!input.ok && input.fields.token) return show(req, res, invalidView);
-    if (!input.ok) return show(req, res, { ...confirmView, status: 422 }, { errors: input.fields, pick: true, values: req.body });
-    const outcome = await accounts.confirmSignup(input.data.token ?? confirmLinks.recall(req), { username: input.data.username });
+    if (!input.ok) {
+      // Asked again, with the name the link would create; a dead link gets the plain 400.
+      const typed = typeof req.body?.token === 'string' ? req.body.token : undefined;
+      const pending = await accounts.pendingSignup(typed ?? confirmLinks.recall(req));
+      if (!pending) return show(req, res, invalidView);
+      const pick = Boolean(input.fields.username);
+      return show(req, res, { ...confirmView, status: 422 }, { errors: input.fields, pick, username: pending.username, values: { username: req.body?.username } });
+    }
+    const outcome = await accounts.confirmSignup(input.data.token ?? confirmLinks.recall(req), { password: input.data.password, username: input.data.username });
     if (outcome.ok) {
       confirmLinks.forget(res);
       // The first sign-in, through the one pipeline like every other (the device it is noted from is
@@ -49,11 +59,17 @@ export function signupPages(deps: { accounts: Accounts; later: AfterAnswer; conf
       return redirect(req, res, started.signedIn ? '/account' : '/login/two-step');
     }
     switch (outcome.reason) {
+      case 'wrong_password':
+        // The link stays usable: for whoever did choose the password.
+        return show(req, res, { ...confirmView, status: 422 }, {
+          errors: { password: SIGNUP_PASSWORD_WRONG }, username: outcome.username, pick: input.data.username !== undefined, values: { username: input.data.username },
+        });
       case 'username_taken':
         // The link still works: the same button, with a username field.
         return show(req, res, { ...confirmView, status: 422 }, {
           errors: { username: `The username ${outcome.username} was taken before you confirmed. Choose another.` },
           pick: true,
+          username: outcome.username,
           values: { username: outcome.username },
         });
       case 'email_taken':

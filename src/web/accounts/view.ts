@@ -2,12 +2,14 @@
 import type { Request, Response } from 'express';
 import type { Accounts } from '../../accounts/index.ts';
 import { currentUser } from '../middleware.ts';
+import { recentlyConfirmed } from '../security/confirm.ts';
 import { show, wantsFragment } from '../respond.ts';
 
 export const ACCOUNT_VIEW = { page: 'account', fragment: 'password-form', title: 'Your account' };
 
 export const ACCOUNT_NOTICES: Record<string, string> = {
   email_changed: 'Your email address has been changed. We have told your old address.',
+  recovery_code_used: 'You signed in with a recovery code; it will not work again. Make new codes on the security page when you run low.',
 };
 
 /** A notice by its key; only our own keys (`__proto__` or `constructor` in a query string find nothing). */
@@ -28,5 +30,7 @@ export async function showAccount(
 ): Promise<void> {
   res.set('Cache-Control', 'no-store');
   const overview = wantsFragment(req) && view.fragment ? {} : await accounts.securityOverview(currentUser(res)!.id, req.session.publicId);
-  show(req, res, view, { ...overview, ...context });
+  // Forms that change the account ask a two-step account for a code too, unless it confirmed lately.
+  const twoStep = await accounts.twoStepStatus(currentUser(res)!.id);
+  show(req, res, view, { ...overview, twoStep, confirmed: recentlyConfirmed(req), ...context });
 }

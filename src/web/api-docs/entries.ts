@@ -2,10 +2,13 @@
 // answers are described here. A new JSON route adds its entry here and passes it in the route table.
 import { z } from 'zod';
 import { EVENT_KINDS } from '../../accounts/activity.ts';
-import { PostForm, PostPatch } from '../posts/forms.ts';
-import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, ForgotForm, LoginForm, RegisterForm, ResetForm, TokenForm } from '../forms.ts';
+import { PostCreate, PostPatch } from '../posts/forms.ts';
+import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, EmailLinkForm, ForgotForm, LoginForm, RegisterForm, ResetForm, SignInLinkForm, TokenForm } from '../forms.ts';
 import type { Answer, ApiDoc } from './openapi.ts';
-import { CodeForm, ConfirmForm, InlineConfirmation, SecondStepForm } from '../security/forms.ts';
+import { CodeForm, ConfirmForm, InlineConfirmation, SecondStepForm, code } from '../security/forms.ts';
+
+// Confirm it's you: two-step accounts add a code to forms that ask for the current password.
+const WithCode = { code: code.optional() };
 
 const ErrorBody = z.object({
   error: z.object({
@@ -30,14 +33,18 @@ const error = (description: string): Answer => ({ description, body: ErrorBody }
 const dateTime = () => z.string().meta({ format: 'date-time' });
 const Author = z.object({ username: z.string() });
 const PostSummaryBody = z.object({
-  id: z.number(), title: z.string(), excerpt: z.string().meta({ description: 'Plain text, the start of the body.' }),
+  id: z.number(), title: z.string(),
+  slug: z.string().meta({ description: 'The readable part of the address; the id decides, other slugs redirect.' }),
+  url: z.string().meta({ format: 'uri', description: 'The post\'s page, absolute (from APP_BASE_URL).' }),
+  status: z.enum(['draft', 'published']),
+  published_at: dateTime().nullable().meta({ description: 'When it becomes (or became) public; later than now = scheduled; null for a draft.' }),
+  excerpt: z.string().meta({ description: 'Plain text, the start of the body.' }),
   author: Author, created_at: dateTime(), updated_at: dateTime(),
 });
 const PostBody = z.object({
-  post: z.object({
-    id: z.number(), title: z.string(), body: z.string().meta({ description: 'Markdown, as written.' }),
-    html: z.string().meta({ description: 'The body rendered: Markdown without raw HTML; links http, https and mailto only.' }),
-    author: Author, created_at: dateTime(), updated_at: dateTime(),
+  post: PostSummaryBody.extend({
+    body: z.string().meta({ description: 'Markdown, as written.' }),
+    html: z.string().meta({ description: 'The body rendered when written: Markdown without raw HTML; links http, https and mailto only.' }),
   }),
 });
 const NOT_AUTHOR = { description: 'Only the author can change or delete a post.', body: ErrorBody };
@@ -45,6 +52,8 @@ const NO_POST = { description: 'There is no post with this id.', body: ErrorBody
 const INVALID_INPUT = error('Some fields need attention (`fields` says which).');
 const NOT_LOGGED_IN = error('No session: log in first.');
 const RATE_LIMITED = error('Too many attempts from this address; `Retry-After` says when to try again.');
+// A current-password check counts toward the email's login throttle like a login (issue 30, finding 2).
+const PASSWORD_LIMITED = error('`rate_limited` (this address) or `login_throttled` (too many wrong passwords for this account); `Retry-After` says when.');
 
 export const API = {
   register: {
@@ -57,7 +66,7 @@ export const API = {
   },
   confirmSignup: {
     summary: 'Create the account with the token from the confirmation email',
-    description: 'Logs in (sets the session cookie). `username` picks another name if the one chosen was taken meanwhile.',
+    description: 'Needs the password chosen at sign-up (a wrong one is a 422 on `password`, and the link stays usable), so only whoever chose it can finish a sign-up. Logs in (sets the session cookie). `username` picks another name if the one chosen was taken meanwhile.',
     body: ConfirmSignupForm.required({ token: true }),
     responses: {
       201: { description: 'Created and logged in.', body: UserBody },
@@ -162,9 +171,9 @@ export const API = {
   },
   changePassword: {
     summary: 'Change your password',
-    description: 'Ends your other sessions and emails a notice.',
+    description: 'Ends your other sessions and emails a notice. With two-step verification on, send `code` too (or confirm first with POST /api/auth/confirm).',
     session: true,
-    body: ChangePasswordForm,
+    body: ChangePasswordForm.extend(WithCode),
     responses: {
       200: { description: 'Changed.', body: MessageBody },
       401: NOT_LOGGED_IN,
@@ -179,24 +188,45 @@ export const API = {
     body: ForgotForm,
     responses: { 202: { description: 'If the address has an account, a link is on its way.', body: MessageBody }, 422: INVALID_INPUT, 429: RATE_LIMITED },
   },
+  emailLink: {
+    summary: 'Ask for a sign-in link by email',
+    description: 'The answer is the same, byte for byte, whether or not the address has an account. An account gets a link that ' +
+      'works once, for 10 minutes; asking again kills the older link. At most one email per account a minute, silently.',
+    body: EmailLinkForm,
+    responses: { 202: { description: 'If the address has an account, a link is on its way.', body: MessageBody }, 422: INVALID_INPUT, 429: RATE_LIMITED },
+  },
+  confirmEmailLink: {
+    summary: 'Sign in with the token from a sign-in link email',
+    description: 'Uses the link up and sets the session cookie. For an account with two-step verification on: `second_step` ' +
+      'instead of `user`, and the session is signed in for nothing until POST /api/auth/second-step.',
+    body: SignInLinkForm.pick({ token: true }).required(),
+    responses: {
+      200: { description: 'Signed in, or the second step to take.', body: z.union([UserBody, SecondStepBody]) },
+      400: error('The link is invalid, used, superseded or expired.'),
+      422: INVALID_INPUT,
+      429: RATE_LIMITED,
+    },
+  },
   reset: {
     summary: 'Set a new password with the token from the reset email',
-    description: 'Ends every session of the account; it does not log in.',
+    description: 'Ends every session of the account; it does not log in. For an account with two-step verification on, ' +
+      'send `code` (or `recovery_code`) too: the reset never turns two-step off or goes around it.',
     body: ResetForm.required({ token: true }),
     responses: {
       200: { description: 'The password is reset; log in with it.', body: MessageBody },
       400: error('The token is invalid, used or expired.'),
+      401: error('`second_step_required` or `invalid_code`: the token was not used and still works.'),
       422: INVALID_INPUT,
-      429: RATE_LIMITED,
+      429: error('Too many attempts from this address, or `second_step_locked` for the account (`Retry-After`).'),
     },
   },
   changeEmail: {
     summary: 'Change your email address',
     description: 'Needs the current password. Nothing changes until the new address confirms with the emailed link; ' +
-      'the answer is the same, byte for byte, whether or not the new address already has an account.',
+      'the answer is the same, byte for byte, whether or not the new address already has an account. With two-step verification on, send `code` too (or confirm first with POST /api/auth/confirm).',
     session: true,
-    body: ChangeEmailForm,
-    responses: { 202: { description: 'A confirmation link is on its way to the new address.', body: MessageBody }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT, 429: RATE_LIMITED },
+    body: ChangeEmailForm.extend(WithCode),
+    responses: { 202: { description: 'A confirmation link is on its way to the new address.', body: MessageBody }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT, 429: PASSWORD_LIMITED },
   },
   confirmEmail: {
     summary: 'Confirm a new email address with the token from its email',
@@ -214,10 +244,16 @@ export const API = {
   },
   deleteAccount: {
     summary: 'Delete your account',
-    description: 'Needs the current password. Deletes the account and everything that is its own in one transaction, and ends the session.',
+    description: 'Needs the current password. Deletes the account and everything that is its own in one transaction, and ends the session. With two-step verification on, send `code` too (or confirm first with POST /api/auth/confirm).',
     session: true,
-    body: DeleteAccountForm,
-    responses: { 204: { description: 'Deleted.' }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT, 429: RATE_LIMITED },
+    body: DeleteAccountForm.extend(WithCode),
+    responses: {
+      204: { description: 'Deleted.' },
+      401: NOT_LOGGED_IN,
+      409: error('`address_recently_changed`: a "This wasn\'t me" link sent to an earlier address is still live (7 days); deleting would void it.'),
+      422: INVALID_INPUT,
+      429: PASSWORD_LIMITED,
+    },
   },
   sessions: {
     summary: 'Where you are signed in',
@@ -259,24 +295,42 @@ export const API = {
     },
   },
   listPosts: {
-    summary: 'The feed: the 10 newest posts',
-    description: 'Keyset pagination: pass `next_before` from one page as `before` to get the next (older) one.',
-    query: z.object({ before: z.string().optional().meta({ description: 'The id of the last post you have.' }) }),
+    summary: 'The feed: the 10 newest posts, or a search',
+    description: 'Keyset pagination: pass `next_before` from one page as `before` to get the next (older) one. ' +
+      'With `q`: the 20 best public posts containing every word (`before` is ignored, `next_before` is null), each with a `snippet`; rate limited.',
+    query: z.object({
+      before: z.string().optional().meta({ description: 'The id of the last post you have.' }),
+      q: z.string().max(200).optional().meta({ description: 'Words to search for (at most 200 characters; the first 8 words count).' }),
+    }),
     responses: {
-      200: { description: 'A page of posts, newest first.', body: z.object({ posts: z.array(PostSummaryBody), next_before: z.number().nullable() }) },
+      200: {
+        description: 'A page of posts, newest first (or best first for a search).',
+        body: z.object({
+          posts: z.array(PostSummaryBody.extend({
+            snippet: z.string().optional().meta({ description: 'Search only: HTML, the matching text escaped with each match in <mark>.' }),
+          })),
+          next_before: z.number().nullable(),
+        }),
+      },
       422: INVALID_INPUT,
+      429: error('Too many searches from your network.'),
     },
   },
-  post: { summary: 'One post', responses: { 200: { description: 'The post.', body: PostBody }, 404: NO_POST } },
+  post: {
+    summary: 'One post',
+    description: 'Drafts and scheduled posts are found only by their author; for everyone else they do not exist (404).',
+    responses: { 200: { description: 'The post.', body: PostBody }, 404: NO_POST },
+  },
   publishPost: {
     summary: 'Publish a post',
+    description: 'Published now unless `status` is `draft`, or `published_at` is later (scheduled). The slug comes from the title unless given.',
     session: true,
-    body: PostForm,
+    body: PostCreate,
     responses: { 201: { description: 'Published (Location: the post).', body: PostBody }, 401: NOT_LOGGED_IN, 422: INVALID_INPUT },
   },
   editPost: {
     summary: 'Change your post',
-    description: 'Only the fields sent change; an `author_id` in the body is ignored.',
+    description: 'Only the fields sent change (a new title keeps the slug); an `author_id` in the body is ignored. `status: "published"` on a draft publishes it now.',
     session: true,
     body: PostPatch,
     responses: { 200: { description: 'Changed.', body: PostBody }, 401: NOT_LOGGED_IN, 403: NOT_AUTHOR, 404: NO_POST, 422: INVALID_INPUT },

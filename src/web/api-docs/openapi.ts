@@ -83,12 +83,15 @@ function openApiDocument(routes: readonly DocumentedRoute[]): object {
       version: '1',
       description:
         'For non-browser clients. Bodies are JSON with snake_case keys; errors are `{"error": {"code", "message", "fields"}}`. ' +
-        'A request that a browser marks as cross-site is refused (403). A readable version of this document is at /docs/api.',
+        `A request that a browser marks as cross-site is refused (403). ${READABLE_VERSION}`,
     },
     paths,
     components: { securitySchemes: { session: SESSION_SCHEME } },
   };
 }
+
+/** For clients reading the JSON; the page at /docs/api leaves it out (its reader is already there). */
+export const READABLE_VERSION = 'A readable version of this document is at /docs/api.';
 
 /** JSON Schema 2020-12 (OpenAPI 3.1's dialect) of what a client sends (`input`) or receives (`output`). */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): object {

@@ -1,6 +1,7 @@
 // /docs/api: the OpenAPI document as a plain page (our own template: no script, so the strict CSP holds).
 import type { Request, Response } from 'express';
 import { show } from '../respond.ts';
+import { READABLE_VERSION } from './openapi.ts';
 
 type Schema = {
   type?: string | string[];
@@ -31,25 +32,26 @@ export function showApiReference(req: Request, res: Response, document: object):
       path,
       anchor: `${method}-${path.replace(/\W+/g, '-')}`,
       summary: op.summary,
-      description: op.description,
+      description: op.description && codeSpans(op.description),
       session: Boolean(op.security?.length),
       parameters: op.parameters ?? [],
       body: fieldsOf(op.requestBody?.content['application/json'].schema),
       responses: Object.entries(op.responses).map(([status, answer]) => ({
         status,
-        description: answer.description,
+        description: codeSpans(answer.description),
         fields: fieldsOf(answer.content?.['application/json'].schema),
       })),
     })),
   );
-  show(req, res, { page: 'api-reference', title: 'JSON API reference' }, { info: doc.info, operations });
+  const info = { title: doc.info.title, description: codeSpans(doc.info.description.replace(READABLE_VERSION, '').trim()) };
+  show(req, res, { page: 'api-reference', title: 'JSON API reference' }, { info, operations });
 }
 
 /** One row per field, nested objects flattened as `user.email`. */
 function fieldsOf(schema: Schema | undefined, prefix = ''): { name: string; type: string; required: boolean; notes: string }[] {
   if (!schema?.properties) return [];
   return Object.entries(schema.properties).flatMap(([name, field]) => {
-    const row = { name: prefix + name, type: typeOf(field), required: schema.required?.includes(name) ?? false, notes: notesOn(field) };
+    const row = { name: prefix + name, type: typeOf(field), required: schema.required?.includes(name) ?? false, notes: codeSpans(notesOn(field)) };
     return field.properties ? [row, ...fieldsOf(field, `${prefix}${name}.`)] : [row];
   });
 }
@@ -66,4 +68,13 @@ function notesOn(field: Schema): string {
   if (field.maxLength !== undefined) notes.push(`at most ${field.maxLength} characters`);
   if (field.description) notes.push(field.description);
   return notes.join('; ');
+}
+
+/**
+ * The document's texts are Markdown (OpenAPI's descriptions are CommonMark) that use only code spans:
+ * HTML for the page, escaped first, then each `…` as <code>. The template marks the result safe.
+ */
+function codeSpans(text: string): string {
+  const escaped = text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return escaped.replace(/`([^`]+)`/g, '<code>$1</code>');
 }

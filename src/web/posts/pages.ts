@@ -1,11 +1,12 @@
 // The blog's pages: reading (feed, post, author) for everyone, writing for the post's author.
 // Each handler parses, makes one domain call, and picks a template or a status.
 import type { Request, RequestHandler, Response } from 'express';
-import type { Posts } from '../../posts/index.ts';
+import type { Posts, WrittenPost } from '../../posts/index.ts';
 import { parse } from '../forms.ts';
 import { currentUser } from '../middleware.ts';
 import { renderShared, type PageCache } from '../page-cache.ts';
-import { PostForm, PreviewForm, postId } from './forms.ts';
+import { PostForm, PreviewForm, postId, postRef } from './forms.ts';
+import { authorPath, postPath } from './links.ts';
 import { redirect, show, showError } from '../respond.ts';
 
 const notFound = (req: Request, res: Response) => showError(req, res, 404, 'not_found', 'There is no post here.');
@@ -13,31 +14,41 @@ const notAuthor = (req: Request, res: Response) =>
   showError(req, res, 403, 'not_author', 'Only the author of this post can change it.');
 
 export function postPages({ posts, cache }: { posts: Posts; cache: PageCache }) {
-  /** The same page for every reader without a session: rendered once, then served from the cache. */
-  const showShared = (req: Request, res: Response, template: string, context: object) =>
-    renderShared(req, res, cache, template, context, !currentUser(res));
+  /**
+   * The same page for every reader without a session: rendered once, then served from the cache
+   * until its age runs out or the next scheduled post becomes public, whichever is first.
+   */
+  const showShared = async (req: Request, res: Response, template: string, context: object) => {
+    const anonymous = !currentUser(res);
+    renderShared(req, res, cache, template, context, anonymous, { until: anonymous ? await posts.nextPublication() : null });
+  };
 
   const feed: RequestHandler = async (req, res) => {
     // A `before` that is not a post id shows the first page: an old or hand-edited link still leads somewhere.
     const before = postId(req.query.before) ?? undefined;
     const page = await posts.listPosts(before);
     const older = page.nextBefore && `/?before=${page.nextBefore}`;
-    showShared(req, res, 'pages/home.njk', { title: 'Inkwell', page, older, paged: before !== undefined });
+    await showShared(req, res, 'pages/home.njk', { title: 'Inkwell', page, older, paged: before !== undefined });
   };
 
   const showPost: RequestHandler = async (req, res) => {
-    const id = postId(req.params.id);
-    const post = id === null ? null : await posts.findPost(id);
-    if (!post) return notFound(req, res);
-    showShared(req, res, 'pages/post.njk', { title: post.title, post, mine: currentUser(res)?.id === post.author.id });
+    const ref = postRef(req.params.ref);
+    const viewer = currentUser(res)?.id;
+    const post = ref && (await posts.findPost(ref.id, viewer));
+    if (!ref || !post) return notFound(req, res);
+    // The id decides; every other slug (an old one, a typo, none) is sent to the current address.
+    if (ref.slug !== post.slug) return res.redirect(301, postPath(post));
+    await showShared(req, res, 'pages/post.njk', { title: post.title, post, mine: viewer === post.author.id });
   };
 
   const authorPage: RequestHandler = async (req, res) => {
     const outcome = await posts.listPostsBy(String(req.params.username).toLowerCase(), postId(req.query.before) ?? undefined);
     if (!outcome.ok) return showError(req, res, 404, 'not_found', 'There is no author with that name.');
     const { author, ...page } = outcome;
-    const older = page.nextBefore && `/users/${encodeURIComponent(author.username)}?before=${page.nextBefore}`;
-    showShared(req, res, 'pages/author.njk', { title: `Posts by ${author.username}`, author, page, older });
+    const older = page.nextBefore && `${authorPath(author.username)}?before=${page.nextBefore}`;
+    // The author's own page lists what only they can see (never cached: they are signed in).
+    const unpublished = currentUser(res)?.id === author.id ? await posts.listUnpublished(author.id) : [];
+    await showShared(req, res, 'pages/author.njk', { title: `Posts by ${author.username}`, author, page, older, unpublished });
   };
 
   // One editor for both: the form posts to `action`, which the template needs as well as the view.
@@ -52,8 +63,9 @@ export function postPages({ posts, cache }: { posts: Posts; cache: PageCache }) 
     const input = parse(PostForm, req.body);
     if (!input.ok) return show(req, res, { ...newView, status: 422 }, { ...withAction(newView), errors: input.fields, values: req.body });
     const outcome = await posts.publishPost(currentUser(res)!.id, input.data);
-    if (!outcome.ok) return show(req, res, { ...newView, status: 422 }, { ...withAction(newView), errors: outcome.fields, values: input.data });
-    redirect(req, res, `/posts/${outcome.post.id}`);
+    if (!outcome.ok) return show(req, res, { ...newView, status: 422 }, { ...withAction(newView), errors: outcome.fields, values: req.body });
+    // POST/redirect/GET: reloading the post's page shows it again; it never posts it again.
+    redirect(req, res, postPath(outcome.post));
   };
 
   const showEdit: RequestHandler = async (req, res) => {
@@ -62,7 +74,7 @@ export function postPages({ posts, cache }: { posts: Posts; cache: PageCache }) 
     const outcome = await posts.findPostToEdit(currentUser(res)!.id, id);
     if (!outcome.ok) return outcome.reason === 'not_author' ? notAuthor(req, res) : notFound(req, res);
     const view = editView(outcome.post.id);
-    show(req, res, view, { ...withAction(view), values: { title: outcome.post.title, body: outcome.post.body, post_id: outcome.post.id } });
+    show(req, res, view, { ...withAction(view), values: editorValues(outcome.post), post: outcome.post });
   };
 
   const edit: RequestHandler = async (req, res) => {
@@ -73,7 +85,7 @@ export function postPages({ posts, cache }: { posts: Posts; cache: PageCache }) 
     const values = { ...req.body, post_id: id };
     if (!input.ok) return show(req, res, { ...view, status: 422 }, { ...withAction(view), errors: input.fields, values });
     const outcome = await posts.editPost(currentUser(res)!.id, id, input.data);
-    if (outcome.ok) return redirect(req, res, `/posts/${id}`);
+    if (outcome.ok) return redirect(req, res, postPath(outcome.post));
     switch (outcome.reason) {
       case 'invalid':
         return show(req, res, { ...view, status: 422 }, { ...withAction(view), errors: outcome.fields, values });
@@ -107,3 +119,10 @@ export function postPages({ posts, cache }: { posts: Posts; cache: PageCache }) 
   return { feed, showPost, authorPage, showNew, publish, showEdit, edit, remove, preview };
 }
 
+/** The editor's fields for a stored post; the schedule in the form's UTC `datetime-local` shape. */
+function editorValues(post: WrittenPost) {
+  return {
+    title: post.title, body: post.body, slug: post.slug, post_id: post.id, state: post.state,
+    publish_at: post.state === 'scheduled' ? post.publishedAt!.toISOString().slice(0, 16) : '',
+  };
+}

@@ -1,6 +1,6 @@
 // "Confirm it's you" (sudo mode): a full re-authentication within the last 10 minutes (not sliding),
 // or given inline with the request (`current_password`, plus `code` for two-step accounts).
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { CONFIRMATION_MS, type Accounts } from '../../accounts/index.ts';
 import type { Confirmation } from '../../accounts/two-step.ts';
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
@@ -58,4 +58,24 @@ export function confirmationErrors(outcome: Exclude<Awaited<ReturnType<typeof co
     case 'locked':
       return { current_password: throttledMessage(outcome.retryAfterSeconds) };
   }
+}
+
+/**
+ * In front of a handler that checks `current_password` itself (changing email or password, deleting
+ * the account): a two-step account must also give a code, unless this session confirmed in the last
+ * 10 minutes. Accounts without two-step pass on, and the handler's password check is the confirmation.
+ * `refusePage` shows the form again with the errors; JSON routes get refuseConfirmation's answer.
+ */
+export function secondStepToo(accounts: Accounts, refusePage?: (req: Request, res: Response, errors: Record<string, string>, status: number) => Promise<void>): RequestHandler {
+  return async (req, res, next) => {
+    if (recentlyConfirmed(req) || !(await accounts.twoStepStatus(currentUser(res)!.id)).on) return next();
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const outcome = await confirmIt(req, res, accounts, { current_password: text(body.current_password), code: text(body.code) });
+    if (outcome.ok) return next();
+    if (!refusePage) return refuseConfirmation(res, outcome);
+    const limited = outcome.reason === 'throttled' || outcome.reason === 'locked';
+    if (limited) setRetryAfter(res, outcome.retryAfterSeconds);
+    await refusePage(req, res, confirmationErrors(outcome), limited ? 429 : 422);
+  };
 }

@@ -20,7 +20,17 @@ export const ConfirmForm = z.object({ password: currentPassword, code: code.opti
 export const CodeForm = z.object({ code });
 export const ConfirmPageForm = z.object({ password: currentPassword, code: code.optional(), next: single(2048, 'a return address').optional() });
 
-/** `{ code }` or `{ recoveryCode }`, as the domain takes it. */
+/**
+ * `{ code }` or `{ recoveryCode }`, as the domain takes it. A page may offer one field for both: a
+ * value longer than a 6-digit code (spaces aside) is taken as a recovery code.
+ */
 export function proofOf(input: { code?: string; recovery_code?: string }) {
-  return input.recovery_code !== undefined ? { recoveryCode: input.recovery_code } : { code: input.code ?? '' };
+  if (input.recovery_code !== undefined) return { recoveryCode: input.recovery_code };
+  const code = input.code ?? '';
+  return code.replace(/\s/g, '').length > 8 ? { recoveryCode: code } : { code };
+}
+
+/** The second factor sent with a reset, if any. */
+export function resetProofOf(input: { code?: string; recovery_code?: string }) {
+  return input.code === undefined && input.recovery_code === undefined ? undefined : proofOf(input);
 }

@@ -5,6 +5,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Accounts, PasskeyView } from '../../accounts/index.ts';
 import type { Ceremony } from '../../accounts/passkeys.ts';
 import type { AfterAnswer } from '../after-answer.ts';
+import type { Logger } from '../../log.ts';
 import { parse } from '../forms.ts';
 import { clientOfRequest, currentUser, saveSession } from '../middleware.ts';
 import { invalidInput, jsonError } from '../respond.ts';
@@ -34,11 +35,11 @@ export function passkeyJson(pk: PasskeyView) {
   };
 }
 
-export function passkeyApi({ accounts, later }: { accounts: Accounts; later: AfterAnswer }) {
+export function passkeyApi({ accounts, later, log }: { accounts: Accounts; later: AfterAnswer; log: Logger }) {
   const { startSignIn } = signInSessions(accounts, later);
 
   /** Why an assertion was refused, as JSON; the unknown credential's id lets the browser forget it. */
-  function refuse(req: Request, res: Response, outcome: Exclude<Awaited<ReturnType<Accounts['signInWithPasskey']>>, { ok: true }>) {
+  function refuse(res: Response, outcome: Exclude<Awaited<ReturnType<Accounts['signInWithPasskey']>>, { ok: true }>) {
     switch (outcome.reason) {
       case 'expired_challenge':
         return jsonError(res, 400, 'passkey_challenge_expired', 'That passkey request expired or was already used. Try again.');
@@ -50,7 +51,7 @@ export function passkeyApi({ accounts, later }: { accounts: Accounts; later: Aft
         return;
       case 'counter_regressed':
         // Possibly a cloned authenticator: the owner is emailed by the domain; operators see it here.
-        req.log.warn({ user_id: outcome.userId }, 'passkey refused: its signature counter went backwards');
+        log.warn({ user_id: outcome.userId }, 'passkey refused: its signature counter went backwards');
         return jsonError(res, 401, 'invalid_passkey', 'That passkey could not be verified.');
       case 'invalid_passkey':
         return jsonError(res, 401, 'invalid_passkey', 'That passkey could not be verified.');
@@ -67,7 +68,7 @@ export function passkeyApi({ accounts, later }: { accounts: Accounts; later: Aft
     const input = parse(PasskeySignInBody, req.body);
     if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.signInWithPasskey(challengeOf(req, 'sign_in'), input.data.response, req.session.pendingSignIn);
-    if (!outcome.ok) return refuse(req, res, outcome);
+    if (!outcome.ok) return refuse(res, outcome);
     const started = await startSignIn(req, res, outcome.step);
     if (!started.signedIn) return res.json({ second_step: { methods: started.methods } });
     const { id, username, email, createdAt } = (await accounts.findUser(started.userId))!;
@@ -85,7 +86,7 @@ export function passkeyApi({ accounts, later }: { accounts: Accounts; later: Aft
     const input = parse(PasskeySignInBody, req.body);
     if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.confirmWithPasskey(currentUser(res)!.id, challengeOf(req, 'confirm'), input.data.response);
-    if (!outcome.ok) return refuse(req, res, outcome);
+    if (!outcome.ok) return refuse(res, outcome);
     req.session.confirmedUntil = Date.now() + CONFIRMATION_MS;
     await saveSession(req);
     res.status(204).end();

@@ -23,6 +23,9 @@ export function secondStepPages({ accounts, later }: { accounts: Accounts; later
     return id === undefined ? null : accounts.pendingSignIn(id);
   };
 
+  /** No recovery codes left: the page offers "I can't use my authenticator" (the lost-factor removal). */
+  const lostFactor = async (userId: number) => (await accounts.twoStepStatus(userId)).recoveryCodesLeft === 0;
+
   /** The pending sign-in is gone (expired, used up): the session forgets it, and the person starts over. */
   async function forgetPending(req: Request): Promise<void> {
     await regenerateSession(req);
@@ -33,7 +36,7 @@ export function secondStepPages({ accounts, later }: { accounts: Accounts; later
     const pending = await pendingOf(req);
     const next = localPath(typeof req.query.next === 'string' ? req.query.next : undefined);
     if (!pending) return redirect(req, res, next ? `/login?next=${encodeURIComponent(next)}` : '/login');
-    show(req, res, view, { methods: pending.methods, values: { next } });
+    show(req, res, view, { methods: pending.methods, lostFactor: await lostFactor(pending.userId), values: { next } });
   };
 
   /** Both answers share this: the outcome, mapped for a page or for JSON by `answer`. */
@@ -64,7 +67,7 @@ export function secondStepPages({ accounts, later }: { accounts: Accounts; later
       case 'invalid_code':
         if (outcome.triesLeft > 0) {
           const failed = `${WRONG} ${outcome.triesLeft} ${outcome.triesLeft === 1 ? 'try' : 'tries'} left.`;
-          return show(req, res, { ...view, status: 401 }, { failed, methods, values: { next } });
+          return show(req, res, { ...view, status: 401 }, { failed, methods, lostFactor: await lostFactor(outcome.userId), values: { next } });
         }
         return redirect(req, res, '/login?notice=second_step_expired');
       case 'expired':

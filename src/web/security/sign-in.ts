@@ -25,7 +25,8 @@ export function signInSessions(accounts: Accounts, later: AfterAnswer) {
   /** A completed sign-in (first factor alone, or after its second step): a new session id, noted. */
   async function finishSignIn(req: Request, res: Response, signedIn: SignedIn): Promise<void> {
     await logInSession(req, signedIn);
-    noteSignIn(req, res, signedIn.user.id);
+    // The sign-up's own first sign-in is the baseline new devices are compared with: it warns of none.
+    noteSignIn(req, res, signedIn.user.id, { signUp: signedIn.methods[0] === 'signup_link' });
   }
 
   return { startSignIn, finishSignIn };
