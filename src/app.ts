@@ -85,6 +85,7 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
     loginThrottle,
     mfaKeys: config.mfaKeys,
     workDelay,
+    relyingParty: { id: config.appBaseUrl.hostname, origin: config.appBaseUrl.origin, name: 'Inkwell' },
     now,
   });
   // Emails are composed when sent, with links from APP_BASE_URL (src/accounts/notifier.ts).
@@ -172,6 +173,10 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
   app.get('/static/htmx.min.js', (_req, res) => {
     res.sendFile(fileURLToPath(import.meta.resolve('htmx.org/dist/htmx.min.js')), { maxAge: '1h' });
   });
+  // The passkey ceremonies' browser side (public/js/passkeys.js uses its global SimpleWebAuthnBrowser).
+  app.get('/static/simplewebauthn-browser.js', (_req, res) => {
+    res.sendFile(fileURLToPath(new URL('../dist/bundle/index.umd.min.js', import.meta.resolve('@simplewebauthn/browser'))), { maxAge: '1h' });
+  });
 
   // Public and immutable, so before the session: a signed-in reader's copy may be cached like anyone's.
   app.get('/media/:file', servePicture(pictures));
@@ -221,6 +226,7 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
       pageCache,
       absolute,
       staticPages,
+      log,
     }),
   );
   app.use(notFound);
@@ -231,7 +237,7 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
   const housekeeping = async () => {
     await Promise.all([
       sessions.pruneExpired(), accounts.deleteExpiredResetTokens(), accounts.deleteExpiredAccountTokens(),
-      accounts.deleteExpiredSignups(), accounts.deleteExpiredPendingSignIns(), accounts.advanceTwoStepRemovals(), accounts.pruneOldActivity(), limits.pruneExpired(), jobs.deleteOld(),
+      accounts.deleteExpiredSignups(), accounts.deleteExpiredPendingSignIns(), accounts.deleteExpiredPasskeyChallenges(), accounts.advanceTwoStepRemovals(), accounts.pruneOldActivity(), limits.pruneExpired(), jobs.deleteOld(),
       // Posts an older renderer made (after an upgrade), a batch at a time; a read renders any left first.
       posts.renderStale(),
       pictures.sweepUnreferenced(),

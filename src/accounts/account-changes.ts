@@ -12,6 +12,7 @@ import * as resetTokens from './reset-tokens.ts';
 import { hashIfWellFormed } from './tokens.ts';
 import { revokeCredentials } from './credentials.ts';
 import { forgetIfUnreferenced, lockedPictureOf } from '../pictures/store.ts';
+import { removePasskeysAddedSince } from './passkeys.ts';
 import type { LoginThrottleApi } from '../limits/login-throttle.ts';
 import type { Throttled } from './index.ts';
 
@@ -141,6 +142,8 @@ export function createAccountChanges({ orm, now, activity, loginThrottle, addres
       await revokeCredentials(tx, userId, restore ? { email: secure.email! } : {}, now());
       // A restore is a change of address too: links sent from here on are of a later version.
       if (restore) await tx.nativeUpdate(User, { id: userId }, { emailVersion: raw('email_version + 1') });
+      // A passkey added since the reported event may be the intruder's way back in: it goes too.
+      await removePasskeysAddedSince(tx, userId, secure.reportedAt ?? secure.createdAt);
       await accountTokens.voidFrom(tx, userId, secure.emailVersion);
       await queueEmail(tx, 'reset-instructions', { userId });
       await activity.record(userId, 'account_secured', client, tx);

@@ -63,13 +63,14 @@ export async function mintForEmailChange(tx: EntityManager, changeId: number, at
 }
 
 /**
- * A "This wasn't me" token for a notice sent to `sentTo`, which was the account's address at
- * `emailVersion` (the user's counter of address changes); returns the raw token for the email.
+* A "This wasn't me" token for a notice sent to `sentTo`, which was the account's address at
+ * `emailVersion` (the user's counter of address changes), about an event at `reportedAt` (default: now);
+ * returns the raw token for the email.
  */
-export async function mintSecureToken(tx: EntityManager, userId: number, sentTo: string, emailVersion: number, at: Date): Promise<string> {
+export async function mintSecureToken(tx: EntityManager, userId: number, sentTo: string, emailVersion: number, at: Date, reportedAt: Date = at): Promise<string> {
   const { token, tokenHash } = mintToken();
   await tx.insert(AccountToken, {
-    user: userId, purpose: 'secure', tokenHash, email: sentTo, emailVersion, createdAt: at, expiresAt: expiresAfter(at, SECURE_TTL_MS),
+    user: userId, purpose: 'secure', tokenHash, email: sentTo, emailVersion, createdAt: at, expiresAt: expiresAfter(at, SECURE_TTL_MS), reportedAt,
   });
   return token;
 }

@@ -28,6 +28,9 @@ export const EVENT_KINDS = [
   'two_step_removal_started',
   'two_step_removal_cancelled',
   'two_step_removal_finished',
+  'passkey_added',
+  'passkey_removed',
+  'passkey_counter_regressed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

@@ -17,6 +17,7 @@ import { createSecretBox } from './secret-box.ts';
 import { createSecondStep, type SecondFactorProof } from './second-step.ts';
 import { createSignIn, type SignInStep } from './sign-in.ts';
 import { createTwoStep } from './two-step.ts';
+import { createPasskeys, type RelyingParty } from './passkeys.ts';
 import { createTwoStepRemoval } from './two-step-removal.ts';
 import { queue as queueTwoStepEmail } from './notifier.ts';
 import type { MfaKey } from '../config.ts';
@@ -32,6 +33,7 @@ export type { SignupProcessing, SignupRecord } from './signups.ts';
 export type { SignedIn, SignInStep, SecondStepOutcome, SecondStepProof, FirstFactor, SecondFactor } from './sign-in.ts';
 export { SECOND_STEP_LIMITS } from './second-step.ts';
 export { CONFIRMATION_MS } from './sign-in.ts';
+export type { PasskeyView, PasskeySignIn, Assertion, Adding } from './passkeys.ts';
 
 /** Too many failed password checks for this email lately: refused without checking the password. */
 export type Throttled = { ok: false; reason: 'throttled'; retryAfterSeconds: number };
@@ -67,11 +69,16 @@ export type AccountsOptions = {
   mfaKeys: readonly MfaKey[];
   /** How long a recorded request waits before its account-dependent work (requests.ts); random by default. */
   workDelay?: WorkDelay;
+  /** Passkeys: APP_BASE_URL's host (rpID) and origin, never a request's. Without it no passkey verifies. */
+  relyingParty?: RelyingParty;
   now?: () => Date;
 };
 
 export type Accounts = ReturnType<typeof createAccounts>;
 
+
+// For callers that use no passkeys (some tests): an origin no browser has, so nothing verifies.
+const NO_RELYING_PARTY: RelyingParty = { id: 'passkeys.invalid', origin: 'https://passkeys.invalid', name: 'Inkwell' };
 
 // The jobs that carry a recorded forgot-password request, and a failed sign-in, to their work.
 const RESET_REQUEST_JOB = 'password-reset-request';
@@ -79,7 +86,7 @@ const FAILED_SIGN_IN_JOB = 'sign-in-failed';
 
 export function createAccounts({
   orm, resetThrottleSeconds, signupThrottleSeconds, signInLinkThrottleSeconds = 60, loginThrottle, mfaKeys,
-  workDelay = randomWorkDelay, now = () => new Date(),
+  workDelay = randomWorkDelay, relyingParty = NO_RELYING_PARTY, now = () => new Date(),
 }: AccountsOptions) {
   const em = () => orm.em.fork();
   const activity = createActivity({ orm, now });
@@ -127,6 +134,7 @@ export function createAccounts({
     orm, now, throttleSeconds: signInLinkThrottleSeconds, workDelay, activity,
     beginSignIn: (user, method, client) => signIn.beginSignIn(user, method, { client }),
   });
+  const passkeys = createPasskeys({ orm, now, relyingParty, activity, signIn });
 
   /** Creates the account from its sign-up link, and signs in through the pipeline like any first factor. */
   async function confirmSignup(
@@ -377,6 +385,7 @@ export function createAccounts({
     ...signups,
     ...signInLinks,
     ...twoStep,
+    ...passkeys,
     ...removal,
     beginSignIn: signIn.beginSignIn,
     pendingSignIn: signIn.pendingSignIn,

@@ -7,6 +7,7 @@ import { renderEmail } from '../mail/templates.ts';
 import * as accountTokens from './account-tokens.ts';
 import * as tokens from './reset-tokens.ts';
 import { mintSignupLink, SIGNUP_TTL_HOURS } from './signup-tokens.ts';
+import { passkeyNames } from './passkeys.ts';
 import { mintSignInLink, SIGN_IN_LINK_TTL_MS } from './sign-in-links.ts';
 
 /** What each email's job carries: ids and plain values, never a link, a token or an address typed by a visitor. */
@@ -30,6 +31,8 @@ export type EmailPayloads = {
     change: 'enabled' | 'disabled' | 'codes_renewed' | 'code_used' | 'second_step_failed' | 'removal_started' | 'removal_soon' | 'removal_cancelled' | 'removal_finished';
     left?: number;
   };
+  // A passkey added or removed, or refused because its counter went backwards (a cloned key); `at` is when.
+  'passkey-changed': { userId: number; change: 'added' | 'removed' | 'counter_regressed'; name: string; at: string };
   // Lost factor: the link that starts the 72-hour removal, minted when the email is sent.
   'two-step-removal-link': { userId: number };
   // "Email me a sign-in link": minted when the email is sent; `next` is a local path, checked before it was recorded.
@@ -64,8 +67,8 @@ export function queue<K extends EmailKind>(em: EntityManager, kind: K, payload: 
 
 export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOptions): { [K in EmailKind]: Composer<EmailPayloads[K]> } {
   /** Every security notice carries its own "This wasn't me" link, minted as the notice is sent. */
-  const secureLink = async (em: EntityManager, userId: number, sentTo: string, emailVersion: number) =>
-    links.secure(await accountTokens.mintSecureToken(em, userId, sentTo, emailVersion, now()));
+  const secureLink = async (em: EntityManager, userId: number, sentTo: string, emailVersion: number, reportedAt?: Date) =>
+    links.secure(await accountTokens.mintSecureToken(em, userId, sentTo, emailVersion, now(), reportedAt));
 
   return {
     /**
@@ -80,6 +83,8 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
         username: user.username,
         link: links.resetPassword(token),
         lifetime: lifetime(resetTokenTtlMinutes),
+        // A reset leaves passkeys as they are: the owner sees them here, and can spot one that is not theirs.
+        passkeys: await passkeyNames(em, userId),
       });
       return { to: user.email, subject: 'Reset your Inkwell password', ...body };
     },
@@ -105,7 +110,7 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
         device,
         ip: ip ?? 'an unknown address',
         at: new Date(at).toUTCString(),
-        secureLink: await secureLink(em, userId, user.email, user.emailVersion),
+        secureLink: await secureLink(em, userId, user.email, user.emailVersion, new Date(at)),
         secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
       });
       return { to: user.email, subject: 'New sign-in to your Inkwell account', ...body };
@@ -176,6 +181,21 @@ export function createNotifier({ links, resetTokenTtlMinutes, now }: NotifierOpt
       return { to: user.email, subject: TWO_STEP_SUBJECTS[change], ...body };
     },
 
+    /** Its "This wasn't me" link reports the change's own time, so it removes a passkey added then or since. */
+    async 'passkey-changed'({ userId, change, name, at }, em) {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) return null;
+      const body = renderEmail('passkey-changed', {
+        username: user.username,
+        change,
+        name,
+        at: new Date(at).toUTCString(),
+        secureLink: await secureLink(em, userId, user.email, user.emailVersion, new Date(at)),
+        secureLifetime: lifetime(accountTokens.SECURE_TTL_MS / 60_000),
+      });
+      return { to: user.email, subject: PASSKEY_SUBJECTS[change], ...body };
+    },
+
     async 'two-step-removal-link'({ userId }, em) {
       const user = await em.findOne(User, { id: userId });
       if (!user) return null;
@@ -221,6 +241,12 @@ const TWO_STEP_SUBJECTS: Record<EmailPayloads['two-step-changed']['change'], str
   removal_soon: 'Two-step verification will be removed from your Inkwell account in 24 hours',
   removal_cancelled: 'The removal of two-step verification was cancelled',
   removal_finished: 'Two-step verification was removed from your Inkwell account',
+};
+
+const PASSKEY_SUBJECTS: Record<EmailPayloads['passkey-changed']['change'], string> = {
+  added: 'A passkey was added to your Inkwell account',
+  removed: 'A passkey was removed from your Inkwell account',
+  counter_regressed: 'A copy of one of your Inkwell passkeys may exist',
 };
 
 /** "n•••••@example.com": enough for the owner to recognise, not enough to hand an address to a stranger. */

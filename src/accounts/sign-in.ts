@@ -23,7 +23,7 @@
  */
 import { raw } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../db/orm.ts';
-import { PendingSignIn, User } from '../db/entities.ts';
+import { Passkey, PendingSignIn, User } from '../db/entities.ts';
 import { createSecondStep, SECOND_STEP_LIMITS, type SecondFactor, type SecondFactorProof, type SecondStep } from './second-step.ts';
 import type { Client } from './clients.ts';
 import type { SessionUser } from './values.ts';
@@ -169,9 +169,10 @@ export function createSignIn({ orm, now, secondStep, onSecondStepFailed, onRecov
     return current?.credentialVersion === pending.credentialVersion ? pending : null;
   }
 
-  async function methodsFor(_userId: number): Promise<SecondFactor[]> {
-    // The passkeys module adds 'passkey' here for accounts that have one.
-    return ['totp', 'recovery_code'];
+  async function methodsFor(userId: number): Promise<SecondFactor[]> {
+    // A passkey is offered beside the code to accounts that have one (passkeys.ts verifies it).
+    const passkeys = await em().count(Passkey, { user: userId });
+    return passkeys > 0 ? ['totp', 'recovery_code', 'passkey'] : ['totp', 'recovery_code'];
   }
 
   /** Mints the proof, with the sign-in on record in `tx` (or a transaction of its own). */

@@ -98,6 +98,8 @@ const AccountTokenSchema = defineEntity({
     emailVersion: p.integer().default(0),
     expiresAt: p.datetime().index(),
     createdAt: p.datetime(),
+    // secure: when the event the notice reports happened; "This wasn't me" removes passkeys added since.
+    reportedAt: p.datetime().nullable(),
   },
 });
 export class AccountToken extends AccountTokenSchema.class {}
@@ -316,10 +318,74 @@ const PendingSignInSchema = defineEntity({
 export class PendingSignIn extends PendingSignInSchema.class {}
 PendingSignInSchema.setClass(PendingSignIn);
 
+/** Each account's WebAuthn user handle: random, so a passkey tells nothing of the database id or the email. */
+const PasskeyUserSchema = defineEntity({
+  name: 'PasskeyUser',
+  tableName: 'passkey_user',
+  properties: {
+    id: p.integer().primary(),
+    user: () => p.manyToOne(User).deleteRule('cascade').unique().ref(),
+    // 32 random bytes, base64url: what authenticators store and return as `userHandle`.
+    handle: p.string().length(64).unique(),
+    createdAt: p.datetime(),
+  },
+});
+export class PasskeyUser extends PasskeyUserSchema.class {}
+PasskeyUserSchema.setClass(PasskeyUser);
+
+/** A passkey (WebAuthn credential) of an account: a public key, never a secret. */
+const PasskeySchema = defineEntity({
+  name: 'Passkey',
+  tableName: 'passkey',
+  properties: {
+    id: p.integer().primary(),
+    user: () => p.manyToOne(User).deleteRule('cascade').index().ref(),
+    // base64url of the credential id (at most 1023 bytes by the spec).
+    credentialId: p.string().length(1400).unique(),
+    // base64url of the COSE public key.
+    publicKey: p.text(),
+    // The signature counter; 0 forever for synced passkeys.
+    counter: p.bigint('number'),
+    // Comma-separated hints for the browser ("internal,hybrid").
+    transports: p.string().length(200).nullable(),
+    // 'singleDevice' or 'multiDevice' (synced).
+    deviceType: p.string().length(20),
+    backedUp: p.boolean(),
+    aaguid: p.string().length(36),
+    name: p.string().length(64),
+    createdAt: p.datetime().index(),
+    lastUsedAt: p.datetime().nullable(),
+  },
+});
+export class Passkey extends PasskeySchema.class {}
+PasskeySchema.setClass(Passkey);
+
+/**
+ * A WebAuthn challenge waiting for its answer: only its SHA-256, for one ceremony, for the one session
+ * that holds its id, 5 minutes. Deleting the row is the claim (single use).
+ */
+const PasskeyChallengeSchema = defineEntity({
+  name: 'PasskeyChallenge',
+  tableName: 'passkey_challenge',
+  properties: {
+    id: p.integer().primary(),
+    // 'register', 'sign_in' or 'confirm'.
+    ceremony: p.string().length(20),
+    challengeHash: p.string().length(64),
+    // The signed-in user a registration or confirmation is for; null for a sign-in.
+    user: () => p.manyToOne(User).deleteRule('cascade').nullable().index().ref(),
+    expiresAt: p.datetime().index(),
+    createdAt: p.datetime(),
+  },
+});
+export class PasskeyChallenge extends PasskeyChallengeSchema.class {}
+PasskeyChallengeSchema.setClass(PasskeyChallenge);
+
 // Parents before children: db:copy inserts in this order, so every foreign key holds as rows arrive.
 export const entities = [
   User, PasswordResetToken, Session, SecurityEvent, AccountToken, Job, RateLimitHit, LoginThrottle, Post, Signup, SignupThrottle,
   EmailChangeThrottle,
   TwoStep, RecoveryCode, PendingSignIn,
   Picture,
+  PasskeyUser, Passkey, PasskeyChallenge,
 ];

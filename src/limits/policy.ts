@@ -19,6 +19,8 @@ export const RATE_LIMITS = {
   picture: { limit: 20, windowMinutes: 60, per: 'account' },
   // Two-step codes from one network (the per-account limits in accounts/second-step.ts are the real guard).
   twoStep: { limit: 20, windowMinutes: 5 },
+  // Passkey ceremonies: each options call stores a challenge (assertions cannot be guessed; this stops floods).
+  passkey: { limit: 60, windowMinutes: 5 },
   // "Email me a sign-in link": mail bombing someone's inbox, like forgot.
   emailLink: { limit: 5, windowMinutes: 15 },
   // Using sign-in links: guessing tokens (hopeless at 256 bits, but cheap to stop), like reset.

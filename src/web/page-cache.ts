@@ -133,8 +133,9 @@ export class StaticPages {
     next();
   };
 
+  // One copy per address, the full page: htmx's fragment requests are rendered as before (anonymousRead
+  // lets them through for PageCache, which keys fragments apart).
   #qualifies(req: Request): boolean {
-    // htmx asks for a fragment of the same address: only the full page is kept.
     return !req.originalUrl.includes('?') && !req.get('HX-Request') && anonymousRead(req, this.#sessionCookie);
   }
 }

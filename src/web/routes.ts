@@ -25,6 +25,9 @@ import { searchPages } from './posts/search.ts';
 import { signupPages } from './accounts/signup-pages.ts';
 import { secondStepPages } from './security/second-step.ts';
 import { twoStepApi } from './security/two-step.ts';
+import { passkeyApi } from './security/passkeys.ts';
+import { passkeyPages } from './security/passkey-pages.ts';
+import { PASSKEY_API } from './api-docs/passkey-entries.ts';
 import { securityPages } from './security/pages.ts';
 import { confirmPage } from './security/confirm-page.ts';
 import { lostFactorPages } from './security/lost-factor.ts';
@@ -32,6 +35,7 @@ import { secondStepToo } from './security/confirm.ts';
 import { signInLinkPages } from './security/sign-in-links.ts';
 import { ACCOUNT_VIEW, showAccount } from './accounts/view.ts';
 import type { LinkCookies } from './token-links.ts';
+import type { Logger } from '../log.ts';
 
 export type RouteDeps = {
   accounts: Accounts;
@@ -50,9 +54,11 @@ export type RouteDeps = {
   absolute: Absolute;
   /** Pages the same for every anonymous visitor: `sameForAnonymous` marks them (see app.ts). */
   staticPages: StaticPages;
+  /** For what operators must see that no answer shows (a passkey's counter going backwards). */
+  log: Logger;
 };
 
-export function routes({ accounts, later, links, limit, mailbox, posts, pictures, pageCache, absolute, staticPages }: RouteDeps): Router {
+export function routes({ accounts, later, links, limit, mailbox, posts, pictures, pageCache, absolute, staticPages, log }: RouteDeps): Router {
   const page = pages({ accounts, later, resetLinks: links.reset });
   const signup = signupPages({ accounts, later, confirmLinks: links.signup });
   const json = api({ accounts, later });
@@ -145,6 +151,23 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pictures
   jr.post('/api/users/reset-password', API.reset, limit.reset, noStore, json.reset);
   jr.get('/api/openapi.json', API.openapi, (_req, res) => void res.json(jr.document()));
   r.get('/docs/api', sameForAnonymous, (req, res) => showApiReference(req, res, jr.document()));
+
+  // ── Passkeys (src/accounts/passkeys.ts). Options store a challenge for this session; adding and
+  // removing need "confirm it's you" (checked in the handlers, inline or recent).
+  const passkeys = passkeyApi({ accounts, later, log });
+  const passkeyPage = passkeyPages({ accounts, render: securityPage.render });
+  jr.post('/api/auth/passkey/options', PASSKEY_API.signInOptions, limit.passkey, noStore, passkeys.signInOptions);
+  jr.post('/api/auth/passkey', PASSKEY_API.signIn, limit.passkey, noStore, passkeys.signIn);
+  jr.post('/api/auth/confirm/passkey/options', PASSKEY_API.confirmOptions, limit.passkey, requireUser, noStore, passkeys.confirmOptions);
+  jr.post('/api/auth/confirm/passkey', PASSKEY_API.confirm, limit.passkey, requireUser, noStore, passkeys.confirm);
+  jr.post('/api/users/me/passkeys/options', PASSKEY_API.registrationOptions, limit.account, requireUser, noStore, passkeys.registrationOptions);
+  jr.post('/api/users/me/passkeys', PASSKEY_API.add, limit.passkey, requireUser, noStore, passkeys.add);
+  jr.get('/api/users/me/passkeys', PASSKEY_API.list, requireUser, passkeys.list);
+  jr.patch('/api/users/me/passkeys/:id', PASSKEY_API.rename, requireUser, passkeys.rename);
+  jr.delete('/api/users/me/passkeys/:id', PASSKEY_API.remove, limit.account, requireUser, passkeys.remove);
+  r.post('/account/security/passkeys/:id/remove', limit.account, requireUser, passkeyPage.remove);
+  r.post('/account/security/passkeys/:id/name', requireUser, passkeyPage.rename);
+  // ── end of passkeys
 
   // ── The blog (issue "blog"). Reading needs no login; writing needs a user, and changing a post
   // needs its author, which the domain decides. GET /, /posts/:id and /users/:username are also

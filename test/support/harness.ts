@@ -67,6 +67,8 @@ export type HarnessOptions = {
   mailbox?: boolean;
   /** Serve on a loopback port and make that origin APP_BASE_URL, so emailed links open in a real browser. */
   listen?: boolean;
+  /** With `listen`: APP_BASE_URL names http://localhost:<port> (Chromium refuses 127.0.0.1 as a passkey rpID). */
+  localhost?: boolean;
   /**
    * Overrides for buildApp, e.g. an injected clock (`now`), another backoff (`retry`), or production's
    * random wait before a recorded request's work (`workDelay`; the harness starts it once the answer is out).
@@ -81,7 +83,7 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
   const sink = await startSmtpSink();
   // Listening before the app exists: the port has to be known to build APP_BASE_URL.
   const server = options.listen ? await listenOnLoopback() : undefined;
-  const baseUrl = server ? `http://127.0.0.1:${(server.address() as AddressInfo).port}` : 'https://inkwell.test';
+  const baseUrl = server ? `http://${options.localhost ? 'localhost' : '127.0.0.1'}:${(server.address() as AddressInfo).port}` : 'https://inkwell.test';
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: db.url,

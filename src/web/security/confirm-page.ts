@@ -1,5 +1,6 @@
 // GET/POST /account/confirm?next=: "confirm it's you" as a page of its own (the password, plus a code
-// for two-step accounts), for forms that do not ask inline. Then back to `next` (local paths only).
+// for two-step accounts, or one of the account's passkeys: public/js/passkeys.js), for forms that do
+// not ask inline. Then back to `next` (local paths only).
 import type { RequestHandler } from 'express';
 import { CONFIRMATION_MS, type Accounts } from '../../accounts/index.ts';
 import { localPath, parse } from '../forms.ts';
@@ -14,8 +15,9 @@ const view = { page: 'confirm-identity', fragment: 'confirm-identity-form', titl
 export function confirmPage({ accounts }: { accounts: Accounts }) {
   const showConfirm: RequestHandler = async (req, res) => {
     const next = localPath(typeof req.query.next === 'string' ? req.query.next : undefined);
-    const twoStep = await accounts.twoStepStatus(currentUser(res)!.id);
-    show(req, res, view, { twoStep, values: { next } });
+    const userId = currentUser(res)!.id;
+    const [twoStep, passkeys] = await Promise.all([accounts.twoStepStatus(userId), accounts.listPasskeys(userId)]);
+    show(req, res, view, { twoStep, hasPasskeys: passkeys.length > 0, values: { next } });
   };
 
   const confirm: RequestHandler = async (req, res) => {

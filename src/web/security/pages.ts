@@ -1,6 +1,6 @@
 // /account/security: two-step verification from the account's side (turn on with a QR code and a
 // confirming code, recovery codes shown once, new codes, turn off). Full pages without JavaScript;
-// with htmx each form swaps the two-step card only. Passkeys add their own card beside it.
+// with htmx each form swaps the two-step card only. The passkeys card beside it is passkey-pages.ts's.
 import type { Request, RequestHandler, Response } from 'express';
 import type { Accounts } from '../../accounts/index.ts';
 import { FEW_RECOVERY_CODES } from '../../accounts/recovery-codes.ts';
@@ -10,6 +10,7 @@ import { clientOfRequest, currentUser } from '../middleware.ts';
 import { show } from '../respond.ts';
 import { confirmationErrors, confirmIt, recentlyConfirmed } from './confirm.ts';
 import { CodeForm, InlineConfirmation } from './forms.ts';
+import { passkeyCard } from './passkey-pages.ts';
 import { groupedKey, qrSvg } from './qr.ts';
 
 const view = { page: 'security', fragment: 'two-step-card', title: 'Sign-in and security' };
@@ -18,9 +19,9 @@ const WRONG_CODE = 'That code is not right. Check the time on your phone, and en
 export function securityPages({ accounts }: { accounts: Accounts }) {
   /** The page (or, for htmx, the two-step card) as it stands now, with what just happened. */
   async function render(req: Request, res: Response, context: object = {}, status = 200): Promise<void> {
-    const twoStep = await accounts.twoStepStatus(currentUser(res)!.id);
+    const [twoStep, passkeys] = await Promise.all([accounts.twoStepStatus(currentUser(res)!.id), passkeyCard(accounts, req, res)]);
     res.set('Cache-Control', 'no-store');
-    show(req, res, { ...view, status }, { twoStep, confirmed: recentlyConfirmed(req), fewLeft: FEW_RECOVERY_CODES, ...context });
+    show(req, res, { ...view, status }, { twoStep, confirmed: recentlyConfirmed(req), fewLeft: FEW_RECOVERY_CODES, ...passkeys, ...context });
   }
 
   /** Confirm it's you, inline or recent; on failure the card says which field to fix (and answers). */
@@ -70,5 +71,5 @@ export function securityPages({ accounts }: { accounts: Accounts }) {
     await render(req, res, { codes });
   };
 
-  return { showSecurity, startSetup, turnOn, turnOff, newRecoveryCodes };
+  return { render, showSecurity, startSetup, turnOn, turnOff, newRecoveryCodes };
 }

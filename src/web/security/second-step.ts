@@ -50,7 +50,8 @@ export function secondStepPages({ accounts }: { accounts: Accounts }) {
   const secondStep: RequestHandler = async (req, res) => {
     const input = parse(SecondStepForm, req.body);
     const next = localPath(typeof req.body?.next === 'string' ? req.body.next : undefined);
-    const methods = ['totp', 'recovery_code'];
+    // As offered before the try (a passkey too, for accounts that have one).
+    const methods = (await pendingOf(req))?.methods ?? ['totp', 'recovery_code'];
     if (!input.ok) return show(req, res, { ...view, status: 422 }, { errors: input.fields, methods, values: { next } });
     const outcome = await complete(req, res, input.data);
     if (outcome.ok) {
