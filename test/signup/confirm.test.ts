@@ -37,7 +37,7 @@ describe.each(dialects())('confirming a sign-up on %s', (dialect) => {
     const confirmed = await browser.post('/api/users/confirm').send({ token, password: STRONG_PASSWORD });
     expect(confirmed.status).toBe(201);
     expect(confirmed.body.user).toMatchObject({ username: name, email });
-    expect(Object.keys(confirmed.body.user).sort()).toEqual(['created_at', 'email', 'id', 'username']);
+    expect(Object.keys(confirmed.body.user).sort()).toEqual(['created_at', 'email', 'id', 'picture_url', 'username']);
     expect((await browser.get('/api/users/me').expect(200)).body.user.username).toBe(name);
     await h.request().post('/api/auth/login').send({ email, password: STRONG_PASSWORD }).expect(200);
     // The password typed at sign-up, hashed then, is the account's password; the plain one was never stored.
