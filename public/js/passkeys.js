@@ -1,6 +1,7 @@
-// Passkeys in the browser: sign in (a button, and autofill on the email field), the second step, confirm
-// it's you, add one, and tell the browser which passkeys are gone. Progressive enhancement only: where
-// WebAuthn is missing nothing here shows, and every page works without this file.
+// Passkeys in the browser: sign in (a button, and autofill on the email field), the second step (after a
+// password, and inside a two-step account's reset), confirm it's you, add one, and tell the browser which
+// passkeys are gone. Progressive enhancement only: where WebAuthn is missing nothing here shows, and
+// every page works without this file.
 (() => {
   const webauthn = window.SimpleWebAuthnBrowser;
   if (!webauthn || !webauthn.browserSupportsWebAuthn()) return;
@@ -98,6 +99,47 @@
     if (!button) return;
     event.preventDefault();
     confirmIt(button.closest('[data-passkey-scope]') || document);
+  });
+
+  /**
+   * A two-step account's reset with a passkey instead of a code: the ceremony's answer goes into the
+   * form as a hidden field, and the form is sent as usual (the reset link stays in its cookie).
+   */
+  async function resetWithPasskey(form, scope) {
+    const password = form.elements.namedItem('new_password');
+    if (password && !password.reportValidity()) return;
+    try {
+      const options = await postJson('/reset-password/passkey/options');
+      if (!options.ok) return say(scope, (options.body.error && options.body.error.message) || 'Could not start the passkey. Enter a code instead.');
+      let response;
+      try {
+        response = await webauthn.startAuthentication({ optionsJSON: options.body });
+      } catch (err) {
+        if (quiet(err)) return;
+        throw err;
+      }
+      let field = form.querySelector('input[name="passkey"]');
+      if (!field) {
+        field = document.createElement('input');
+        field.type = 'hidden';
+        field.name = 'passkey';
+        form.append(field);
+      }
+      field.value = JSON.stringify(response);
+      // The passkey is the second factor: an empty code field is not sent beside it.
+      const code = form.elements.namedItem('code');
+      if (code) code.disabled = true;
+      form.requestSubmit();
+    } catch (err) {
+      say(scope, 'That passkey did not work. Try again, or enter a code.');
+    }
+  }
+
+  document.addEventListener('click', (event) => {
+    const button = event.target instanceof Element && event.target.closest('[data-passkey-reset]');
+    if (!button) return;
+    event.preventDefault();
+    resetWithPasskey(button.closest('form'), button.closest('[data-passkey-scope]') || document);
   });
 
   document.addEventListener('submit', async (event) => {

@@ -17,7 +17,7 @@ import { createSecretBox } from './secret-box.ts';
 import { createSecondStep, type SecondFactorProof } from './second-step.ts';
 import { createSignIn, type SignInStep } from './sign-in.ts';
 import { createTwoStep } from './two-step.ts';
-import { createPasskeys, type RelyingParty } from './passkeys.ts';
+import { createPasskeys, type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON, type RelyingParty } from './passkeys.ts';
 import { createTwoStepRemoval } from './two-step-removal.ts';
 import { queue as queueTwoStepEmail } from './notifier.ts';
 import type { MfaKey } from '../config.ts';
@@ -55,7 +55,14 @@ export type Reset =
   | { ok: false; reason: 'invalid'; fields: FieldErrors }
   // Two-step accounts: the second factor is asked inside the reset; the link is not used up meanwhile.
   | { ok: false; reason: 'second_step_required' | 'invalid_code' }
+  // A passkey as that factor: no live reset challenge of this session, or not a user-verified passkey of the owner's.
+  | { ok: false; reason: 'passkey_challenge_expired' | 'invalid_passkey' }
   | { ok: false; reason: 'locked'; retryAfterSeconds: number };
+/** The second factor inside a reset: a code, a recovery code, or a passkey's answer to this session's reset challenge. */
+export type ResetProof = SecondFactorProof | { passkey: { challengeId: number | undefined; response: AuthenticationResponseJSON } };
+export type ResetPasskeyOptions =
+  | { ok: true; challengeId: number; options: PublicKeyCredentialRequestOptionsJSON }
+  | { ok: false; reason: 'invalid_token' | 'no_passkeys' };
 
 export type AccountsOptions = {
   orm: Orm;
@@ -277,7 +284,7 @@ export function createAccounts({
    * its owner's sessions), checked before the link is used; two-step stays on.
    */
   async function resetPassword(
-    token: unknown, newPassword: string, proof?: SecondFactorProof, client: Client | null = null,
+    token: unknown, newPassword: string, proof?: ResetProof, client: Client | null = null,
   ): Promise<Reset> {
     const tokenHash = hashIfWellFormed(token);
     const ownerId = tokenHash === null ? null : await tokens.findLiveToken(em(), tokenHash, now());
@@ -287,8 +294,14 @@ export function createAccounts({
     if (problem) return { ok: false, reason: 'invalid', fields: { new_password: problem } };
     if (await secondStep.isOn(ownerId)) {
       if (!proof) return { ok: false, reason: 'second_step_required' };
-      const checked = await secondStep.check(ownerId, proof, { recoveryCodes: true });
-      if (!checked.ok) return checked.reason === 'locked' ? checked : { ok: false, reason: 'invalid_code' };
+      if ('passkey' in proof) {
+        // Only the owner's passkey counts (checkAssertion), and its challenge is gone either way; the link stays.
+        const checked = await passkeys.resetWithPasskey(ownerId, proof.passkey.challengeId, proof.passkey.response);
+        if (!checked.ok) return { ok: false, reason: checked.reason === 'expired_challenge' ? 'passkey_challenge_expired' : 'invalid_passkey' };
+      } else {
+        const checked = await secondStep.check(ownerId, proof, { recoveryCodes: true });
+        if (!checked.ok) return checked.reason === 'locked' ? checked : { ok: false, reason: 'invalid_code' };
+      }
     }
 
     const passwordHash = await hashPassword(newPassword);
@@ -305,6 +318,18 @@ export function createAccounts({
     // The owner proved themselves through their inbox: an attacker's storm of failures ends here.
     await loginThrottle.clear(user.email);
     return { ok: true, userId: user.id };
+  }
+
+  /**
+   * Passkey options for the second step inside a reset: the link owner's passkeys, a challenge bound to
+   * that owner (and, by the caller, to the session). Never consumes the link.
+   */
+  async function resetPasskeyOptions(token: unknown, replaces?: number): Promise<ResetPasskeyOptions> {
+    const tokenHash = hashIfWellFormed(token);
+    const ownerId = tokenHash === null ? null : await tokens.findLiveToken(em(), tokenHash, now());
+    if (ownerId === null) return { ok: false, reason: 'invalid_token' };
+    if ((await passkeys.listPasskeys(ownerId)).length === 0) return { ok: false, reason: 'no_passkeys' };
+    return { ok: true, ...(await passkeys.passkeyOptions('reset', ownerId, replaces)) };
   }
 
   /** Housekeeping: expired links are useless, so they need not be kept. */
@@ -380,7 +405,7 @@ export function createAccounts({
 
   return {
     findUser, logIn, confirmSignup, changePassword, recordResetRequest, requestPasswordReset, checkResetToken, resetLinkStatus,
-    resetPassword, deleteExpiredResetTokens, pruneOldActivity, securityOverview,
+    resetPassword, resetPasskeyOptions, deleteExpiredResetTokens, pruneOldActivity, securityOverview,
     ...changes,
     ...signups,
     ...signInLinks,

@@ -1,11 +1,12 @@
 // WebAuthn challenges between the options and the answer: stored only as SHA-256, for one ceremony and
-// (for a signed-in user's ceremonies) one user, 5 minutes, claimed by one conditional delete. The web
+// (for a signed-in user's ceremonies, and a reset's) one user, 5 minutes, claimed by one conditional delete. The web
 // layer keeps the row's id in the session that asked, which binds the challenge to that session.
 import { createHash, randomBytes } from 'node:crypto';
 import type { EntityManager } from '../db/orm.ts';
 import { PasskeyChallenge } from '../db/entities.ts';
 
-export type Ceremony = 'register' | 'sign_in' | 'confirm';
+// 'reset': the second step inside a two-step account's password reset, for the reset link's owner.
+export type Ceremony = 'register' | 'sign_in' | 'confirm' | 'reset';
 
 // Long enough to find a phone or a security key; the options' `timeout` says the same to the browser.
 export const CHALLENGE_TTL_MS = 5 * 60_000;

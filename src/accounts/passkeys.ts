@@ -20,7 +20,7 @@ import { queue as queueEmail, type EmailPayloads } from './notifier.ts';
 import { CHALLENGE_TTL_MS, claimChallenge, deleteExpiredChallenges, issueChallenge, type Ceremony } from './passkey-challenges.ts';
 import type { SignInPipeline, SignInStep } from './sign-in.ts';
 
-export type { Ceremony };
+export type { Ceremony, AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON };
 export type RelyingParty = { id: string; origin: string; name: string };
 export type PasskeyView = { id: number; name: string; createdAt: Date; lastUsedAt: Date | null; backedUp: boolean };
 export type CeremonyOptions<T> = { challengeId: number; options: T };
@@ -124,14 +124,16 @@ export function createPasskeys({ orm, now, relyingParty: rp, activity, signIn }:
 
   /**
    * Options for signing in (`sign_in`: the same for everyone, no credential list, so nothing tells
-   * whether an account has passkeys) or for confirming it's you (`confirm`: the signed-in account's).
+   * whether an account has passkeys), for confirming it's you (`confirm`: the signed-in account's), or
+   * for the second step of a reset (`reset`: the reset link owner's; only its holder gets them).
    */
-  async function passkeyOptions(ceremony: 'sign_in' | 'confirm', userId: number | null, replaces?: number): Promise<CeremonyOptions<PublicKeyCredentialRequestOptionsJSON>> {
+  async function passkeyOptions(ceremony: 'sign_in' | 'confirm' | 'reset', userId: number | null, replaces?: number): Promise<CeremonyOptions<PublicKeyCredentialRequestOptionsJSON>> {
     const db = em();
-    const own = ceremony === 'confirm' && userId !== null
-      ? (await db.find(Passkey, { user: userId }, { fields: ['credentialId', 'transports'] })).map((p) => ({ id: p.credentialId, transports: transportsOf(p.transports) }))
+    const forUser = ceremony === 'sign_in' ? null : userId;
+    const own = forUser !== null
+      ? (await db.find(Passkey, { user: forUser }, { fields: ['credentialId', 'transports'] })).map((p) => ({ id: p.credentialId, transports: transportsOf(p.transports) }))
       : undefined;
-    const { id, bytes } = await issueChallenge(db, ceremony, ceremony === 'confirm' ? userId : null, now(), replaces);
+    const { id, bytes } = await issueChallenge(db, ceremony, forUser, now(), replaces);
     const options = await generateAuthenticationOptions({
       rpID: rp.id, challenge: bytes, timeout: CHALLENGE_TTL_MS, userVerification: 'required', allowCredentials: own,
     });
@@ -162,6 +164,11 @@ export function createPasskeys({ orm, now, relyingParty: rp, activity, signIn }:
   /** "Confirm it's you" with one of the signed-in account's passkeys. */
   async function confirmWithPasskey(userId: number, challengeId: number | undefined, response: AuthenticationResponseJSON): Promise<Assertion> {
     return checkAssertion(challengeId, 'confirm', userId, response);
+  }
+
+  /** The second step of a two-step account's reset: one of the reset link owner's passkeys, user-verified. */
+  async function resetWithPasskey(userId: number, challengeId: number | undefined, response: AuthenticationResponseJSON): Promise<Assertion> {
+    return checkAssertion(challengeId, 'reset', userId, response);
   }
 
   /**
@@ -234,7 +241,7 @@ export function createPasskeys({ orm, now, relyingParty: rp, activity, signIn }:
   }
 
   return {
-    passkeyRegistrationOptions, addPasskey, passkeyOptions, signInWithPasskey, confirmWithPasskey, listPasskeys, renamePasskey,
+    passkeyRegistrationOptions, addPasskey, passkeyOptions, signInWithPasskey, confirmWithPasskey, resetWithPasskey, listPasskeys, renamePasskey,
     removePasskey, acceptedPasskeys,
     deleteExpiredPasskeyChallenges: () => deleteExpiredChallenges(em(), now()),
   };

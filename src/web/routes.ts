@@ -154,10 +154,14 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pictures
 
   // ── Passkeys (src/accounts/passkeys.ts). Options store a challenge for this session; adding and
   // removing need "confirm it's you" (checked in the handlers, inline or recent).
-  const passkeys = passkeyApi({ accounts, later, log });
+  const passkeys = passkeyApi({ accounts, later, log, resetLinks: links.reset });
   const passkeyPage = passkeyPages({ accounts, render: securityPage.render });
   jr.post('/api/auth/passkey/options', PASSKEY_API.signInOptions, limit.passkey, noStore, passkeys.signInOptions);
   jr.post('/api/auth/passkey', PASSKEY_API.signIn, limit.passkey, noStore, passkeys.signIn);
+  // A two-step account's reset: the token in the body, or (the page's script) the link's cookie, whose
+  // Path is /reset-password outside production, hence the page's own address for the same handler.
+  jr.post('/api/users/reset-password/passkey/options', PASSKEY_API.resetOptions, limit.reset, noStore, passkeys.resetOptions);
+  r.post('/reset-password/passkey/options', limit.reset, noStore, passkeys.resetOptions);
   jr.post('/api/auth/confirm/passkey/options', PASSKEY_API.confirmOptions, limit.passkey, requireUser, noStore, passkeys.confirmOptions);
   jr.post('/api/auth/confirm/passkey', PASSKEY_API.confirm, limit.passkey, requireUser, noStore, passkeys.confirm);
   jr.post('/api/users/me/passkeys/options', PASSKEY_API.registrationOptions, limit.account, requireUser, noStore, passkeys.registrationOptions);

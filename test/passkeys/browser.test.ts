@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Passkey, Session } from '../../src/db/entities.ts';
 import { launchChromium } from '../support/browser.ts';
 import { WITHOUT_JS, openSession } from '../support/browser-session.ts';
-import { dialects, mailArriving, mailSeen, registeredUser, startHarness, type Harness } from '../support/harness.ts';
+import { dialects, mailArriving, mailSeen, registeredUser, requestResetToken, startHarness, type Harness } from '../support/harness.ts';
 import { linkIn, tokenOf } from '../support/smtp.ts';
 import { codeFor, turnOnTwoStep } from '../two-step/support.ts';
-import { addPasskey, disarmAutofillOnce, logInWithPassword, logOut, passkeyBrowser, watchPasskeySignIns } from './support.ts';
+import { addPasskey, disarmAutofillOnce, logInWithPassword, logOut, passkeyBrowser, watchPasskeySignIns, type PasskeyBrowser } from './support.ts';
 
 const ADDED = 'A passkey was added to your Inkwell account';
 
@@ -22,6 +22,13 @@ async function endConfirmation(h: Harness, userId: number): Promise<void> {
   }
 }
 const REMOVED = 'A passkey was removed from your Inkwell account';
+
+/** Runs an authentication ceremony with these options in the browser's authenticator (on one of the app's pages). */
+async function assertionFor(b: PasskeyBrowser, options: Record<string, unknown>): Promise<unknown> {
+  await b.go('/forgot-password');
+  await b.page.addScriptTag({ url: b.url('/static/simplewebauthn-browser.js') });
+  return b.page.evaluate((o) => (window as any).SimpleWebAuthnBrowser.startAuthentication({ optionsJSON: o }), options);
+}
 const CLONED = 'A copy of one of your Inkwell passkeys may exist';
 
 describe.skipIf(!inject('browser'))('passkeys in Chromium', () => {
@@ -306,6 +313,76 @@ describe.skipIf(!inject('browser'))('passkeys in Chromium', () => {
       await b.page.waitForURL(b.url('/account'));
       await expect.poll(() => answers.at(-1)).toEqual({ status: 200 });
       expect((await b.page.request.get(b.url('/api/users/me'))).status()).toBe(200);
+      expect(b.problems.join('\n')).toBe('');
+      await b.close();
+    });
+
+    it("a two-step account resets its password with its passkey; another user's passkey or one without user verification is refused and the link still works", { timeout: 180_000 }, async () => {
+      const user = await registeredUser(h, `reset-${dialect}`);
+      const { secret } = await turnOnTwoStep(user.agent, user.password);
+      const b = await passkeyBrowser(browser, h.baseUrl);
+      await logInWithPassword(b, user.email, user.password, '/login/two-step');
+      const codeForm = b.page.locator('#two-step-form form').first();
+      await codeForm.getByLabel('Code from your authenticator app').fill(codeFor(secret, 1));
+      await b.submit(codeForm, 'Verify', '/login/two-step');
+      await b.page.waitForURL(b.url('/account'));
+      await addPasskey(b);
+      await logOut(b);
+      const other = await registeredUser(h, `reset-other-${dialect}`);
+      const o = await passkeyBrowser(browser, h.baseUrl);
+      await logInWithPassword(o, other.email, other.password);
+      await addPasskey(o, other.password);
+      await logOut(o);
+
+      const token = await requestResetToken(h, user.email);
+      const newPassword = 'reset with a passkey, not a code';
+      const reset = (p: PasskeyBrowser, passkey: unknown) =>
+        p.page.request.post(p.url('/api/users/reset-password'), { data: { token, new_password: newPassword, passkey } });
+      const optionsIn = async (p: PasskeyBrowser) => {
+        const answer = await p.page.request.post(p.url('/api/users/reset-password/passkey/options'), { data: { token } });
+        expect(answer.status()).toBe(200);
+        return answer.json();
+      };
+
+      // The options list the link owner's passkeys, user verification required.
+      const options = await optionsIn(o);
+      expect(options).toMatchObject({ rpId: 'localhost', userVerification: 'required' });
+      const [own] = await b.credentials();
+      expect(options.allowCredentials.map((c: { id: string }) => c.id)).toEqual([Buffer.from(own.credentialId, 'base64').toString('base64url')]);
+      // Another user's passkey (their own discoverable credential, the list dropped): refused.
+      const foreign = await reset(o, await assertionFor(o, { ...options, allowCredentials: undefined }));
+      expect(foreign.status()).toBe(401);
+      expect((await foreign.json()).error.code).toBe('invalid_passkey');
+      await o.close();
+
+      // The owner's passkey without user verification: refused; its challenge is gone with that answer.
+      await b.override({ isBadUV: true });
+      const unverified = await assertionFor(b, await optionsIn(b));
+      await b.override({});
+      const noUv = await reset(b, unverified);
+      expect(noUv.status()).toBe(401);
+      expect((await noUv.json()).error.code).toBe('invalid_passkey');
+      const again = await reset(b, unverified);
+      expect(again.status()).toBe(400);
+      expect((await again.json()).error.code).toBe('passkey_challenge_expired');
+      // Without any factor the link is not used either.
+      expect((await (await reset(b, undefined)).json()).error.code).toBe('second_step_required');
+
+      // The page, with the same link: a new password and the passkey instead of the code.
+      await b.go(`/reset-password?token=${token}`);
+      await b.page.waitForURL(b.url('/reset-password'));
+      const form = b.page.locator('#reset-form');
+      await form.getByLabel('New password').fill(newPassword);
+      await b.check('reset-with-passkey');
+      // The login page it lands on would sign in with the passkey by autofill (a reset itself never does).
+      await disarmAutofillOnce(b.page);
+      await form.getByRole('button', { name: 'Use a passkey instead' }).click();
+      await b.page.waitForURL(b.url('/login?notice=password_reset'));
+      expect((await b.page.request.get(b.url('/api/users/me'))).status()).toBe(401);
+
+      // The new password works, and two-step is still on.
+      await disarmAutofillOnce(b.page);
+      await logInWithPassword(b, user.email, newPassword, '/login/two-step');
       expect(b.problems.join('\n')).toBe('');
       await b.close();
     });

@@ -2,7 +2,7 @@
 import type { RequestHandler } from 'express';
 import type { Accounts, Profile } from '../../accounts/index.ts';
 import type { AfterAnswer } from '../after-answer.ts';
-import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, ResetForm, parse } from '../forms.ts';
+import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, parse } from '../forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
 import { clientOfRequest, continueSession, currentUser, logOutSession } from '../middleware.ts';
 import { startSignIn } from '../security/sign-in.ts';
@@ -11,6 +11,7 @@ import { invalidInput, jsonError } from '../respond.ts';
 import { pictureUrl } from '../pictures/media.ts';
 import { SIGNUP_MESSAGE, SIGNUP_PASSWORD_WRONG } from './signup-pages.ts';
 import { resetProofOf } from '../security/forms.ts';
+import { ResetBody } from '../security/passkey-forms.ts';
 
 
 // Serialised once: every email gets exactly these bytes.
@@ -92,9 +93,10 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   };
 
   const reset: RequestHandler = async (req, res) => {
-    const input = parse(ResetForm.required({ token: true }), req.body);
+    const input = parse(ResetBody, req.body);
     if (!input.ok) return invalidInput(res, input.fields);
-    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password, resetProofOf(input.data), clientOfRequest(req));
+    const proof = resetProofOf(input.data, req.session.passkeyChallenges?.reset);
+    const outcome = await accounts.resetPassword(input.data.token, input.data.new_password, proof, clientOfRequest(req));
     if (outcome.ok) {
       return res.json({ message: 'Your password has been reset. Log in with your new password.' });
     }
@@ -105,7 +107,11 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
         return jsonError(res, 400, 'invalid_token', 'This reset link is invalid or has expired. Ask for a new one.');
       // The link is still good: the client asks for the factor and sends it all again.
       case 'second_step_required':
-        return jsonError(res, 401, 'second_step_required', 'This account has two-step verification: send `code` (or `recovery_code`) with the new password.');
+        return jsonError(res, 401, 'second_step_required', 'This account has two-step verification: send `code`, `recovery_code` or `passkey` with the new password.');
+      case 'passkey_challenge_expired':
+        return jsonError(res, 400, 'passkey_challenge_expired', 'That passkey request expired or was already used. Ask for options again; the reset link still works.');
+      case 'invalid_passkey':
+        return jsonError(res, 401, 'invalid_passkey', 'That passkey could not be verified. The reset link still works.');
       case 'invalid_code':
         return jsonError(res, 401, 'invalid_code', 'That code is not right. The reset link still works.');
       case 'locked':

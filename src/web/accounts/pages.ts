@@ -2,11 +2,12 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Accounts } from '../../accounts/index.ts';
 import type { AfterAnswer } from '../after-answer.ts';
-import { ChangePasswordForm, ForgotForm, LoginForm, ResetForm, localPath, parse } from '../forms.ts';
+import { ChangePasswordForm, ForgotForm, LoginForm, localPath, parse } from '../forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
 import { clientOfRequest, continueSession, currentUser, logOutSession } from '../middleware.ts';
 import { startSignIn } from '../security/sign-in.ts';
 import { resetProofOf } from '../security/forms.ts';
+import { ResetPageForm } from '../security/passkey-forms.ts';
 import { ACCOUNT_NOTICES, ACCOUNT_VIEW, lookUp, showAccount } from './view.ts';
 import { FORGOT_MESSAGE, PASSWORD_CHANGED_MEANWHILE } from './messages.ts';
 import { redirect, show } from '../respond.ts';
@@ -111,10 +112,11 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
     show(req, res, resetView, { secondStep: status === 'needs_second_step' });
   };
   const reset: RequestHandler = async (req, res) => {
-    const input = parse(ResetForm, req.body);
-    const secondStep = req.body?.code !== undefined;
+    const input = parse(ResetPageForm, req.body);
+    const secondStep = req.body?.code !== undefined || req.body?.passkey !== undefined;
     if (!input.ok) return show(req, res, { ...resetView, status: 422 }, { errors: input.fields, secondStep });
-    const outcome = await accounts.resetPassword(input.data.token ?? resetLinks.recall(req), input.data.new_password, resetProofOf(input.data), clientOfRequest(req));
+    const proof = resetProofOf(input.data, req.session.passkeyChallenges?.reset);
+    const outcome = await accounts.resetPassword(input.data.token ?? resetLinks.recall(req), input.data.new_password, proof, clientOfRequest(req));
     if (!outcome.ok) {
       switch (outcome.reason) {
         case 'invalid':
@@ -122,6 +124,9 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
         case 'second_step_required':
         case 'invalid_code':
           return show(req, res, { ...resetView, status: 401 }, { errors: { code: outcome.reason === 'invalid_code' ? 'That code is not right.' : 'Enter the code from your authenticator app.' }, secondStep: true });
+        case 'passkey_challenge_expired':
+        case 'invalid_passkey':
+          return show(req, res, { ...resetView, status: 401 }, { errors: { code: 'That passkey did not work. Try it again, or enter a code.' }, secondStep: true });
         case 'locked':
           setRetryAfter(res, outcome.retryAfterSeconds);
           return show(req, res, { ...resetView, status: 429 }, { errors: { code: throttledMessage(outcome.retryAfterSeconds) }, secondStep: true });

@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { EVENT_KINDS } from '../../accounts/activity.ts';
 import { PostCreate, PostPatch } from '../posts/forms.ts';
-import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, EmailLinkForm, ForgotForm, LoginForm, RegisterForm, ResetForm, SignInLinkForm, TokenForm } from '../forms.ts';
+import { ResetBody } from '../security/passkey-forms.ts';
+import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, EmailLinkForm, ForgotForm, LoginForm, RegisterForm, SignInLinkForm, TokenForm } from '../forms.ts';
 import type { Answer, ApiDoc } from './openapi.ts';
 import { CodeForm, ConfirmForm, InlineConfirmation, SecondStepForm, code } from '../security/forms.ts';
 
@@ -216,12 +217,14 @@ export const API = {
   reset: {
     summary: 'Set a new password with the token from the reset email',
     description: 'Ends every session of the account; it does not log in. For an account with two-step verification on, ' +
-      'send `code` (or `recovery_code`) too: the reset never turns two-step off or goes around it.',
-    body: ResetForm.required({ token: true }),
+      'send `code`, `recovery_code` or `passkey` too: the reset never turns two-step off or goes around it. `passkey` is the ' +
+      'assertion for the options from POST /api/users/reset-password/passkey/options, in this session, by a user-verified ' +
+      'passkey of the account the token is for.',
+    body: ResetBody,
     responses: {
       200: { description: 'The password is reset; log in with it.', body: MessageBody },
-      400: error('The token is invalid, used or expired.'),
-      401: error('`second_step_required` or `invalid_code`: the token was not used and still works.'),
+      400: error('`invalid_token`: the token is invalid, used or expired; or `passkey_challenge_expired`: no live reset challenge for this session (the token still works).'),
+      401: error('`second_step_required`, `invalid_code` or `invalid_passkey`: the token was not used and still works.'),
       422: INVALID_INPUT,
       429: error('Too many attempts from this address, or `second_step_locked` for the account (`Retry-After`).'),
     },

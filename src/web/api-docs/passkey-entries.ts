@@ -1,7 +1,7 @@
 // The passkey routes' entries in /api/openapi.json (beside entries.ts, which holds the rest).
 import { z } from 'zod';
 import type { Answer, ApiDoc } from './openapi.ts';
-import { AddPasskeyBody, PasskeyConfirmation, PasskeySignInBody, RenamePasskeyForm } from '../security/passkey-forms.ts';
+import { AddPasskeyBody, PasskeyConfirmation, PasskeySignInBody, RenamePasskeyForm, ResetPasskeyOptionsBody } from '../security/passkey-forms.ts';
 
 const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), fields: z.record(z.string(), z.string()).optional() }),
@@ -50,6 +50,19 @@ export const PASSKEY_API = {
     session: true,
     body: PasskeySignInBody,
     responses: { 204: { description: 'Confirmed.' }, 400: EXPIRED, 401: REFUSED, 422: INVALID_INPUT, 429: RATE_LIMITED },
+  },
+  resetOptions: {
+    summary: 'Options to reset a two-step account\'s password with a passkey',
+    description: 'For whoever holds a live reset token (in the body, or the reset link\'s cookie): request options for that ' +
+      'account\'s passkeys, user verification required. The challenge is bound to this session and the token\'s account, lasts ' +
+      '5 minutes and works once; send the assertion as `passkey` to POST /api/users/reset-password. The token is not used here.',
+    body: ResetPasskeyOptionsBody,
+    responses: {
+      200: { description: "Request options for the account's passkeys.", body: WebAuthnOptions },
+      400: error('`invalid_token` (invalid, used or expired), or `no_passkeys` (the account has none: send a code instead).'),
+      422: INVALID_INPUT,
+      429: RATE_LIMITED,
+    },
   },
   registrationOptions: {
     summary: 'Options to add a passkey',

@@ -1,6 +1,8 @@
 // The shape of the two-step forms and JSON bodies: an authenticator code or a recovery code.
 import { z } from 'zod';
 import { single } from '../forms.ts';
+import type { ResetProof } from '../../accounts/index.ts';
+import type { AuthenticationResponseJSON } from '../../accounts/passkeys.ts';
 
 // Generous bounds: spaces and dashes are forgiven; the domain decides what a valid code is.
 export const code = single(16, 'the 6-digit code from your authenticator app');
@@ -30,7 +32,14 @@ export function proofOf(input: { code?: string; recovery_code?: string }) {
   return code.replace(/\s/g, '').length > 8 ? { recoveryCode: code } : { code };
 }
 
-/** The second factor sent with a reset, if any. */
-export function resetProofOf(input: { code?: string; recovery_code?: string }) {
+/**
+ * The second factor sent with a reset, if any: a passkey's answer (to the reset challenge this session
+ * holds, `challengeId`), or a code or recovery code.
+ */
+export function resetProofOf(
+  input: { code?: string; recovery_code?: string; passkey?: AuthenticationResponseJSON },
+  challengeId: number | undefined,
+): ResetProof | undefined {
+  if (input.passkey !== undefined) return { passkey: { challengeId, response: input.passkey } };
   return input.code === undefined && input.recovery_code === undefined ? undefined : proofOf(input);
 }

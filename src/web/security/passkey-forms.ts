@@ -1,7 +1,7 @@
 // The shape of the passkey bodies: what @simplewebauthn/browser's startRegistration/startAuthentication
 // return, checked field by field before the domain sees it (bounded sizes, base64url only).
 import { z } from 'zod';
-import { single } from '../forms.ts';
+import { ResetForm, single } from '../forms.ts';
 import { InlineConfirmation } from './forms.ts';
 
 const base64url = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9_-]*$/, 'Send base64url text.');
@@ -51,3 +51,20 @@ export const AddPasskeyBody = z.object({ response: AttestationResponse, name: pa
 export const RenamePasskeyForm = z.object({ name: passkeyName });
 /** Adding or removing a passkey: a recent confirmation, or the password (+ code) inline. */
 export const PasskeyConfirmation = InlineConfirmation;
+
+/** The reset API: a user-verified passkey (`passkey`, the assertion) is the third way to give a two-step account's second factor. */
+export const ResetBody = ResetForm.extend({ passkey: AssertionResponse.optional() }).required({ token: true });
+/** The reset page: the script puts the assertion in a hidden field as JSON text (a form carries no objects). */
+export const ResetPageForm = ResetForm.extend({
+  passkey: single(32_768, 'the passkey answer').transform(jsonOrNothing).pipe(AssertionResponse).optional(),
+});
+/** Options for a reset's passkey: the token from the body, or else the reset link's cookie. */
+export const ResetPasskeyOptionsBody = z.object({ token: single(128, 'the reset token').optional() });
+
+function jsonOrNothing(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -11,7 +11,8 @@ import { clientOfRequest, currentUser, saveSession } from '../middleware.ts';
 import { invalidInput, jsonError } from '../respond.ts';
 import { CONFIRMATION_MS } from '../../accounts/index.ts';
 import { confirmIt, recentlyConfirmed, refuseConfirmation } from './confirm.ts';
-import { AddPasskeyBody, PasskeyConfirmation, PasskeySignInBody, RenamePasskeyForm } from './passkey-forms.ts';
+import { AddPasskeyBody, PasskeyConfirmation, PasskeySignInBody, RenamePasskeyForm, ResetPasskeyOptionsBody } from './passkey-forms.ts';
+import type { TokenLinks } from '../token-links.ts';
 import { startSignIn } from './sign-in.ts';
 import { publicProfile } from '../accounts/api.ts';
 
@@ -36,7 +37,7 @@ export function passkeyJson(pk: PasskeyView) {
   };
 }
 
-export function passkeyApi({ accounts, later, log }: { accounts: Accounts; later: AfterAnswer; log: Logger }) {
+export function passkeyApi({ accounts, later, log, resetLinks }: { accounts: Accounts; later: AfterAnswer; log: Logger; resetLinks: TokenLinks }) {
   /** Why an assertion was refused, as JSON; the unknown credential's id lets the browser forget it. */
   function refuse(res: Response, outcome: Exclude<Awaited<ReturnType<Accounts['signInWithPasskey']>>, { ok: true }>) {
     switch (outcome.reason) {
@@ -90,6 +91,23 @@ export function passkeyApi({ accounts, later, log }: { accounts: Accounts; later
     res.status(204).end();
   };
 
+  /**
+   * Options for a two-step account's reset: its own passkeys, for whoever holds its reset link (from the
+   * body, or the link's cookie on the page). The link is not used; the reset itself takes the answer.
+   */
+  const resetOptions: RequestHandler = async (req, res) => {
+    const input = parse(ResetPasskeyOptionsBody, req.body ?? {});
+    if (!input.ok) return invalidInput(res, input.fields);
+    const outcome = await accounts.resetPasskeyOptions(input.data.token ?? resetLinks.recall(req), challengeOf(req, 'reset'));
+    if (!outcome.ok) {
+      return outcome.reason === 'invalid_token'
+        ? jsonError(res, 400, 'invalid_token', 'This reset link is invalid or has expired. Ask for a new one.')
+        : jsonError(res, 400, 'no_passkeys', 'This account has no passkey. Enter a code instead.');
+    }
+    await remember(req, 'reset', outcome.challengeId);
+    res.json(outcome.options);
+  };
+
   const registrationOptions: RequestHandler = async (req, res) => {
     const input = parse(PasskeyConfirmation, req.body);
     if (!input.ok) return invalidInput(res, input.fields);
@@ -141,7 +159,7 @@ export function passkeyApi({ accounts, later, log }: { accounts: Accounts; later
     res.status(204).end();
   };
 
-  return { signInOptions, signIn, confirmOptions, confirm, registrationOptions, add, list, rename, remove };
+  return { signInOptions, signIn, confirmOptions, confirm, resetOptions, registrationOptions, add, list, rename, remove };
 }
 
 function noSuchPasskey(res: Response): void {
