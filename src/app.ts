@@ -17,7 +17,7 @@ import {
   createLimiters, currentUser, dependencyLog, handleErrors, loadUser, notFound, refuseCrossSite, sessionCookieName, uncachedWhenSignedIn,
 } from './web/middleware.ts';
 import { emailJobs } from './mail/outbox.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, unreadCounters } from './metrics.ts';
 import { AfterAnswer } from './web/after-answer.ts';
 import { createEmailLinks } from './web/accounts/email-links.ts';
 import { measureRequests, serveMetrics } from './web/metrics.ts';
@@ -73,9 +73,10 @@ const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.u
 export function buildApp({ config, orm, log, mailer, retry, workDelay, now: clock }: AppDeps): App {
   const production = config.env === 'production';
   const now = clock ?? (() => new Date());
-  // Process and per-request metrics cost time on every request: only collected when someone can read them.
-  const metrics = createMetrics(orm, now, { perRequest: Boolean(config.metricsToken) });
-  const report = createLimitReport(log, (limit) => metrics.throttled.inc({ limit }));
+  // Metrics cost time on every request (and prom-client a start): only collected when someone can read them.
+  const metrics = config.metricsToken ? createMetrics(orm, now) : undefined;
+  const counters = metrics ?? unreadCounters;
+  const report = createLimitReport(log, (limit) => counters.throttled.inc({ limit }));
   const loginThrottle = createLoginThrottle({ orm, report, enabled: config.rateLimits, now });
   const accounts = createAccounts({
     orm,
@@ -94,7 +95,7 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
     resetTokenTtlMinutes: config.resetTokenTtlMinutes,
     now,
   });
-  const jobs = new JobRunner({ orm, log, metrics, retry, now });
+  const jobs = new JobRunner({ orm, log, metrics: counters, retry, now });
   jobs.register(accounts.jobs);
   jobs.register(emailJobs(notifier, mailer, EMAILS_WITH_ADDRESSES));
   const sessions = new DatabaseSessionStore(orm, now);
@@ -123,7 +124,7 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
   // Who asked, by id only (never the email or the session id); the client is req.ip as TRUST_PROXY
   // resolves it (behind a proxy the socket is the proxy's). No headers: cookies and authorization stay out.
   app.use(logRequests(log, (req) => req.url === '/healthz' || req.url === '/readyz'));
-  if (config.metricsToken) app.use(measureRequests(metrics));
+  if (metrics) app.use(measureRequests(metrics));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -167,7 +168,7 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
   });
 
   // Only with METRICS_TOKEN; without it the route does not exist (404 like any unknown page).
-  if (config.metricsToken) app.get('/metrics', serveMetrics(metrics, config.metricsToken));
+  if (metrics && config.metricsToken) app.get('/metrics', serveMetrics(metrics, config.metricsToken));
 
   app.use('/static', express.static(root('public'), { maxAge: '1h', index: false }));
   app.get('/static/htmx.min.js', (_req, res) => {

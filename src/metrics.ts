@@ -1,16 +1,31 @@
 // Every Prometheus metric Inkwell exposes, declared in one place (served at /metrics, see src/web/metrics.ts).
 // To add one: declare it below with `registers: [registry]`, then pass `metrics` to whatever counts it.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter } from 'prom-client';
 import type { Orm } from './db/orm.ts';
 import { pendingByKind } from './jobs/queue.ts';
 
 export type Metrics = ReturnType<typeof createMetrics>;
+/** What the app counts whether or not anyone can read it (the job runner, the limits). */
+export type Counters = {
+  emails: Pick<Counter<'kind' | 'outcome'>, 'inc'>;
+  jobs: Pick<Counter<'kind' | 'outcome'>, 'inc'>;
+  throttled: Pick<Counter<'limit'>, 'inc'>;
+};
+
+/**
+ * The counters of an app nobody can read them from (no METRICS_TOKEN): they count nothing, and
+ * prom-client is never loaded (~45 ms of a cold start, docs/benchmarks.md).
+ */
+export const unreadCounters: Counters = { emails: { inc() {} }, jobs: { inc() {} }, throttled: { inc() {} } };
 
 /** One registry per app (tests build several apps in one process). `orm` feeds the gauges read at scrape time. */
-export function createMetrics(orm: Orm, now: () => Date, options: { perRequest: boolean }) {
+export function createMetrics(orm: Orm, now: () => Date) {
+  // Loaded here, not at start-up: only an app serving /metrics needs it (synchronous, as buildApp is).
+  const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
   const registry = new Registry();
   // Node's own figures (event-loop delay, heap…) run a monitor: only when /metrics can be read.
-  if (options.perRequest) collectDefaultMetrics({ register: registry, prefix: 'inkwell_' });
+  collectDefaultMetrics({ register: registry, prefix: 'inkwell_' });
 
   // Both queue gauges are collected together in a scrape: one query serves both.
   let snapshot: Promise<Awaited<ReturnType<typeof pendingByKind>>> | null = null;

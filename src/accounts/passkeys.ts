@@ -6,10 +6,9 @@
 // and a credential counts only for the account its user handle names.
 import { randomBytes } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import {
-  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type AuthenticatorTransport, type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON, type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON, AuthenticatorTransport, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { Passkey, PasskeyUser, User } from '../db/entities.ts';
@@ -38,6 +37,12 @@ export type PasskeySignIn = { ok: true; step: SignInStep } | Refused;
 export type PasskeyChange = EmailPayloads['passkey-changed']['change'];
 
 export const PASSKEY_NAME_MAX = 64;
+
+let library: Promise<typeof import('@simplewebauthn/server')> | undefined;
+/** Loaded at the first ceremony, not at start-up: it is the largest import of a start (~120 ms, docs/benchmarks.md). */
+function webauthn(): Promise<typeof import('@simplewebauthn/server')> {
+  return (library ??= import('@simplewebauthn/server'));
+}
 // ES256, EdDSA and RS256: what authenticators implement. The library would also offer ML-DSA-44 on Node 24,
 // whose Web Crypto support is still experimental there (a warning on every start); add it once it is stable.
 const ALGORITHMS = [-7, -8, -257];
@@ -61,7 +66,7 @@ export function createPasskeys({ orm, now, relyingParty: rp, activity, signIn }:
     const handle = await userHandleOf(db, userId);
     const existing = await db.find(Passkey, { user: userId }, { fields: ['credentialId', 'transports'] });
     const { id, bytes } = await issueChallenge(db, 'register', userId, now(), replaces);
-    const options = await generateRegistrationOptions({
+    const options = await (await webauthn()).generateRegistrationOptions({
       rpName: rp.name,
       rpID: rp.id,
       userName: user.email,
@@ -88,7 +93,7 @@ export function createPasskeys({ orm, now, relyingParty: rp, activity, signIn }:
     const db = em();
     const expectedChallenge = await claimChallenge(db, challengeId, 'register', userId, now());
     if (!expectedChallenge) return { ok: false, reason: 'expired_challenge' };
-    const verification = await verifyRegistrationResponse({
+    const verification = await (await webauthn()).verifyRegistrationResponse({
       response, expectedChallenge, expectedOrigin: rp.origin, expectedRPID: rp.id, requireUserVerification: true,
     }).catch(() => null);
     // The outcome is read, not only the absence of an exception (GitLab 585333).
@@ -134,7 +139,7 @@ export function createPasskeys({ orm, now, relyingParty: rp, activity, signIn }:
       ? (await db.find(Passkey, { user: forUser }, { fields: ['credentialId', 'transports'] })).map((p) => ({ id: p.credentialId, transports: transportsOf(p.transports) }))
       : undefined;
     const { id, bytes } = await issueChallenge(db, ceremony, forUser, now(), replaces);
-    const options = await generateAuthenticationOptions({
+    const options = await (await webauthn()).generateAuthenticationOptions({
       rpID: rp.id, challenge: bytes, timeout: CHALLENGE_TTL_MS, userVerification: 'required', allowCredentials: own,
     });
     if (!own) delete options.allowCredentials;
@@ -186,7 +191,7 @@ export function createPasskeys({ orm, now, relyingParty: rp, activity, signIn }:
     if (userId !== null && ownerId !== userId) return invalid;
     const owner = await db.findOne(PasskeyUser, { user: ownerId });
     if (!owner || response.response.userHandle !== owner.handle) return invalid;
-    const verification = await verifyAuthenticationResponse({
+    const verification = await (await webauthn()).verifyAuthenticationResponse({
       response,
       expectedChallenge,
       expectedOrigin: rp.origin,

@@ -1,7 +1,7 @@
 // Password hashing and policy: the only importer of argon2.
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
-import { dictionary } from '@zxcvbn-ts/language-common';
 
 // OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane); raise these and hashes upgrade at login.
 export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -29,8 +29,16 @@ export class HashingBusy extends Error {
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 256;
 
-// zxcvbn-ts's list of the ~30,000 most common passwords, compared case-insensitively.
-const COMMON_PASSWORDS = new Set(dictionary['passwords-common'].map((word) => word.toLowerCase()));
+// zxcvbn-ts's list of the ~30,000 most common passwords, compared case-insensitively. Loaded at the
+// first password checked rather than at start-up (~30 ms of a cold start, docs/benchmarks.md).
+let commonPasswords: Set<string> | undefined;
+function isCommon(word: string): boolean {
+  commonPasswords ??= new Set(
+    (createRequire(import.meta.url)('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common'))
+      .dictionary['passwords-common'].map((common) => common.toLowerCase()),
+  );
+  return commonPasswords.has(word);
+}
 
 // NIST SP 800-63B 3.1.1.2: also refuse the service's name, the account's own names, and repetitive or
 // sequential strings. All get the same plain message, and there are no composition rules.
@@ -54,12 +62,12 @@ export function passwordProblem(password: string, context: PasswordContext = {})
 
 function easyToGuess(password: string, words: string[]): boolean {
   const folded = password.toLowerCase();
-  if (COMMON_PASSWORDS.has(folded) || trivial(folded)) return true;
+  if (isCommon(folded) || trivial(folded)) return true;
   let rest = folded;
   for (const word of words) rest = rest.replaceAll(word, ' ');
   if (rest === folded) return false;
   const remaining = rest.replace(/\s+/gu, '');
-  return [...remaining].length < MIN_REST || COMMON_PASSWORDS.has(rest.trim()) || trivial(rest);
+  return [...remaining].length < MIN_REST || isCommon(rest.trim()) || trivial(rest);
 }
 
 /** The site's name and the parts of the account's username and email, longest first, 3+ characters. */

@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, type LoggerOptions, type LoggerNamespace, type MikroORM } from '@mikro-orm/core';
 import type { AbstractSqlDriver, EntityManager } from '@mikro-orm/sql';
 import type { Migrator } from '@mikro-orm/migrations';
-import pg from 'pg';
 import type { Logger } from '../log.ts';
 import { entities } from './entities.ts';
 

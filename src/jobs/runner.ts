@@ -3,7 +3,7 @@
 import { within } from '../deadline.ts';
 import { describeError, LogThrottle, type Logger } from '../log.ts';
 import type { EntityManager, Orm } from '../db/orm.ts';
-import type { Metrics } from '../metrics.ts';
+import type { Counters } from '../metrics.ts';
 import { bury, claim, deleteOld, finish, listenForJobs, retryLater, type ClaimedJob } from './queue.ts';
 
 export type JobHandler = {
@@ -36,7 +36,7 @@ const KEEP_DEAD_MS = 7 * 24 * 3600_000;
 export type JobRunnerOptions = {
   orm: Orm;
   log: Logger;
-  metrics: Metrics;
+  metrics: Counters;
   retry?: RetryPolicy;
   now?: () => Date;
 };
@@ -44,7 +44,7 @@ export type JobRunnerOptions = {
 export class JobRunner {
   readonly #orm: Orm;
   readonly #log: Logger;
-  readonly #metrics: Metrics;
+  readonly #metrics: Counters;
   readonly #retry: RetryPolicy;
   readonly #now: () => Date;
   readonly #handlers = new Map<string, JobHandler>();

@@ -1,6 +1,6 @@
 // Sends mail: the only importer of nodemailer. SMTP when SMTP_URL is set, else the dev mailbox.
 // Retries are not here: every email is a durable job (src/jobs/), retried with backoff by the runner.
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 export type Message = { to: string; subject: string; text: string; html: string };
 export type MailboxEntry = Message & { id: number; from: string; date: Date };
@@ -16,23 +16,34 @@ export type MailerOptions = { smtpUrl: string | undefined; from: string };
 export class Mailer {
   /** Messages kept in memory when no SMTP server is configured (development only), newest first. */
   readonly mailbox: MailboxEntry[] | null;
-  readonly #transport: Transporter;
+  readonly #smtpUrl: string | undefined;
+  #transport: Promise<Transporter> | undefined;
   readonly #from: string;
   #nextId = 1;
 
   constructor(options: MailerOptions) {
     this.#from = options.from;
     this.mailbox = options.smtpUrl ? null : [];
-    // smtp:// upgrades with STARTTLS when the server offers it; smtps:// is TLS from the first byte.
-    this.#transport = options.smtpUrl
-      ? nodemailer.createTransport({ url: options.smtpUrl, pool: true, maxConnections: 4, ...SMTP_TIMEOUTS })
-      : nodemailer.createTransport({ jsonTransport: true });
+    this.#smtpUrl = options.smtpUrl;
+  }
+
+  // nodemailer is loaded at the first send, not at start-up (~70 ms of a cold start, docs/benchmarks.md).
+  // Nothing is lost by waiting: a transport connects only when it sends, and SMTP_URL is checked by
+  // the configuration at start.
+  #transporter(): Promise<Transporter> {
+    const smtpUrl = this.#smtpUrl;
+    return (this.#transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+      // smtp:// upgrades with STARTTLS when the server offers it; smtps:// is TLS from the first byte.
+      smtpUrl
+        ? nodemailer.createTransport({ url: smtpUrl, pool: true, maxConnections: 4, ...SMTP_TIMEOUTS })
+        : nodemailer.createTransport({ jsonTransport: true })));
   }
 
   /** Resolves once the mail server accepted the message; rejects with its error otherwise. */
   async send(message: Message): Promise<void> {
     // An address object, not a string: nodemailer never splits it into several recipients.
-    await this.#transport.sendMail({
+    const transport = await this.#transporter();
+    await transport.sendMail({
       from: this.#from,
       to: { name: '', address: message.to },
       subject: message.subject,
@@ -46,6 +57,7 @@ export class Mailer {
   }
 
   close(): void {
-    this.#transport.close();
+    // A transport still loading is closed once loaded; one never made has nothing to close.
+    void this.#transport?.then((transport) => transport.close(), () => {});
   }
 }

@@ -164,7 +164,7 @@ export function createPosts({ orm, now = () => new Date(), onChange = () => {} }
     const id = await em().insert(Post, {
       author: authorId, title: input.title.trim(), body: input.body, excerpt, html, renderedWith: rendered_with,
       status, publishedAt: status === 'draft' ? null : (input.publishAt ?? at),
-      slug: input.slug || slugOf(input.title.trim()), createdAt: at, updatedAt: at,
+      slug: input.slug || (await slugOf(input.title.trim())), createdAt: at, updatedAt: at,
     });
     onChange();
     return { ok: true, post: (await findPost(Number(id), authorId))! };
@@ -193,7 +193,7 @@ export function createPosts({ orm, now = () => new Date(), onChange = () => {} }
       Object.assign(changes, { body: input.body, html, excerpt, renderedWith: rendered_with });
     }
     // An explicit empty slug asks for a new one from the (new) title; no slug keeps the old one.
-    if (input.slug !== undefined) changes.slug = input.slug || slugOf(changes.title ?? current.post.title);
+    if (input.slug !== undefined) changes.slug = input.slug || (await slugOf(changes.title ?? current.post.title));
     if (input.status === 'draft') Object.assign(changes, { status: 'draft', publishedAt: null });
     else if (input.status === 'published') {
       // Publishing again (an edit of a public post) keeps its date; a draft or a scheduled post is published now.

@@ -1,8 +1,8 @@
 // The QR code an authenticator app scans, as inline SVG (attributes only, so it fits the CSP's
 // style-src 'self'). The only importer of qrcode.
-import QRCode from 'qrcode';
-
-export function qrSvg(otpauthUri: string): Promise<string> {
+// Loaded at the first QR code, not at start-up (a start need not pay for it: docs/benchmarks.md).
+export async function qrSvg(otpauthUri: string): Promise<string> {
+  const { default: QRCode } = await import('qrcode');
   return QRCode.toString(otpauthUri, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
 }
 
