@@ -70,6 +70,9 @@ export async function openDatabase(url: string, options: { logQuery?: (sql: stri
   await orm.em.getConnection().execute('pragma synchronous = full');
   await orm.em.getConnection().execute(`pragma busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   await orm.em.getConnection().execute('pragma foreign_keys = on');
+  // Statement journals and sorts (the search index's triggers, a migration's table rebuild) stay in
+  // memory: SQLite's default is a file in /var/tmp, outside the one folder the container may write.
+  await orm.em.getConnection().execute('pragma temp_store = memory');
   return orm;
 }
 
