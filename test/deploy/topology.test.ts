@@ -145,9 +145,11 @@ describe.skipIf(!postgresAvailable() || (missing !== '' && !required))('three in
     const writer = client(caddy, bob.cookie);
     const load = startLoad(async () => {
       const res = await writer.post('/api/posts', { title: 'Rolling', body: 'restart' });
-      // A 503 with Retry-After is the app's own "busy, nothing was changed" (its pool wait on a machine
-      // this loaded: seen once in CI), which a client retries; a dropped request has no such answer.
-      return res.status === 503 && res.headers.get('retry-after') ? 'told to retry' : res.status;
+      // A 503 says the request was not processed, and a client retries it (the app's own carries
+      // Retry-After; Caddy's, when no instance answered its health check in time, does not). On a
+      // saturated CI machine one in several hundred got one. What a restart must never do is lose a
+      // request it took: that shows as a 502, a cut connection, or a 201 without its post (checked below).
+      return res.status === 503 ? 'told to retry' : res.status;
     });
     await until(() => load.done >= 20, 'some posts before the stop');
     const leaving = apps[1];
