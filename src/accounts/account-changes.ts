@@ -9,7 +9,7 @@ import type { Client } from './clients.ts';
 import { queue as queueEmail } from './notifier.ts';
 import { verifyPassword } from './passwords.ts';
 import * as resetTokens from './reset-tokens.ts';
-import { hashIfWellFormed } from './tokens.ts';
+import { hashIfWellFormed, lockAccount } from './tokens.ts';
 import { revokeCredentials } from './credentials.ts';
 import { forgetIfUnreferenced, lockedPictureOf } from '../pictures/store.ts';
 import { removePasskeysAddedSince } from './passkeys.ts';
@@ -70,6 +70,9 @@ export function createAccountChanges({ orm, now, activity, loginThrottle, addres
     const check = await checkCurrentPassword(user, input.currentPassword, client);
     if (!check.ok) return check;
     await em().transactional(async (tx) => {
+      // The account's row first: the event's insert takes a key-share lock on it, and two requests that
+      // each held one while asking for the row lock (recordEmailChange) deadlocked on Postgres (a 500).
+      await lockAccount(tx, userId);
       await activity.record(userId, 'email_change_requested', client, tx);
       // Silently, like sign-up: a repeat within the window sends nothing and leaves the pending change
       // (and its link) as it was, so nobody can flood an address from the account page.
