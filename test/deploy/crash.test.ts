@@ -35,12 +35,22 @@ async function seedUsers(url: string, names: string[]): Promise<string[]> {
   }
 }
 
-/** Every address has an email whose newest link resets the password (older links were superseded). */
+/**
+ * Every address has an email whose link resets the password: the link minted last (older ones were
+ * superseded). Two sends of one address can finish in either order, so the newest to arrive is not
+ * always the newest minted: the links are tried newest first, and one must work.
+ */
 async function expectEveryLinkWorks(app: AppProcess, sink: Sink, emails: string[]): Promise<void> {
   for (const email of emails) {
-    const newest = sink.messages.filter((m) => recipients(m).includes(email)).at(-1)!;
-    const reset = await client(app).post('/api/users/reset-password', { token: tokenOf(resetLinkIn(newest)), new_password: `new pass for ${email}` });
-    expect(reset.status, `${email}: ${JSON.stringify(reset.body)}`).toBe(200);
+    const received = sink.messages.filter((m) => recipients(m).includes(email)).reverse();
+    const answers: number[] = [];
+    for (const message of received) {
+      const reset = await client(app).post('/api/users/reset-password', { token: tokenOf(resetLinkIn(message)), new_password: `new pass for ${email}` });
+      answers.push(reset.status);
+      if (reset.status === 200) break;
+    }
+    expect(answers.at(-1), `${email}: ${answers.join(', ')}`).toBe(200);
+    expect(answers.slice(0, -1).every((status) => status === 400)).toBe(true);
   }
 }
 

@@ -72,9 +72,9 @@ describe.each(dialects())('picture upload limits on %s', (dialect) => {
     expect(big.sentWhenAnswered, 'bytes sent before the answer').toBeLessThan(40 * MiB);
 
     // A buffered 50 MiB body would have raised the high-water mark by 50 MiB at least; dropped bytes
-    // waiting for the garbage collector account for a few.
+    // waiting for the garbage collector account for some (26 MiB once on a saturated CI machine).
     const growth = memory(app.child.pid!, 'VmHWM') - before;
-    expect(growth, `high-water mark grew by ${(growth / MiB).toFixed(1)} MiB`).toBeLessThan(25 * MiB);
+    expect(growth, `high-water mark grew by ${(growth / MiB).toFixed(1)} MiB`).toBeLessThan(40 * MiB);
     // And the server is fine afterwards.
     expect((await client(app, cookie).get('/api/users/me')).body.user.picture_url).toMatch(/^\/media\//);
   });
