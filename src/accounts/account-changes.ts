@@ -2,7 +2,8 @@
 // password. Each asks for proof (the current password, or a link from the inbox) before anything changes.
 import { raw, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../db/orm.ts';
-import { Job, User } from '../db/entities.ts';
+import { EmailChangeThrottle, Job, User } from '../db/entities.ts';
+import { claimAddressWindow } from './address-windows.ts';
 import * as accountTokens from './account-tokens.ts';
 import type { createActivity } from './activity.ts';
 import type { Client } from './clients.ts';
@@ -76,7 +77,7 @@ export function createAccountChanges({ orm, now, activity, loginThrottle, addres
       await activity.record(userId, 'email_change_requested', client, tx);
       // Silently, like sign-up: a repeat within the window sends nothing and leaves the pending change
       // (and its link) as it was, so nobody can flood an address from the account page.
-      if (!(await accountTokens.claimAddressWindow(tx, input.newEmail, now(), addressWindowSeconds))) return;
+      if (!(await claimAddressWindow(tx, EmailChangeThrottle, input.newEmail, now(), addressWindowSeconds))) return;
       const changeId = await accountTokens.recordEmailChange(tx, userId, input.newEmail, now());
       await queueEmail(tx, 'confirm-email', { changeId });
     });

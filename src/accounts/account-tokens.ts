@@ -37,24 +37,6 @@ export async function recordEmailChange(tx: EntityManager, userId: number, newEm
   return Number(id);
 }
 
-/**
- * Takes the target address's window for a confirmation email in one statement (insert it, or take it
- * over once it has run out), as sign-up does: of concurrent requests for one address one gets it.
- * `seconds` 0 turns the window off.
- */
-export async function claimAddressWindow(tx: EntityManager, email: string, at: Date, seconds: number): Promise<boolean> {
-  if (seconds === 0) return true;
-  const until = new Date(at.getTime() + seconds * 1000);
-  const result = await tx
-    .createQueryBuilder(EmailChangeThrottle)
-    .insert({ email, expiresAt: until })
-    .onConflict('email')
-    .merge({ expiresAt: until })
-    .where({ expiresAt: { $lte: at } })
-    .execute('run');
-  return result.affectedRows === 1;
-}
-
 /** Gives a pending change a fresh token (the newest email's link is the one that works) and returns it. */
 export async function mintForEmailChange(tx: EntityManager, changeId: number, at: Date): Promise<string> {
   const { token, tokenHash } = mintToken();

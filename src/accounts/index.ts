@@ -22,6 +22,7 @@ import { createTwoStepRemoval } from './two-step-removal.ts';
 import { queue as queueTwoStepEmail } from './notifier.ts';
 import type { MfaKey } from '../config.ts';
 import { createSignups } from './signups.ts';
+import { claimAccountWindow } from './address-windows.ts';
 import { createSignInLinks } from './sign-in-links.ts';
 import { normalizeEmail, type FieldErrors, type Profile, type SessionUser } from './values.ts';
 
@@ -260,7 +261,7 @@ export function createAccounts({
     const user = await tx.findOne(User, { email: normalizeEmail(email) });
     if (!user) return 'unknown_email';
     await activity.record(user.id, 'password_reset_requested', client, tx);
-    if (!(await claimResetWindow(tx, user.id, now()))) return 'throttled';
+    if (!(await claimAccountWindow(tx, user.id, 'resetRequestedAt', now(), resetThrottleSeconds))) return 'throttled';
     await queueEmail(tx, 'reset-instructions', { userId: user.id });
     return 'sent';
   }
@@ -371,19 +372,6 @@ export function createAccounts({
   /** Housekeeping: security activity is kept for 90 days. */
   function pruneOldActivity(): Promise<number> {
     return activity.prune();
-  }
-
-  /** Takes the account's throttle window in one conditional update, so concurrent requests send one email. */
-  async function claimResetWindow(tx: EntityManager, userId: number, at: Date): Promise<boolean> {
-    const windowStart = new Date(at.getTime() - resetThrottleSeconds * 1000);
-    const claimed = await tx.nativeUpdate(
-      User,
-      resetThrottleSeconds > 0
-        ? { id: userId, $or: [{ resetRequestedAt: null }, { resetRequestedAt: { $lte: windowStart } }] }
-        : { id: userId },
-      { resetRequestedAt: at },
-    );
-    return claimed === 1;
   }
 
   /** The durable jobs this domain runs (registered with the job runner by buildApp). */

@@ -2,6 +2,7 @@
 // its answer and looked at only by its job; the link is minted when the email is sent, stored only as its
 // SHA-256, lives 10 minutes, works once, and the newest one is the only one that works. Using it goes
 // through the one sign-in pipeline, so a two-step account still asks for its second step.
+import { claimAccountWindow } from './address-windows.ts';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { AccountToken, User } from '../db/entities.ts';
 import type { JobHandler } from '../jobs/runner.ts';
@@ -56,7 +57,7 @@ export function createSignInLinks({ orm, now, throttleSeconds, workDelay, activi
     if (!user) return 'unknown_email';
     // The owner sees every request on the account page, throttled or not (a stranger may be at it).
     await activity.record(user.id, 'sign_in_link_requested', client, tx);
-    if (!(await claimWindow(tx, user.id, now()))) return 'throttled';
+    if (!(await claimAccountWindow(tx, user.id, 'signInLinkRequestedAt', now(), throttleSeconds))) return 'throttled';
     await queueEmail(tx, 'sign-in-link', { userId: user.id, ...(next ? { next } : {}) });
     return 'sent';
   }
@@ -80,19 +81,6 @@ export function createSignInLinks({ orm, now, throttleSeconds, workDelay, activi
     });
     if (!user) return { ok: false, reason: 'invalid_token' };
     return { ok: true, step: await beginSignIn({ id: user.id, credentialVersion: user.credentialVersion }, 'email_link', client) };
-  }
-
-  /** Takes the account's throttle window in one conditional update, so concurrent requests send one email. */
-  async function claimWindow(tx: EntityManager, userId: number, at: Date): Promise<boolean> {
-    const windowStart = new Date(at.getTime() - throttleSeconds * 1000);
-    const claimed = await tx.nativeUpdate(
-      User,
-      throttleSeconds > 0
-        ? { id: userId, $or: [{ signInLinkRequestedAt: null }, { signInLinkRequestedAt: { $lte: windowStart } }] }
-        : { id: userId },
-      { signInLinkRequestedAt: at },
-    );
-    return claimed === 1;
   }
 
   const jobs: Record<string, JobHandler> = {

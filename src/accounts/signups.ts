@@ -9,6 +9,7 @@ import { normalizeEmail, type FieldErrors, type SessionUser } from './values.ts'
 import { queue as queueEmail } from './notifier.ts';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import { claimRow, hashIfWellFormed } from './tokens.ts';
+import { claimAddressWindow } from './address-windows.ts';
 import { signupExpiry } from './signup-tokens.ts';
 
 /** A recorded sign-up, as its job carries it: the password already hashed, the address as typed (normalised). */
@@ -62,7 +63,7 @@ export function createSignups({ orm, throttleSeconds, workDelay, now }: Deps) {
   async function processSignup(request: SignupRequest, tx: EntityManager): Promise<SignupProcessing> {
     const at = now();
     const owner = await tx.findOne(User, { email: request.email });
-    if (!(await claimWindow(tx, request.email, at))) return 'throttled';
+    if (!(await claimAddressWindow(tx, SignupThrottle, request.email, at, throttleSeconds))) return 'throttled';
     if (owner) {
       // Nothing of the stranger's attempt is kept (not even the password hash), and the account is untouched.
       await queueEmail(tx, 'signup-account-exists', { userId: owner.id });
@@ -129,24 +130,6 @@ export function createSignups({ orm, throttleSeconds, workDelay, now }: Deps) {
     const at = now();
     await em().nativeDelete(SignupThrottle, { expiresAt: { $lte: at } });
     return em().nativeDelete(Signup, { expiresAt: { $lte: at } });
-  }
-
-  /**
-   * Takes the address's throttle window in one statement: insert it, or take it over once it has run
-   * out. Of concurrent requests for one address exactly one gets it (Postgres makes the second wait
-   * on the unique key, then sees the first's window; SQLite has one writer at a time).
-   */
-  async function claimWindow(tx: EntityManager, email: string, at: Date): Promise<boolean> {
-    if (throttleSeconds === 0) return true;
-    const until = new Date(at.getTime() + throttleSeconds * 1000);
-    const result = await tx
-      .createQueryBuilder(SignupThrottle)
-      .insert({ email, expiresAt: until })
-      .onConflict('email')
-      .merge({ expiresAt: until })
-      .where({ expiresAt: { $lte: at } })
-      .execute('run');
-    return result.affectedRows === 1;
   }
 
   /** The durable jobs of sign-up (registered with the job runner by buildApp through accounts.jobs). */
