@@ -44,11 +44,13 @@ export function createAccountChanges({ orm, now, activity, loginThrottle, addres
    * like a login's: it counts toward the per-email login throttle (a stolen session gets no more tries
    * than the login form gives), and a wrong one is a security event the owner sees.
    */
-  async function checkCurrentPassword(user: User | null, password: string, client: Client | null): Promise<{ ok: true } | { ok: false; reason: 'wrong_password' } | Throttled> {
+  async function checkCurrentPassword(
+    user: User | null, password: string, client: Client | null, signal?: AbortSignal,
+  ): Promise<{ ok: true } | { ok: false; reason: 'wrong_password' } | Throttled> {
     if (!user) return { ok: false, reason: 'wrong_password' };
     const attempt = await loginThrottle.attempt(user.email);
     if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
-    if (!(await verifyPassword(user.passwordHash, password)).ok) {
+    if (!(await verifyPassword(user.passwordHash, password, signal)).ok) {
       await activity.record(user.id, 'password_check_failed', client);
       return { ok: false, reason: 'wrong_password' };
     }

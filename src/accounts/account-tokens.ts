@@ -25,10 +25,11 @@ export async function mintTwoStepRemovalToken(tx: EntityManager, userId: number,
   return token;
 }
 
-/** A pending change of address: one per account, a newer request replaces the older. Returns its id. */
+/**
+ * A pending change of address: one per account, a newer request replaces the older. Returns its id.
+ * The caller holds the account's lock (lockAccount), so two requests at once leave one pending change.
+ */
 export async function recordEmailChange(tx: EntityManager, userId: number, newEmail: string, at: Date): Promise<number> {
-  // Two requests at once wait for each other, so one pending change is left, not two.
-  await lockAccount(tx, userId);
   await tx.nativeDelete(AccountToken, { user: userId, purpose: 'email_change' });
   const id = await tx.insert(AccountToken, {
     user: userId, purpose: 'email_change', tokenHash: null, email: newEmail, createdAt: at,

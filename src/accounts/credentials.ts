@@ -2,7 +2,8 @@
 // reset and "This wasn't me" revoke exactly the same things.
 import { raw } from '@mikro-orm/core';
 import type { EntityManager } from '../db/orm.ts';
-import { AccountToken, Session, User } from '../db/entities.ts';
+import { Session, User } from '../db/entities.ts';
+import { deleteAllOf } from './account-tokens.ts';
 import { deleteTokensOf } from './reset-tokens.ts';
 
 /**
@@ -26,7 +27,7 @@ export async function revokeCredentials(
   if (written !== 1) return false;
   await deleteTokensOf(tx, userId);
   // A sign-in link is a way in as good as the old password: it goes with it.
-  await tx.nativeDelete(AccountToken, { user: userId, purpose: 'sign_in' });
+  await deleteAllOf(tx, userId, 'sign_in');
   await tx.nativeDelete(Session, { user: userId });
   return true;
 }

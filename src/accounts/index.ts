@@ -19,7 +19,6 @@ import { createSignIn, type SignInStep } from './sign-in.ts';
 import { createTwoStep } from './two-step.ts';
 import { createPasskeys, type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON, type RelyingParty } from './passkeys.ts';
 import { createTwoStepRemoval } from './two-step-removal.ts';
-import { queue as queueTwoStepEmail } from './notifier.ts';
 import type { MfaKey } from '../config.ts';
 import { createSignups } from './signups.ts';
 import { claimAccountWindow } from './address-windows.ts';
@@ -31,10 +30,9 @@ export { normalizeEmail, type FieldErrors, type Profile, type SessionUser };
 export { passwordProblem };
 export { HashingBusy } from './passwords.ts';
 export type { SignupProcessing, SignupRecord } from './signups.ts';
-export type { SignedIn, SignInStep, SecondStepOutcome, SecondStepProof, FirstFactor, SecondFactor } from './sign-in.ts';
-export { SECOND_STEP_LIMITS } from './second-step.ts';
+export type { SignedIn, SignInStep, SecondStepOutcome } from './sign-in.ts';
 export { CONFIRMATION_MS } from './sign-in.ts';
-export type { PasskeyView, PasskeySignIn, Assertion, Adding } from './passkeys.ts';
+export type { PasskeyView, Adding } from './passkeys.ts';
 
 /** Too many failed password checks for this email lately: refused without checking the password. */
 export type Throttled = { ok: false; reason: 'throttled'; retryAfterSeconds: number };
@@ -110,7 +108,7 @@ export function createAccounts({
   // Lost factor: a removal in 72 hours that a full sign-in or "This wasn't me" cancels.
   const removal = createTwoStepRemoval({
     orm, now, secondStep, changed: twoStep.changed,
-    pendingUser: async (pendingId) => (await signIn.pendingSignIn(pendingId))?.userId ?? null,
+    pendingUser: (pendingId) => signIn.pendingUserId(pendingId),
   });
   const changes = createAccountChanges({
     orm, now, activity, loginThrottle, addressWindowSeconds: signupThrottleSeconds,
@@ -123,7 +121,7 @@ export function createAccounts({
     onSecondStepFailed: async (userId, client) => {
       await activity.record(userId, 'second_step_failed', client);
       if (await secondStep.claimFailureNotice(userId)) {
-        await em().transactional((tx) => queueTwoStepEmail(tx, 'two-step-changed', { userId, change: 'second_step_failed' }));
+        await em().transactional((tx) => queueEmail(tx, 'two-step-changed', { userId, change: 'second_step_failed' }));
       }
     },
     onRecoveryCodeUsed: (userId, left) => em().transactional((tx) => twoStep.changed(tx, userId, 'recovery_code_used', 'code_used', null, left)),
@@ -217,15 +215,12 @@ export function createAccounts({
     if (!user) return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
     const problem = passwordProblem(input.newPassword, user);
     if (problem) return { ok: false, reason: 'invalid', fields: { new_password: problem } };
-    // A guess at the current password is a guess like a login's: a stolen session cookie gets no
-    // more tries than the login form would give (the same count, per email).
-    const attempt = await loginThrottle.attempt(user.email);
-    if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
-    if (!(await verifyPassword(user.passwordHash, input.currentPassword, signal)).ok) {
-      await activity.record(userId, 'password_check_failed', client);
-      return { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
+    // A guess at the current password is a guess like a login's (account-changes.ts): counted per email,
+    // and a wrong one is an event the owner sees.
+    const check = await changes.checkCurrentPassword(user, input.currentPassword, client, signal);
+    if (!check.ok) {
+      return check.reason === 'throttled' ? check : { ok: false, reason: 'wrong_password', fields: { current_password: 'Your current password is not correct.' } };
     }
-    await loginThrottle.clear(user.email);
     const passwordHash = await hashPassword(input.newPassword, signal);
     // Only over the credentials just checked: a reset that committed meanwhile must not be undone
     // by a change that an attacker with the old password and a stolen session had started before it.

@@ -22,7 +22,7 @@ import type { SignInPipeline, SignInStep } from './sign-in.ts';
 export type { Ceremony, AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON };
 export type RelyingParty = { id: string; origin: string; name: string };
 export type PasskeyView = { id: number; name: string; createdAt: Date; lastUsedAt: Date | null; backedUp: boolean };
-export type CeremonyOptions<T> = { challengeId: number; options: T };
+type CeremonyOptions<T> = { challengeId: number; options: T };
 export type Adding =
   | { ok: true; passkey: PasskeyView }
   | { ok: false; reason: 'expired_challenge' | 'invalid_passkey' | 'already_added' };
@@ -36,7 +36,7 @@ export type Assertion = { ok: true; userId: number } | Refused;
 export type PasskeySignIn = { ok: true; step: SignInStep } | Refused;
 export type PasskeyChange = EmailPayloads['passkey-changed']['change'];
 
-export const PASSKEY_NAME_MAX = 64;
+const PASSKEY_NAME_MAX = 64;
 
 let library: Promise<typeof import('@simplewebauthn/server')> | undefined;
 /** Loaded at the first ceremony, not at start-up: it is the largest import of a start (~120 ms, docs/benchmarks.md). */
@@ -52,7 +52,7 @@ type Deps = {
   now: () => Date;
   relyingParty: RelyingParty;
   activity: ReturnType<typeof createActivity>;
-  signIn: Pick<SignInPipeline, 'beginSignIn' | 'pendingSignIn' | 'completeSecondStep' | 'cancelPending'>;
+  signIn: Pick<SignInPipeline, 'beginSignIn' | 'pendingUserId' | 'completeSecondStep' | 'cancelPending'>;
 };
 
 export function createPasskeys({ orm, now, relyingParty: rp, activity, signIn }: Deps) {
@@ -156,7 +156,7 @@ export function createPasskeys({ orm, now, relyingParty: rp, activity, signIn }:
   ): Promise<PasskeySignIn> {
     const checked = await checkAssertion(challengeId, 'sign_in', null, response);
     if (!checked.ok) return checked;
-    if (pendingId !== undefined && (await signIn.pendingSignIn(pendingId))?.userId === checked.userId) {
+    if (pendingId !== undefined && (await signIn.pendingUserId(pendingId)) === checked.userId) {
       const done = await signIn.completeSecondStep(pendingId, { passkeyUserId: checked.userId }, client);
       if (done.ok) return { ok: true, step: { signedIn: done.signedIn } };
     }
@@ -252,7 +252,6 @@ export function createPasskeys({ orm, now, relyingParty: rp, activity, signIn }:
   };
 }
 
-export type PasskeysApi = ReturnType<typeof createPasskeys>;
 
 /**
  * "This wasn't me": every passkey added since the event the notice reported goes, so a passkey an

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { EntityManager } from '../db/orm.ts';
 import { RecoveryCode } from '../db/entities.ts';
 
-export const RECOVERY_CODE_COUNT = 10;
+const RECOVERY_CODE_COUNT = 10;
 // 24 characters of base32: 120 bits each, beyond guessing even without a limit (≥ 112 asked).
 const CODE_LENGTH = 24;
 // Crockford's base32 (lowercase): no i, l, o, u, so what is read aloud or copied by hand survives.
@@ -21,7 +21,7 @@ function newCode(): string {
 }
 
 /** Typed codes are forgiving: case, spaces, dashes, and the letters people confuse with digits. */
-export function normalizeRecoveryCode(typed: string): string {
+function normalizeRecoveryCode(typed: string): string {
   return typed.toLowerCase().replace(/[\s-]/g, '').replace(/[il]/g, '1').replace(/o/g, '0');
 }
 

@@ -93,7 +93,7 @@ export function createSignInLinks({ orm, now, throttleSeconds, workDelay, activi
     },
   };
 
-  return { recordSignInLinkRequest, requestSignInLink, signInLinkOwner, signInWithLink, jobs };
+  return { recordSignInLinkRequest, signInLinkOwner, signInWithLink, jobs };
 }
 
 /**

@@ -24,7 +24,7 @@
 import { raw } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { Passkey, PendingSignIn, User } from '../db/entities.ts';
-import { createSecondStep, SECOND_STEP_LIMITS, type SecondFactor, type SecondFactorProof, type SecondStep } from './second-step.ts';
+import { SECOND_STEP_LIMITS, type SecondFactor, type SecondFactorProof, type SecondStep } from './second-step.ts';
 import type { Client } from './clients.ts';
 import type { SessionUser } from './values.ts';
 
@@ -109,6 +109,11 @@ export function createSignIn({ orm, now, secondStep, onSecondStepFailed, onRecov
     return pending && { userId: pending.user.id, methods: await methodsFor(pending.user.id) };
   }
 
+  /** Whose sign-in this is, while it is live (without the methods pendingSignIn also looks up). */
+  async function pendingUserId(pendingId: number): Promise<number | null> {
+    return (await livePending(pendingId))?.user.id ?? null;
+  }
+
   async function completeSecondStep(pendingId: number, proof: SecondStepProof, client: Client | null = null): Promise<SecondStepOutcome> {
     const pending = await livePending(pendingId);
     if (!pending) return { ok: false, reason: 'expired' };
@@ -190,8 +195,7 @@ export function createSignIn({ orm, now, secondStep, onSecondStepFailed, onRecov
     return em().nativeDelete(PendingSignIn, { expiresAt: { $lte: now() } });
   }
 
-  return { beginSignIn, pendingSignIn, completeSecondStep, cancelPending, deleteExpiredPending };
+  return { beginSignIn, pendingSignIn, pendingUserId, completeSecondStep, cancelPending, deleteExpiredPending };
 }
 
 export type SignInPipeline = ReturnType<typeof createSignIn>;
-export { createSecondStep };

@@ -1,7 +1,7 @@
 // Authenticator codes (RFC 6238: SHA-1, 6 digits, 30 s). The only importer of otpauth.
 import { Secret, TOTP } from 'otpauth';
 
-export const TOTP_PERIOD_SECONDS = 30;
+const TOTP_PERIOD_SECONDS = 30;
 // One step either side: a phone's clock a little off, or a code typed as it turned over.
 const WINDOW = 1;
 // RFC 4226's recommended secret length (160 bits).
@@ -31,7 +31,7 @@ export function matchingStep(secret: Buffer, code: string, at: Date): number | n
   return delta === null ? null : stepAt(at) + delta;
 }
 
-export function stepAt(at: Date): number {
+function stepAt(at: Date): number {
   return Math.floor(at.getTime() / 1000 / TOTP_PERIOD_SECONDS);
 }
 

@@ -71,11 +71,11 @@ export function createTwoStep({ orm, now, box, secondStep, activity, loginThrott
     return recoveryCodes ? { ok: true, recoveryCodes } : { ok: false, reason: 'not_started' };
   }
 
-  async function disableTwoStep(userId: number, client: Client | null, why: 'disabled' | 'removal_finished' = 'disabled'): Promise<void> {
+  async function disableTwoStep(userId: number, client: Client | null): Promise<void> {
     await em().transactional(async (tx) => {
       await tx.nativeDelete(TwoStep, { user: userId });
       await tx.nativeDelete(RecoveryCode, { user: userId });
-      await changed(tx, userId, why === 'disabled' ? 'two_step_disabled' : 'two_step_removal_finished', why, client);
+      await changed(tx, userId, 'two_step_disabled', 'disabled', client);
     });
   }
 
@@ -118,7 +118,7 @@ export function createTwoStep({ orm, now, box, secondStep, activity, loginThrott
     await queueEmail(tx, 'two-step-changed', { userId, change, ...(left === undefined ? {} : { left }) });
   }
 
-  return { twoStepStatus, startTwoStep, enableTwoStep, disableTwoStep, renewRecoveryCodes, confirmIdentity, checkCode, changed };
+  return { twoStepStatus, startTwoStep, enableTwoStep, disableTwoStep, renewRecoveryCodes, confirmIdentity, changed };
 }
 
 export type TwoStepApi = ReturnType<typeof createTwoStep>;
