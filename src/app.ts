@@ -61,7 +61,6 @@ export type App = {
   sessions: DatabaseSessionStore;
   accounts: Accounts;
   jobs: JobRunner;
-  later: AfterAnswer;
   /** Housekeeping for the limits' tables: counters and throttles that count nothing any more. */
   limits: { pruneExpired: () => Promise<number> };
   /** Deletes every row that has outlived its use; main.ts runs it every 15 minutes. */
@@ -244,5 +243,5 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
       pictures.sweepUnreferenced(),
     ]);
   };
-  return { app, sessions, accounts, jobs, later, limits, housekeeping };
+  return { app, sessions, accounts, jobs, limits, housekeeping };
 }

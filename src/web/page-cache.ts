@@ -56,7 +56,7 @@ export class PageCache {
 }
 
 /** Whether this request may be answered with (and its answer stored as) the anonymous page. */
-export function anonymousRead(req: Request, sessionCookie: string): boolean {
+function anonymousRead(req: Request, sessionCookie: string): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const cookies = req.headers.cookie;
   if (cookies === undefined || !cookies.includes(`${sessionCookie}=`)) return true;

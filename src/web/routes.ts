@@ -37,7 +37,7 @@ import { ACCOUNT_VIEW, showAccount } from './accounts/view.ts';
 import type { LinkCookies } from './token-links.ts';
 import type { Logger } from '../log.ts';
 
-export type RouteDeps = {
+type RouteDeps = {
   accounts: Accounts;
   later: AfterAnswer;
   /** Cookies that carry an emailed token are Secure in production. */
@@ -154,7 +154,7 @@ export function routes({ accounts, later, links, limit, mailbox, posts, pictures
 
   // ── Passkeys (src/accounts/passkeys.ts). Options store a challenge for this session; adding and
   // removing need "confirm it's you" (checked in the handlers, inline or recent).
-  const passkeys = passkeyApi({ accounts, later, log, resetLinks: links.reset });
+  const passkeys = passkeyApi({ accounts, log, resetLinks: links.reset });
   const passkeyPage = passkeyPages({ accounts, render: securityPage.render });
   jr.post('/api/auth/passkey/options', PASSKEY_API.signInOptions, limit.passkey, noStore, passkeys.signInOptions);
   jr.post('/api/auth/passkey', PASSKEY_API.signIn, limit.passkey, noStore, passkeys.signIn);

@@ -44,7 +44,7 @@ export const SERVER_LIMITS = {
 type Exchange = { req: IncomingMessage; res: ServerResponse };
 type Connection = { exchanges: Set<Exchange>; lastWritten: number; stalledSince: number | undefined };
 
-export type HttpServer = {
+type HttpServer = {
   server: Server;
   listen: (port: number, host: string) => Promise<void>;
   /**
@@ -187,7 +187,7 @@ export function createHttpServer(app: RequestListener, log: Logger, options: { c
 }
 
 /** An IPv4 address as is; an IPv6 one by its /64, the block one subscriber usually holds whole. */
-export function clientKey(address: string | undefined): string {
+function clientKey(address: string | undefined): string {
   if (!address) return '';
   if (address.startsWith('::ffff:') && address.includes('.')) return address.slice('::ffff:'.length);
   if (!address.includes(':')) return address;

@@ -6,7 +6,7 @@ import { localPath } from './forms.ts';
 
 export type TokenLinks = ReturnType<typeof createTokenLinks>;
 
-export function createTokenLinks(production: boolean, where: { path: string; cookie: string; cookieMinutes: number }) {
+function createTokenLinks(production: boolean, where: { path: string; cookie: string; cookieMinutes: number }) {
   const { path, cookieMinutes } = where;
   // In production __Host-: a sibling subdomain cannot plant its own token under this name (a browser
   // takes such a cookie only from this exact origin, over HTTPS, for Path=/). Development is plain

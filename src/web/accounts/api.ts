@@ -1,6 +1,6 @@
 // The JSON API for non-browser clients: the same domain calls as the pages, answered in JSON.
-import type { RequestHandler } from 'express';
-import type { Accounts, Profile } from '../../accounts/index.ts';
+import type { Request, RequestHandler, Response } from 'express';
+import type { Accounts, Profile, SignInStep } from '../../accounts/index.ts';
 import type { AfterAnswer } from '../after-answer.ts';
 import { ChangePasswordForm, ConfirmSignupForm, ForgotForm, LoginForm, RegisterForm, parse } from '../forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
@@ -36,9 +36,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
     if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.confirmSignup(input.data.token, { password: input.data.password, username: input.data.username }, clientOfRequest(req));
     if (outcome.ok) {
-      const started = await startSignIn(req, outcome.step);
-      if (!started.signedIn) return res.status(201).json({ second_step: { methods: started.methods } });
-      return res.status(201).json({ user: publicProfile((await accounts.findUser(started.userId))!) });
+      return answerSignIn(req, res, accounts, outcome.step, 201);
     }
     switch (outcome.reason) {
       case 'wrong_password':
@@ -66,10 +64,7 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
           return jsonError(res, 401, 'invalid_credentials', 'The email or password is not correct.');
       }
     }
-    const started = await startSignIn(req, outcome.step);
-    // Two-step accounts: no user yet, and /api/users/me stays 401 until POST /api/auth/second-step.
-    if (!started.signedIn) return res.json({ second_step: { methods: started.methods } });
-    res.json({ user: publicProfile((await accounts.findUser(started.userId))!) });
+    await answerSignIn(req, res, accounts, outcome.step);
   };
 
   const logout: RequestHandler = async (req, res) => {
@@ -147,6 +142,16 @@ export function api(deps: { accounts: Accounts; later: AfterAnswer }) {
   };
 
   return { register, confirmSignup, login, logout, me, forgot, reset, changePassword };
+}
+
+/**
+ * The JSON answer to a sign-in, whatever its first factor: the user, or (two-step accounts) the second
+ * step still to take, with no user yet: /api/users/me stays 401 until POST /api/auth/second-step.
+ */
+export async function answerSignIn(req: Request, res: Response, accounts: Accounts, step: SignInStep, status = 200): Promise<void> {
+  const started = await startSignIn(req, step);
+  if (!started.signedIn) return void res.status(status).json({ second_step: { methods: started.methods } });
+  res.status(status).json({ user: publicProfile((await accounts.findUser(started.userId))!) });
 }
 
 /** A `user` as every JSON answer shows it. */

@@ -5,7 +5,7 @@ import type { AfterAnswer } from '../after-answer.ts';
 import { ChangePasswordForm, ForgotForm, LoginForm, localPath, parse } from '../forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
 import { clientOfRequest, continueSession, currentUser, logOutSession } from '../middleware.ts';
-import { startSignIn } from '../security/sign-in.ts';
+import { pageAfterSignIn } from '../security/sign-in.ts';
 import { resetProofOf } from '../security/forms.ts';
 import { ResetPageForm } from '../security/passkey-forms.ts';
 import { ACCOUNT_NOTICES, ACCOUNT_VIEW, lookUp, showAccount } from './view.ts';
@@ -49,8 +49,7 @@ export function pages(deps: { accounts: Accounts; later: AfterAnswer; resetLinks
       }
     }
     const next = localPath(input.data.next);
-    if ((await startSignIn(req, outcome.step)).signedIn) return redirect(req, res, next ?? '/account');
-    redirect(req, res, next ? `/login/two-step?next=${encodeURIComponent(next)}` : '/login/two-step');
+    redirect(req, res, await pageAfterSignIn(req, outcome.step, next));
   };
 
   const logout: RequestHandler = async (req, res) => {

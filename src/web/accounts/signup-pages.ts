@@ -2,7 +2,7 @@
 import type { RequestHandler } from 'express';
 import type { Accounts } from '../../accounts/index.ts';
 import { ConfirmSignupForm, RegisterForm, parse } from '../forms.ts';
-import { startSignIn } from '../security/sign-in.ts';
+import { pageAfterSignIn } from '../security/sign-in.ts';
 import { clientOfRequest } from '../middleware.ts';
 import { redirect, show } from '../respond.ts';
 import type { TokenLinks } from '../token-links.ts';
@@ -57,8 +57,7 @@ export function signupPages(deps: { accounts: Accounts; later: AfterAnswer; conf
       confirmLinks.forget(res);
       // The first sign-in, through the one pipeline like every other, which records it (the device it
       // is recorded from is the one the account will be recognised by, so it warns of none).
-      const started = await startSignIn(req, outcome.step);
-      return redirect(req, res, started.signedIn ? '/account' : '/login/two-step');
+      return redirect(req, res, await pageAfterSignIn(req, outcome.step, undefined));
     }
     switch (outcome.reason) {
       case 'wrong_password':

@@ -5,36 +5,13 @@ import { EVENT_KINDS } from '../../accounts/activity.ts';
 import { PostCreate, PostPatch } from '../posts/forms.ts';
 import { ResetBody } from '../security/passkey-forms.ts';
 import { ChangeEmailForm, ChangePasswordForm, ConfirmSignupForm, DeleteAccountForm, EmailLinkForm, ForgotForm, LoginForm, RegisterForm, SignInLinkForm, TokenForm } from '../forms.ts';
-import type { Answer, ApiDoc } from './openapi.ts';
+import type { ApiDoc } from './openapi.ts';
+import { ErrorBody, INVALID_INPUT, MessageBody, NOT_LOGGED_IN, RATE_LIMITED, SecondStepBody, UserBody, dateTime, error } from './shapes.ts';
 import { CodeForm, ConfirmForm, InlineConfirmation, SecondStepForm, code } from '../security/forms.ts';
 
 // Confirm it's you: two-step accounts add a code to forms that ask for the current password.
 const WithCode = { code: code.optional() };
 
-const ErrorBody = z.object({
-  error: z.object({
-    code: z.string().meta({ description: 'Stable, machine-readable: invalid_input, invalid_credentials, rate_limited, login_throttled, unavailable, …' }),
-    message: z.string().meta({ description: 'A sentence for a person.' }),
-    fields: z.record(z.string(), z.string()).optional().meta({ description: 'One message per field that needs attention.' }),
-  }),
-});
-const MessageBody = z.object({ message: z.string() });
-const UserBody = z.object({
-  user: z.object({
-    id: z.number(), username: z.string(), email: z.string().meta({ format: 'email' }), created_at: z.string().meta({ format: 'date-time' }),
-    picture_url: z.string().nullable().meta({ description: 'The profile picture (a 300×300 WebP), a path on this site; null when there is none.' }),
-  }),
-});
-
-const SecondStepBody = z.object({
-  second_step: z.object({
-    methods: z.array(z.enum(['totp', 'recovery_code', 'passkey'])).meta({ description: 'What POST /api/auth/second-step (or a passkey) accepts.' }),
-  }),
-});
-
-const error = (description: string): Answer => ({ description, body: ErrorBody });
-
-const dateTime = () => z.string().meta({ format: 'date-time' });
 const Author = z.object({
   username: z.string(),
   picture_url: z.string().nullable().meta({ description: 'The author\'s profile picture (a 300×300 WebP), a path on this site; null when there is none.' }),
@@ -56,9 +33,6 @@ const PostBody = z.object({
 });
 const NOT_AUTHOR = { description: 'Only the author can change or delete a post.', body: ErrorBody };
 const NO_POST = { description: 'There is no post with this id.', body: ErrorBody };
-const INVALID_INPUT = error('Some fields need attention (`fields` says which).');
-const NOT_LOGGED_IN = error('No session: log in first.');
-const RATE_LIMITED = error('Too many attempts from this address; `Retry-After` says when to try again.');
 // A current-password check counts toward the email's login throttle like a login (issue 30, finding 2).
 const PASSWORD_LIMITED = error('`rate_limited` (this address) or `login_throttled` (too many wrong passwords for this account); `Retry-After` says when.');
 

@@ -1,13 +1,9 @@
 // The passkey routes' entries in /api/openapi.json (beside entries.ts, which holds the rest).
 import { z } from 'zod';
-import type { Answer, ApiDoc } from './openapi.ts';
+import type { ApiDoc } from './openapi.ts';
+import { INVALID_INPUT, NOT_LOGGED_IN, RATE_LIMITED, SecondStepBody, UserBody, dateTime, error } from './shapes.ts';
 import { AddPasskeyBody, PasskeyConfirmation, PasskeySignInBody, RenamePasskeyForm, ResetPasskeyOptionsBody } from '../security/passkey-forms.ts';
 
-const ErrorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), fields: z.record(z.string(), z.string()).optional() }),
-});
-const error = (description: string): Answer => ({ description, body: ErrorBody });
-const dateTime = () => z.string().meta({ format: 'date-time' });
 const WebAuthnOptions = z.record(z.string(), z.unknown()).meta({
   description: 'WebAuthn options JSON, for @simplewebauthn/browser (`optionsJSON`) or PublicKeyCredential.parse*OptionsFromJSON.',
 });
@@ -15,10 +11,6 @@ const Passkey = z.object({
   id: z.number(), name: z.string(), created_at: dateTime(), last_used_at: dateTime().nullable(),
   backed_up: z.boolean().meta({ description: 'Synced by its provider (a multi-device passkey).' }),
 });
-const UserBody = z.object({ user: z.object({ id: z.number(), username: z.string(), email: z.string(), created_at: dateTime() }) });
-const INVALID_INPUT = error('Some fields need attention (`fields` says which).');
-const NOT_LOGGED_IN = error('No session: log in first.');
-const RATE_LIMITED = error('Too many attempts from this address; `Retry-After` says when to try again.');
 const EXPIRED = error('`passkey_challenge_expired`: no live challenge for this session and ceremony (5 minutes, single use). Ask for options again.');
 const REFUSED = error('`invalid_passkey` (signature, origin, user verification, user handle or counter wrong), or `unknown_passkey` ' +
   '(the body also carries `credential_id`, for PublicKeyCredential.signalUnknownCredential).');
@@ -37,7 +29,7 @@ export const PASSKEY_API = {
       'even an account with two-step verification on, and finishes a pending sign-in of the same account (after POST /api/auth/login ' +
       'answered `second_step`).',
     body: PasskeySignInBody,
-    responses: { 200: { description: 'Signed in; the session cookie is renewed.', body: UserBody }, 400: EXPIRED, 401: REFUSED, 422: INVALID_INPUT, 429: RATE_LIMITED },
+    responses: { 200: { description: 'Signed in (the session cookie is renewed), or the second step of a password sign-in it did not complete.', body: z.union([UserBody, SecondStepBody]) }, 400: EXPIRED, 401: REFUSED, 422: INVALID_INPUT, 429: RATE_LIMITED },
   },
   confirmOptions: {
     summary: "Options to confirm it's you with a passkey",

@@ -8,6 +8,7 @@ import { ACCOUNT_VIEW, showAccount } from '../accounts/view.ts';
 import { clientOfRequest, currentUser } from '../middleware.ts';
 import type { PageCache } from '../page-cache.ts';
 import { jsonError, redirect } from '../respond.ts';
+import { setRetryAfter } from '../limits.ts';
 import { receivePicture, type Refusal } from './upload.ts';
 
 const pictureView = { ...ACCOUNT_VIEW, fragment: 'picture-form' };
@@ -36,12 +37,12 @@ export function pictureChanges({ accounts, pictures, pageCache }: {
   pageCache: PageCache;
 }) {
   const refuseJson = (_req: Request, res: Response, { status, code, message, retryAfterSeconds }: Refusal) => {
-    if (retryAfterSeconds) res.set('Retry-After', String(retryAfterSeconds));
+    if (retryAfterSeconds) setRetryAfter(res, retryAfterSeconds);
     if (code === 'invalid_input') return jsonError(res, status, code, 'Some fields need attention.', { picture: message });
     jsonError(res, status, code, message);
   };
   const refusePage = (req: Request, res: Response, { status, message, retryAfterSeconds }: Refusal) => {
-    if (retryAfterSeconds) res.set('Retry-After', String(retryAfterSeconds));
+    if (retryAfterSeconds) setRetryAfter(res, retryAfterSeconds);
     return showAccount(req, res, accounts, { ...pictureView, status }, { pictureError: message });
   };
 

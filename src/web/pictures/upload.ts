@@ -5,7 +5,7 @@ import multer from 'multer';
 
 // The largest picture file accepted: a phone's full-size JPEG fits, a decompression bomb still has
 // its pixel limit to pass (src/pictures/images.ts).
-export const MAX_PICTURE_BYTES = 5 * 1024 * 1024;
+const MAX_PICTURE_BYTES = 5 * 1024 * 1024;
 // Room for the multipart envelope around the file: boundaries and a few short part headers.
 const MAX_ENVELOPE_BYTES = 16 * 1024;
 // After a refusal, how long a client that keeps sending is heard (its bytes dropped) before its
@@ -14,11 +14,11 @@ const LINGER_MS = 1_000;
 
 // Bodies being read at once by this process. With the image queue's six (src/pictures/queue.ts) at
 // most twelve uploads are held in memory, 60 MiB at worst; more at once are refused (503) unread.
-export const MAX_RECEIVING = 6;
+const MAX_RECEIVING = 6;
 let receiving = 0;
 
 export type Refusal = { status: number; code: string; message: string; retryAfterSeconds?: number };
-export type UploadDeps = {
+type UploadDeps = {
   /** Whether the image queue is full: then the body is not read at all. */
   busy: () => boolean;
   /** How this route answers a refusal (JSON for the API, the account page for the form). */
@@ -34,7 +34,7 @@ const parseMultipart = multer({
   },
 }).single('picture');
 
-export const TOO_LARGE: Refusal = {
+const TOO_LARGE: Refusal = {
   status: 413, code: 'too_large', message: `The picture is too large: send a file of at most ${MAX_PICTURE_BYTES / 1024 / 1024} MiB.`,
 };
 const BUSY: Refusal = {
@@ -50,7 +50,6 @@ export function receivePicture({ busy, refuse }: UploadDeps): RequestHandler {
       // The client may still be sending. Node drops what follows unread (nothing is kept); a client
       // that has not stopped within LINGER_MS of the answer loses its connection. Not at once and not
       // with `Connection: close`: Node would reset the socket with the answer still unread in it.
-      if (refusal.retryAfterSeconds) res.set('Retry-After', String(refusal.retryAfterSeconds));
       res.once('finish', () => {
         if (!req.complete) setTimeout(() => req.complete || req.socket.destroy(), LINGER_MS).unref();
       });

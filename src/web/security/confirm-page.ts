@@ -2,12 +2,12 @@
 // for two-step accounts, or one of the account's passkeys: public/js/passkeys.js), for forms that do
 // not ask inline. Then back to `next` (local paths only).
 import type { RequestHandler } from 'express';
-import { CONFIRMATION_MS, type Accounts } from '../../accounts/index.ts';
+import type { Accounts } from '../../accounts/index.ts';
 import { localPath, parse } from '../forms.ts';
 import { clientGone, setRetryAfter } from '../limits.ts';
-import { currentUser, saveSession } from '../middleware.ts';
+import { currentUser } from '../middleware.ts';
 import { redirect, show } from '../respond.ts';
-import { confirmationErrors } from './confirm.ts';
+import { confirmationErrors, markConfirmed } from './confirm.ts';
 import { ConfirmPageForm } from './forms.ts';
 
 const view = { page: 'confirm-identity', fragment: 'confirm-identity-form', title: "Confirm it's you" };
@@ -33,9 +33,7 @@ export function confirmPage({ accounts }: { accounts: Accounts }) {
       const errors = password === undefined ? rest : { ...rest, password };
       return show(req, res, { ...view, status: limited ? 429 : 422 }, { twoStep, errors, values: { next } });
     }
-    // Not sliding: ten minutes from now, whatever happens in them.
-    req.session.confirmedUntil = Date.now() + CONFIRMATION_MS;
-    await saveSession(req);
+    await markConfirmed(req);
     redirect(req, res, next ?? '/account/security');
   };
 

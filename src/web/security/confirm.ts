@@ -14,15 +14,18 @@ export function recentlyConfirmed(req: Request): boolean {
   return (req.session.confirmedUntil ?? 0) > Date.now();
 }
 
+/** Starts this session's 10-minute window; not sliding: ten minutes from now, whatever happens in them. */
+export async function markConfirmed(req: Request): Promise<void> {
+  req.session.confirmedUntil = Date.now() + CONFIRMATION_MS;
+  await saveSession(req);
+}
+
 /** Checks an inline confirmation (or a recent one) and, when it passes, starts the 10-minute window. */
 export async function confirmIt(req: Request, res: Response, accounts: Accounts, inline: Inline): Promise<Confirmation | { ok: false; reason: 'confirmation_required' }> {
   if (recentlyConfirmed(req)) return { ok: true };
   if (inline.current_password === undefined) return { ok: false, reason: 'confirmation_required' };
   const outcome = await accounts.confirmIdentity(currentUser(res)!.id, { password: inline.current_password, code: inline.code }, clientGone(req, res));
-  if (outcome.ok) {
-    req.session.confirmedUntil = Date.now() + CONFIRMATION_MS;
-    await saveSession(req);
-  }
+  if (outcome.ok) await markConfirmed(req);
   return outcome;
 }
 

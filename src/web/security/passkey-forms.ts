@@ -29,7 +29,7 @@ export const AssertionResponse = z.object(
   { error: SENT_BY_BROWSER },
 );
 
-export const AttestationResponse = z.object(
+const AttestationResponse = z.object(
   {
     ...common,
     response: z.object({
@@ -44,7 +44,7 @@ export const AttestationResponse = z.object(
   { error: SENT_BY_BROWSER },
 );
 
-export const passkeyName = single(64, 'a name for the passkey').trim().min(1, 'Give the passkey a name.');
+const passkeyName = single(64, 'a name for the passkey').trim().min(1, 'Give the passkey a name.');
 
 export const PasskeySignInBody = z.object({ response: AssertionResponse });
 export const AddPasskeyBody = z.object({ response: AttestationResponse, name: passkeyName.optional() });

@@ -4,17 +4,14 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Accounts, PasskeyView } from '../../accounts/index.ts';
 import type { Ceremony } from '../../accounts/passkeys.ts';
-import type { AfterAnswer } from '../after-answer.ts';
 import type { Logger } from '../../log.ts';
 import { parse } from '../forms.ts';
 import { clientOfRequest, currentUser, saveSession } from '../middleware.ts';
 import { invalidInput, jsonError } from '../respond.ts';
-import { CONFIRMATION_MS } from '../../accounts/index.ts';
-import { confirmIt, recentlyConfirmed, refuseConfirmation } from './confirm.ts';
+import { confirmIt, markConfirmed, recentlyConfirmed, refuseConfirmation } from './confirm.ts';
 import { AddPasskeyBody, PasskeyConfirmation, PasskeySignInBody, RenamePasskeyForm, ResetPasskeyOptionsBody } from './passkey-forms.ts';
 import type { TokenLinks } from '../token-links.ts';
-import { startSignIn } from './sign-in.ts';
-import { publicProfile } from '../accounts/api.ts';
+import { answerSignIn } from '../accounts/api.ts';
 
 declare module 'express-session' {
   interface SessionData {
@@ -31,13 +28,13 @@ async function remember(req: Request, ceremony: Ceremony, challengeId: number): 
 
 const challengeOf = (req: Request, ceremony: Ceremony) => req.session.passkeyChallenges?.[ceremony];
 
-export function passkeyJson(pk: PasskeyView) {
+function passkeyJson(pk: PasskeyView) {
   return {
     id: pk.id, name: pk.name, created_at: pk.createdAt.toISOString(), last_used_at: pk.lastUsedAt?.toISOString() ?? null, backed_up: pk.backedUp,
   };
 }
 
-export function passkeyApi({ accounts, later, log, resetLinks }: { accounts: Accounts; later: AfterAnswer; log: Logger; resetLinks: TokenLinks }) {
+export function passkeyApi({ accounts, log, resetLinks }: { accounts: Accounts; log: Logger; resetLinks: TokenLinks }) {
   /** Why an assertion was refused, as JSON; the unknown credential's id lets the browser forget it. */
   function refuse(res: Response, outcome: Exclude<Awaited<ReturnType<Accounts['signInWithPasskey']>>, { ok: true }>) {
     switch (outcome.reason) {
@@ -69,9 +66,7 @@ export function passkeyApi({ accounts, later, log, resetLinks }: { accounts: Acc
     if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.signInWithPasskey(challengeOf(req, 'sign_in'), input.data.response, req.session.pendingSignIn, clientOfRequest(req));
     if (!outcome.ok) return refuse(res, outcome);
-    const started = await startSignIn(req, outcome.step);
-    if (!started.signedIn) return res.json({ second_step: { methods: started.methods } });
-    res.json({ user: publicProfile((await accounts.findUser(started.userId))!) });
+    await answerSignIn(req, res, accounts, outcome.step);
   };
 
   const confirmOptions: RequestHandler = async (req, res) => {
@@ -86,8 +81,7 @@ export function passkeyApi({ accounts, later, log, resetLinks }: { accounts: Acc
     if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.confirmWithPasskey(currentUser(res)!.id, challengeOf(req, 'confirm'), input.data.response);
     if (!outcome.ok) return refuse(res, outcome);
-    req.session.confirmedUntil = Date.now() + CONFIRMATION_MS;
-    await saveSession(req);
+    await markConfirmed(req);
     res.status(204).end();
   };
 

@@ -4,13 +4,13 @@
 import type { RequestHandler } from 'express';
 import type { Accounts } from '../../accounts/index.ts';
 import type { AfterAnswer } from '../after-answer.ts';
-import { publicProfile } from '../accounts/api.ts';
+import { answerSignIn } from '../accounts/api.ts';
 import { EMAIL_LINK_MESSAGE } from '../accounts/messages.ts';
 import { EmailLinkForm, EmailLinkPageForm, SignInLinkForm, localPath, parse } from '../forms.ts';
 import { clientOfRequest } from '../middleware.ts';
 import { invalidInput, jsonError, redirect, show } from '../respond.ts';
 import type { TokenLinks } from '../token-links.ts';
-import { startSignIn } from './sign-in.ts';
+import { pageAfterSignIn } from './sign-in.ts';
 
 // Serialised once: every address gets exactly these bytes.
 const EMAIL_LINK_BODY = JSON.stringify({ message: EMAIL_LINK_MESSAGE });
@@ -55,18 +55,14 @@ export function signInLinkPages({ accounts, later, signInLinks }: { accounts: Ac
     signInLinks.forget(res);
     if (!outcome.ok) return show(req, res, invalidView, invalidContext);
     const next = input.ok ? localPath(input.data.next) : undefined;
-    if ((await startSignIn(req, outcome.step)).signedIn) return redirect(req, res, next ?? '/account');
-    redirect(req, res, next ? `/login/two-step?next=${encodeURIComponent(next)}` : '/login/two-step');
+    redirect(req, res, await pageAfterSignIn(req, outcome.step, next));
   };
   const confirmJson: RequestHandler = async (req, res) => {
     const input = parse(SignInLinkForm.pick({ token: true }).required(), req.body);
     if (!input.ok) return invalidInput(res, input.fields);
     const outcome = await accounts.signInWithLink(input.data.token, clientOfRequest(req));
     if (!outcome.ok) return jsonError(res, 400, 'invalid_token', INVALID);
-    const started = await startSignIn(req, outcome.step);
-    // Two-step accounts: no user yet, and /api/users/me stays 401 until POST /api/auth/second-step.
-    if (!started.signedIn) return res.json({ second_step: { methods: started.methods } });
-    res.json({ user: publicProfile((await accounts.findUser(started.userId))!) });
+    await answerSignIn(req, res, accounts, outcome.step);
   };
 
   return { showRequest, request, requestJson, showConfirm, confirm, confirmJson };

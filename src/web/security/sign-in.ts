@@ -19,6 +19,12 @@ export async function startSignIn(req: Request, step: SignInStep): Promise<Start
   return { signedIn: true, userId: step.signedIn.user.id };
 }
 
+/** Where a page goes once a sign-in started: `next` (or /account), or the second step on the way there. */
+export async function pageAfterSignIn(req: Request, step: SignInStep, next: string | undefined): Promise<string> {
+  if ((await startSignIn(req, step)).signedIn) return next ?? '/account';
+  return next ? `/login/two-step?next=${encodeURIComponent(next)}` : '/login/two-step';
+}
+
 /** A completed sign-in (first factor alone, or after its second step): a new session id. */
 export async function finishSignIn(req: Request, signedIn: SignedIn): Promise<void> {
   await logInSession(req, signedIn);

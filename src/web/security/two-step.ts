@@ -4,10 +4,9 @@ import type { RequestHandler } from 'express';
 import type { Accounts } from '../../accounts/index.ts';
 import { parse } from '../forms.ts';
 import { clientGone, setRetryAfter, throttledMessage } from '../limits.ts';
-import { clientOfRequest, currentUser, saveSession } from '../middleware.ts';
+import { clientOfRequest, currentUser } from '../middleware.ts';
 import { invalidInput, jsonError } from '../respond.ts';
-import { CONFIRMATION_MS } from '../../accounts/index.ts';
-import { confirmIt, refuseConfirmation } from './confirm.ts';
+import { confirmIt, markConfirmed, refuseConfirmation } from './confirm.ts';
 import { CodeForm, ConfirmForm, InlineConfirmation } from './forms.ts';
 
 export function twoStepApi({ accounts }: { accounts: Accounts }) {
@@ -65,8 +64,7 @@ export function twoStepApi({ accounts }: { accounts: Accounts }) {
       if (outcome.reason === 'wrong_password') return invalidInput(res, { password: 'Your password is not correct.' });
       return refuseConfirmation(res, outcome);
     }
-    req.session.confirmedUntil = Date.now() + CONFIRMATION_MS;
-    await saveSession(req);
+    await markConfirmed(req);
     res.status(204).end();
   };
 
