@@ -2,7 +2,6 @@
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type RequestHandler } from 'express';
 import session from 'express-session';
-import helmet from 'helmet';
 import nunjucks from 'nunjucks';
 import { createAccounts, type Accounts } from './accounts/index.ts';
 import { createNotifier, EMAILS_WITH_ADDRESSES } from './accounts/notifier.ts';
@@ -14,7 +13,8 @@ import type { Logger } from './log.ts';
 import { JobRunner, type RetryPolicy } from './jobs/runner.ts';
 import type { Mailer } from './mail/mailer.ts';
 import {
-  createLimiters, currentUser, dependencyLog, handleErrors, loadUser, notFound, refuseCrossSite, sessionCookieName, uncachedWhenSignedIn,
+  createLimiters, currentUser, dependencyLog, handleErrors, loadUser, notFound, refuseCrossSite, securityHeaders, sessionCookieName,
+  uncachedWhenSignedIn,
 } from './web/middleware.ts';
 import { emailJobs } from './mail/outbox.ts';
 import { createMetrics, unreadCounters } from './metrics.ts';
@@ -124,27 +124,7 @@ export function buildApp({ config, orm, log, mailer, retry, workDelay, now: cloc
   // resolves it (behind a proxy the socket is the proxy's). No headers: cookies and authorization stay out.
   app.use(logRequests(log, (req) => req.url === '/healthz' || req.url === '/readyz'));
   if (metrics) app.use(measureRequests(metrics));
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          'default-src': ["'self'"],
-          'script-src': ["'self'"],
-          'style-src': ["'self'"],
-          'img-src': ["'self'", 'data:'],
-          'form-action': ["'self'"],
-          'frame-ancestors': ["'none'"],
-          'base-uri': ["'none'"],
-          'object-src': ["'none'"],
-          ...(production ? { 'upgrade-insecure-requests': [] } : {}),
-        },
-      },
-      strictTransportSecurity: production ? { maxAge: 31536000, includeSubDomains: true } : false,
-      // The reset page's address holds a token until it is moved out; no Referer may carry it.
-      referrerPolicy: { policy: 'no-referrer' },
-    }),
-  );
+  app.use(securityHeaders(production));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

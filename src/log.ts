@@ -5,15 +5,11 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-// Paths into request log lines and our own log calls (the request log never writes headers; kept as a net).
-const REDACT = [
-  'req.headers.cookie',
-  'req.headers.authorization',
-  'res.headers["set-cookie"]',
-  'password',
-  'token',
-  'link',
-];
+// Keys our own log calls must never show the value of. Top-level keys only: a path into a nested
+// object (`req.headers.cookie`, as pino-http's lines needed) makes pino copy that object for every
+// line, about 10 µs of CPU per request line (docs/benchmarks.md), and no line carries headers: the
+// request log (src/web/request-log.ts) writes named fields only.
+const REDACT = ['password', 'token', 'link'];
 
 // What may wait in memory for a slow log reader. Past it, lines are dropped (and counted), not queued:
 // a stalled reader costs at most this much memory, never the process.
@@ -33,12 +29,19 @@ export function createLogger(options: { level?: string; destination?: Destinatio
  *   and counted, and a "log lines dropped" line says how many once the reader catches up.
  * - Reader gone (EPIPE) or disk full (ENOSPC): logging stops for good; lines are dropped and counted.
  * - At exit: `flush` waits for the buffer, but only as long as it is told; what is left is lost.
+ *
+ * Lines are handed to the stream once per turn of the event loop, joined: one write system call per
+ * turn instead of one per line. With stdout a file, that call cost more CPU than the rest of an
+ * anonymous page's answer (docs/benchmarks.md). A line waits at most until the loop's next check
+ * phase; `writeWaiting` hands them over at once (the process logger calls it on exit).
  */
 export class LogOutput implements DestinationStream {
   /** Lines dropped since start: buffer full, or the output broken. */
   dropped = 0;
   #unreported = 0;
   #broken = false;
+  #waiting: string[] = [];
+  #waitingBytes = 0;
   readonly #stream: Writable;
   readonly #maxBuffered: number;
 
@@ -52,21 +55,37 @@ export class LogOutput implements DestinationStream {
   }
 
   write(line: string): void {
-    if (this.#broken || this.#stream.writableLength > this.#maxBuffered) {
+    if (this.#broken || this.#stream.writableLength + this.#waitingBytes > this.#maxBuffered) {
       this.dropped++;
       this.#unreported++;
       return;
     }
     if (this.#unreported > 0) {
       const note = { level: 40, time: Date.now(), dropped: this.#unreported, msg: 'log lines dropped: the log reader was too slow' };
-      this.#stream.write(`${JSON.stringify(note)}\n`);
+      this.#queue(`${JSON.stringify(note)}\n`);
       this.#unreported = 0;
     }
-    this.#stream.write(line);
+    this.#queue(line);
+  }
+
+  /** Hands every waiting line to the stream now (for a file or a pipe on Linux, written before this returns). */
+  writeWaiting(): void {
+    if (this.#waiting.length === 0) return;
+    const chunk = this.#waiting.join('');
+    this.#waiting = [];
+    this.#waitingBytes = 0;
+    if (!this.#broken) this.#stream.write(chunk);
+  }
+
+  #queue(line: string): void {
+    if (this.#waiting.length === 0) setImmediate(() => this.writeWaiting());
+    this.#waiting.push(line);
+    this.#waitingBytes += line.length;
   }
 
   /** Waits until every accepted line has reached the OS, at most `timeoutMs`; false if some had not. */
   async flush(timeoutMs: number): Promise<boolean> {
+    this.writeWaiting();
     // Polled: 'drain' only fires after a write was refused, not whenever the buffer empties.
     const deadline = Date.now() + timeoutMs;
     while (!this.#broken && this.#stream.writableLength > 0 && Date.now() < deadline) {
@@ -82,6 +101,8 @@ export class LogOutput implements DestinationStream {
  */
 export async function createProcessLogger(development: boolean): Promise<{ log: Logger; output: LogOutput }> {
   const output = new LogOutput();
+  // Whatever ends the process (process.exit, an uncaught error), the lines of its last turn go out.
+  process.on('exit', () => output.writeWaiting());
   const pretty = development ? await prettyPrinter() : undefined;
   const destination: DestinationStream = pretty ? { write: (line) => output.write(pretty(line)) } : output;
   return { log: createLogger({ destination }), output };

@@ -1,23 +1,21 @@
-// feed_xml and search: what feed readers and searchers cost. `feed_xml.ratio` compares an anonymous
-// GET /feed.xml (20 full posts, from the page cache) with a bare Express "hello", in alternating
-// rounds as `feed` does; `search.scale_ratio` compares a search's p50 with 1,000 and 1,000,000 posts.
+// feed_xml and search: what feed readers and searchers cost. `feed_xml.cpu_ratio` compares an
+// anonymous GET /feed.xml (20 full posts, from the page cache) with a bare Express "hello", in
+// alternating rounds, by server CPU per answer as `pages` and `feed` do (`ratio`, by req/s, beside it);
+// `search.scale_ratio` compares a search's p50 with 1,000 and 1,000,000 posts.
 import { randomInt } from 'node:crypto';
 import { fixed, launchApp, type Context, type Outcome } from '../lib/context.ts';
 import { insertPosts, insertUsers } from '../lib/database.ts';
 import { connect, type Connection } from '../lib/http.ts';
 import { startBare } from '../lib/processes.ts';
 import { median, round } from '../lib/stats.ts';
-import { load, measure } from './pages.ts';
+import { compare, comparisonRows, rounds, type Side } from './pages.ts';
 
-const ROUNDS = 6;
-const WARMUP_S = 2;
 const AUTHORS = 1_000;
 const SIZES = [1_000, 1_000_000] as const;
 const SAMPLES = 200;
 // Each post has one word of its own (`t<id>`, bench/lib/database.ts) and one of eight shared topics.
 const TOPICS = ['ink', 'paper', 'coffee'];
 
-type Side = { server: Awaited<ReturnType<typeof startBare>>; url: string; rps: number[]; cpuUs: number[] };
 
 export async function feedXml(ctx: Context): Promise<Outcome> {
   const url = await ctx.databases.create('feed_xml');
@@ -28,27 +26,14 @@ export async function feedXml(ctx: Context): Promise<Outcome> {
   try {
     const atom: Side = { server: app, url: `${app.origin}/feed.xml`, rps: [], cpuUs: [] };
     const hello: Side = { server: bare, url: bare.origin, rps: [], cpuUs: [] };
-    for (const side of [atom, hello]) await load(side.url, WARMUP_S);
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const side of round % 2 === 0 ? [atom, hello] : [hello, atom]) await measure(side);
-      ctx.say(`feed_xml round ${round + 1}: /feed.xml ${atom.rps.at(-1)!.toFixed(0)}, bare ${hello.rps.at(-1)!.toFixed(0)} req/s`);
-    }
-    const ratio = round(median(atom.rps.map((rps, i) => rps / hello.rps[i])), 3);
-    const result = {
-      feed_xml_rps: Math.round(median(atom.rps)),
-      bare_rps: Math.round(median(hello.rps)),
-      ratio,
-      round_ratios: atom.rps.map((rps, i) => round(rps / hello.rps[i], 3)),
-      feed_xml_cpu_us_per_request: atom.cpuUs.length ? round(median(atom.cpuUs), 1) : null,
-      bare_cpu_us_per_request: hello.cpuUs.length ? round(median(hello.cpuUs), 1) : null,
-    };
+    await rounds(ctx, 'feed_xml', [atom, hello]);
+    const compared = compare(atom, hello);
+    const result = { ...compared, bare_rps: Math.round(median(hello.rps)), bare_cpu_us_per_request: round(median(hello.cpuUs), 1) };
     return {
       results: { feed_xml: result },
       rows: [
-        ['feed_xml: GET /feed.xml (anonymous) req/s', String(result.feed_xml_rps), '', null],
-        ['feed_xml: bare Express req/s', String(result.bare_rps), '', null],
-        ['feed_xml: ratio /feed.xml / bare (median of rounds)', fixed(ratio, 2), '>= 0.5', ratio >= 0.5],
-        ['feed_xml: server CPU µs per answer (feed / bare)', `${fixed(result.feed_xml_cpu_us_per_request ?? NaN)} / ${fixed(result.bare_cpu_us_per_request ?? NaN)}`, '', null],
+        ['feed_xml: bare Express req/s / server CPU µs per answer', `${result.bare_rps} / ${fixed(result.bare_cpu_us_per_request)}`, '', null],
+        ...comparisonRows('feed_xml: GET /feed.xml (anonymous)', compared),
       ],
     };
   } finally {

@@ -219,20 +219,13 @@ export function createPosts({ orm, now = () => new Date(), onChange = () => {} }
   }
 
   async function pageOf(author: number | undefined, before?: number): Promise<Page> {
-    let query = reads.published().orderBy('p.published_at', 'desc').orderBy('p.id', 'desc').limit(PAGE_SIZE + 1);
+    // Only a public post is a cursor: a draft's id must not reveal where it would sit. A cursor that
+    // no longer exists (its post was deleted) starts again from the newest.
+    const cursor = before === undefined ? undefined : await reads.published().where('p.id', '=', before).executeTakeFirst();
+    let query = reads.published(cursor?.published_at ?? undefined).orderBy('p.published_at', 'desc').orderBy('p.id', 'desc').limit(PAGE_SIZE + 1);
     if (author !== undefined) query = query.where('p.author_id', '=', author);
-    if (before !== undefined) {
-      // Only a public post is a cursor: a draft's id must not reveal where it would sit.
-      const cursor = await reads.published().where('p.id', '=', before).executeTakeFirst();
-      // A cursor that no longer exists (its post was deleted) starts again from the newest.
-      if (cursor) {
-        const at = cursor.published_at!;
-        // `published_at <=` bounds the index scan; the `or` then orders posts of the same instant by id.
-        query = query
-          .where('p.published_at', '<=', at)
-          .where((eb) => eb.or([eb('p.published_at', '<', at), eb('p.id', '<', cursor.id)]));
-      }
-    }
+    // `published_at <= at` (above) bounds the index scan; the `or` then orders posts of the same instant by id.
+    if (cursor) query = query.where((eb) => eb.or([eb('p.published_at', '<', cursor.published_at!), eb('p.id', '<', cursor.id)]));
     const rows = await query.execute();
     const posts = rows.slice(0, PAGE_SIZE).map((row) => summaryOf(row, now()));
     // One more row than a page was asked for: whether it came back says whether an older page exists.

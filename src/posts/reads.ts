@@ -38,7 +38,11 @@ type SummaryRow = {
 
 /** Whether the public may see a post at `now`: published, and its time has come. */
 export function visible(orm: Orm, now: Date) {
-  const at = toDatabaseDate(orm.em, now) as When;
+  return visibleUpTo(toDatabaseDate(orm.em, now) as When);
+}
+
+/** The same, as of a time already in the database's form. */
+function visibleUpTo(at: When) {
   return (eb: ExpressionBuilder<{ p: Tables['post'] }, 'p'>) =>
     eb.and([eb('p.status', '=', 'published'), eb('p.published_at', '<=', at)]);
 }
@@ -52,8 +56,12 @@ export function createReads(orm: Orm, now: () => Date) {
       .selectFrom('post as p')
       .innerJoin('user as u', 'u.id', 'p.author_id')
       .select(['p.id', 'p.title', 'p.slug', 'p.excerpt', 'p.status', 'p.published_at', 'p.created_at', 'p.updated_at', 'p.author_id', 'u.username', 'u.picture_hash']);
-  /** Public posts only, as of now. */
-  const published = () => summaries().where(visible(orm, now()));
+  /**
+   * Public posts only, as of now, or as of `upTo` (a page's cursor, never later than now). One bound
+   * on published_at, not two: SQLite starts its index scan at the first bound it is given, so
+   * `<= now` and `<= cursor` together read every newer post before the page (20 ms a page, 1M posts deep).
+   */
+  const published = (upTo?: When) => summaries().where(upTo === undefined ? visible(orm, now()) : visibleUpTo(upTo));
 
   /**
    * The stored HTML, rendered again (and stored) if an older renderer made it. Readers normally never

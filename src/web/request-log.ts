@@ -13,8 +13,8 @@ export function logRequests(log: Logger, ignore: (req: Request) => boolean): Req
     const started = Date.now();
     // Read when the request arrives: routers mounted on a path rewrite req.url on the way.
     const url = redactUrl(req.originalUrl);
-    const done = () => {
-      res.off('finish', done).off('close', done);
+    // 'close' comes once per answer, after it was handed to the OS or when the client went away first.
+    res.once('close', () => {
       // The session holds the user after a login, res.locals after a logout.
       const userId = req.session?.userId ?? res.locals.user?.id;
       const line = {
@@ -25,10 +25,9 @@ export function logRequests(log: Logger, ignore: (req: Request) => boolean): Req
       };
       // A 5xx line carries no error or stack: the cause is logged once where it is known (handleErrors,
       // or once per interval for an unavailable database).
-      const outcome = res.statusCode >= 500 ? 'errored' : res.writableEnded && !req.readableAborted ? 'completed' : 'aborted';
+      const outcome = res.statusCode >= 500 ? 'errored' : res.writableFinished && !req.readableAborted ? 'completed' : 'aborted';
       log.info(line, `request ${outcome}`);
-    };
-    res.once('finish', done).once('close', done);
+    });
     next();
   };
 }
