@@ -29,21 +29,33 @@
     box.focus();
   }
 
+  /** No options came back: the server's message, if it gave one. */
+  class NoOptions extends Error {}
+
+  /**
+   * Asks `url` for a challenge and lets the browser answer it with a passkey: the options and the
+   * answer, or null when the person closed the prompt. Throws NoOptions when the server gave none.
+   */
+  async function authenticate(url, extra = {}) {
+    const options = await postJson(url);
+    if (!options.ok) throw new NoOptions((options.body.error && options.body.error.message) || '');
+    try {
+      return { options: options.body, response: await webauthn.startAuthentication({ optionsJSON: options.body, ...extra }) };
+    } catch (err) {
+      if (quiet(err)) return null;
+      throw err;
+    }
+  }
+
   /**
    * One sign-in ceremony. `autofill` arms conditional mediation (the passkey appears among the email
    * field's suggestions); the button's modal ceremony cancels it first.
    */
   async function signIn(scope, autofill) {
     try {
-      const options = await postJson('/api/auth/passkey/options');
-      if (!options.ok) throw new Error('no options');
-      let response;
-      try {
-        response = await webauthn.startAuthentication({ optionsJSON: options.body, useBrowserAutofill: autofill });
-      } catch (err) {
-        if (quiet(err)) return;
-        throw err;
-      }
+      const ceremony = await authenticate('/api/auth/passkey/options', { useBrowserAutofill: autofill });
+      if (!ceremony) return;
+      const { options, response } = ceremony;
       const answer = await postJson('/api/auth/passkey', { response });
       if (answer.ok) {
         const next = scope.querySelector('input[name="next"]') || document.querySelector('input[name="next"]');
@@ -52,7 +64,7 @@
       }
       if (answer.body.credential_id && typeof PublicKeyCredential.signalUnknownCredential === 'function') {
         // Removed from the account (or never on it): the browser may stop offering it.
-        webauthn.sendSignal({ signalName: 'unknownCredential', rpID: options.body.rpId, credentialID: answer.body.credential_id }).catch(() => {});
+        webauthn.sendSignal({ signalName: 'unknownCredential', rpID: options.rpId, credentialID: answer.body.credential_id }).catch(() => {});
       }
       say(scope, (answer.body.error && answer.body.error.message) || 'That passkey did not work. Try again, or use your password.');
     } catch (err) {
@@ -76,16 +88,9 @@
   /** "Confirm it's you" with one of the account's passkeys; the page then asks for no password. */
   async function confirmIt(scope) {
     try {
-      const options = await postJson('/api/auth/confirm/passkey/options');
-      if (!options.ok) throw new Error('no options');
-      let response;
-      try {
-        response = await webauthn.startAuthentication({ optionsJSON: options.body });
-      } catch (err) {
-        if (quiet(err)) return;
-        throw err;
-      }
-      const answer = await postJson('/api/auth/confirm/passkey', { response });
+      const ceremony = await authenticate('/api/auth/confirm/passkey/options');
+      if (!ceremony) return;
+      const answer = await postJson('/api/auth/confirm/passkey', { response: ceremony.response });
       // Back where the confirmation was asked for (/account/confirm says where), or this page again.
       if (answer.ok) return window.location.assign(localPath(scope.dataset && scope.dataset.passkeyNext) || `${window.location.pathname}?notice=confirmed`);
       say(scope, (answer.body.error && answer.body.error.message) || 'That passkey did not work. Use your password instead.');
@@ -109,15 +114,8 @@
     const password = form.elements.namedItem('new_password');
     if (password && !password.reportValidity()) return;
     try {
-      const options = await postJson('/reset-password/passkey/options');
-      if (!options.ok) return say(scope, (options.body.error && options.body.error.message) || 'Could not start the passkey. Enter a code instead.');
-      let response;
-      try {
-        response = await webauthn.startAuthentication({ optionsJSON: options.body });
-      } catch (err) {
-        if (quiet(err)) return;
-        throw err;
-      }
+      const ceremony = await authenticate('/reset-password/passkey/options');
+      if (!ceremony) return;
       let field = form.querySelector('input[name="passkey"]');
       if (!field) {
         field = document.createElement('input');
@@ -125,13 +123,14 @@
         field.name = 'passkey';
         form.append(field);
       }
-      field.value = JSON.stringify(response);
+      field.value = JSON.stringify(ceremony.response);
       // The passkey is the second factor: an empty code field is not sent beside it.
       const code = form.elements.namedItem('code');
       if (code) code.disabled = true;
       form.requestSubmit();
     } catch (err) {
-      say(scope, 'That passkey did not work. Try again, or enter a code.');
+      if (err instanceof NoOptions) say(scope, err.message || 'Could not start the passkey. Enter a code instead.');
+      else say(scope, 'That passkey did not work. Try again, or enter a code.');
     }
   }
 
